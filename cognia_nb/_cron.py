@@ -1,0 +1,160 @@
+"""Cron fire times with cronie's DST rules.
+
+Two steps, as ``cron/SEMANTICS.md`` prescribes:
+
+1. :func:`next_wall` finds the next matching *wall time* (naive local time, counted in
+   seconds like a UTC timestamp) with one ``bisect`` per field and a per-month cache of the
+   matching days. No minute-by-minute iteration.
+2. :class:`CronSchedule` maps wall times to instants by walking the zone's constant-offset
+   segments (:class:`~cognia_nb._tz.ZoneTimeline`):
+
+   * wildcard jobs (minute or hour starts with ``*``) fire at every instant whose local time
+     matches: gap times never, repeated times in both passes;
+   * fixed-time jobs fire at the first instant the clock reads the wall time or later: the first
+     pass of a repeated hour, the end of a gap (once, however many wall times fall in it), and
+     nothing for a jump of three hours or more (a zone correction, not DST).
+
+The set of fire times is fixed, so ``next_after(ts)`` is "the smallest element > ts".
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from calendar import monthrange
+from datetime import date
+
+from ._cronparse import CronSpec
+from ._tz import ZoneTimeline
+
+__all__ = ["CronSchedule", "next_wall"]
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MAX_YEAR = 9999
+_HORIZON_MONTHS = 12 * 401  # a Gregorian cycle: every (month, day, weekday) occurs in it
+_BIG_JUMP = 3 * 3600  # cronie: a forward jump of >= 3 h is a clock change, not DST
+
+
+class _DayCache:
+    """Matching days of a (year, month), computed once per month and kept (bounded)."""
+
+    __slots__ = ("_cache", "_spec")
+
+    def __init__(self, spec: CronSpec) -> None:
+        self._spec = spec
+        self._cache: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def days(self, year: int, month: int) -> tuple[int, ...]:
+        key = (year, month)
+        found = self._cache.get(key)
+        if found is None:
+            first_weekday, last = monthrange(year, month)
+            sunday_based = (first_weekday + 1) % 7
+            matches = self._spec.day_matches
+            found = tuple(
+                d for d in range(1, last + 1) if matches(d, (sunday_based + d - 1) % 7, last)
+            )
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
+def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
+    """The smallest matching wall time >= ``start`` (both in wall seconds, minute-aligned)."""
+    day_number, rem = divmod(start, 86_400)
+    hour, minute = rem // 3600, (rem % 3600) // 60
+    d = date.fromordinal(day_number + _EPOCH_ORDINAL)
+    year, month, day = d.year, d.month, d.day
+    hours, minutes = spec.hours, spec.minutes
+    for _ in range(_HORIZON_MONTHS):
+        if month in spec.months:
+            month_days = days.days(year, month)
+            i = bisect_left(month_days, day)
+            if i < len(month_days) and month_days[i] == day:
+                base = (date(year, month, day).toordinal() - _EPOCH_ORDINAL) * 86_400
+                hi = bisect_left(hours, hour)
+                if hi < len(hours):
+                    h = hours[hi]
+                    if h == hour:
+                        mi = bisect_left(minutes, minute)
+                        if mi < len(minutes):
+                            return base + h * 3600 + minutes[mi] * 60
+                        if hi + 1 < len(hours):
+                            return base + hours[hi + 1] * 3600 + minutes[0] * 60
+                    else:
+                        return base + h * 3600 + minutes[0] * 60
+                i += 1
+            if i < len(month_days):
+                ordinal = date(year, month, month_days[i]).toordinal()
+                return (ordinal - _EPOCH_ORDINAL) * 86_400 + hours[0] * 3600 + minutes[0] * 60
+        month += 1
+        if month > 12:
+            month, year = 1, year + 1
+            if year > _MAX_YEAR:
+                return None
+        day, hour, minute = 1, 0, 0
+    return None
+
+
+def _floor_minute(x: float) -> int:
+    return int(x // 60) * 60
+
+
+def _ceil_minute(x: float) -> int:
+    return -int(-x // 60) * 60
+
+
+class CronSchedule:
+    """Fire times of a compiled expression in one zone, as UTC timestamps."""
+
+    __slots__ = ("_days", "_timeline", "spec")
+
+    def __init__(self, spec: CronSpec, timeline: ZoneTimeline) -> None:
+        self.spec = spec
+        self._timeline = timeline
+        self._days = _DayCache(spec)
+
+    def next_after(self, ts: float) -> int | None:
+        """The first fire instant strictly after ``ts`` (UTC seconds), or None past year 9999."""
+        if self.spec.wildcard:
+            return self._next_wildcard(ts)
+        return self._next_fixed(ts)
+
+    def _wall(self, start: int) -> int | None:
+        return next_wall(self.spec, self._days, start)
+
+    def _next_wildcard(self, ts: float) -> int | None:
+        segment = self._timeline.segment
+        _start, end, off, _prev = segment(ts)
+        w = self._wall(_floor_minute(ts + off) + 60)
+        while w is not None:
+            t = w - off
+            if t < end:
+                return t
+            prev_off = off
+            start, end, off, _prev = segment(end)
+            first_wall = _ceil_minute(start + off)
+            if off < prev_off or w < first_wall:
+                w = self._wall(first_wall)
+        return None
+
+    def _next_fixed(self, ts: float) -> int | None:
+        segment = self._timeline.segment
+        start, end, off, prev_off = segment(ts)
+        if prev_off > off and ts < start + (prev_off - off):
+            # Second pass of a repeated hour: those wall times already fired in the first pass.
+            w = self._wall(_ceil_minute(start + prev_off))
+        else:
+            w = self._wall(_floor_minute(ts + off) + 60)
+        while w is not None:
+            if w < end + off:
+                if w - off >= start:
+                    return w - off
+                # w fell into the gap that opens this segment: the clock jumped over it.
+                if off - prev_off < _BIG_JUMP:
+                    return start
+                w = self._wall(w + 60)
+                continue
+            prev_off = off
+            start, end, off, _prev = segment(end)
+        return None
