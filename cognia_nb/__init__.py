@@ -1,8 +1,18 @@
-"""cognia_nb: a reliable job scheduler inside your Jupyter kernel."""
+"""cognia_nb: a reliable job scheduler inside your Jupyter kernel.
+
+The core (this package's private modules) is pure asyncio and never imports IPython,
+ipywidgets or pandas; the Jupyter layer (``cognia_nb.jupyter``) and the history DataFrames load
+them lazily.
+"""
 
 from __future__ import annotations
 
-from . import triggers
+from typing import Any
+
+from . import stores, triggers
+from ._clock import Clock, RealClock
+from ._context import AbortSignal, Event, TaskContext
+from ._default import get_scheduler, task
 from ._errors import (
     CapabilityError,
     CogniaError,
@@ -16,23 +26,71 @@ from ._errors import (
     TaskNotFoundError,
     TaskValidationError,
 )
+from ._models import (
+    Execution,
+    ExecutionStatus,
+    Misfire,
+    Overlap,
+    RetryPolicy,
+    Task,
+    TaskResult,
+    TaskStatus,
+    TriggerKind,
+)
+from ._scheduler import Scheduler
 from ._tz import default_timezone
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbortSignal",
     "CapabilityError",
+    "Clock",
     "CogniaError",
+    "Event",
+    "Execution",
     "ExecutionNotFoundError",
+    "ExecutionStatus",
     "HandlerNotFoundError",
     "ManifestError",
+    "Misfire",
     "MissingDependencyError",
+    "Overlap",
+    "RealClock",
+    "RetryPolicy",
+    "Scheduler",
     "SchedulerStateError",
     "StoreError",
+    "Task",
     "TaskAbortedError",
+    "TaskContext",
     "TaskNotFoundError",
+    "TaskResult",
+    "TaskStatus",
     "TaskValidationError",
+    "TriggerKind",
     "__version__",
     "default_timezone",
+    "get_scheduler",
+    "stores",
+    "task",
     "triggers",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - the Jupyter layer
+    """``%load_ext cognia_nb``: imports the Jupyter layer lazily."""
+    from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
+        load_ipython_extension as load,
+    )
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover - the Jupyter layer
+    """``%unload_ext cognia_nb``."""
+    from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
+        unload_ipython_extension as unload,
+    )
+
+    unload(ipython)

@@ -66,6 +66,11 @@ class Trigger(ABC):
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after`` (aware), or None if there is none."""
 
+    def next_fire_timestamp(self, ts: float) -> float | None:
+        """Like :meth:`next_fire_time`, on UTC POSIX timestamps (the scheduler's fast path)."""
+        nxt = self.next_fire_time(datetime.fromtimestamp(ts, UTC))
+        return None if nxt is None else nxt.timestamp()
+
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The seed's camelCase dict for this trigger; ``parse_trigger`` reads it back."""
@@ -150,7 +155,7 @@ class CronTrigger(Trigger):
         nxt = self._schedule.next_after(ts)
         return None if nxt is None else datetime.fromtimestamp(nxt, self._zone)
 
-    def next_fire_timestamp(self, ts: float) -> int | None:
+    def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC timestamps (the scheduler's fast path)."""
         return self._schedule.next_after(ts)
 
@@ -235,6 +240,30 @@ class IntervalTrigger(Trigger):
         tz = self.start_at.tzinfo if self.start_at is not None else after.tzinfo
         return (_EPOCH + timedelta(microseconds=fire)).astimezone(tz)
 
+    def next_fire_timestamp(self, ts: float) -> float | None:
+        """``anchor + k * seconds`` strictly after ``ts`` (UTC seconds)."""
+        after_us = round(ts * 1_000_000)
+        anchor = self._anchor_us
+        if anchor is None:
+            fire = after_us + self._step_us
+        elif after_us < anchor:
+            fire = anchor
+        else:
+            fire = anchor + ((after_us - anchor) // self._step_us + 1) * self._step_us
+        return fire / 1_000_000
+
+    def count_between(self, start_ts: float, end_ts: float) -> int:
+        """How many fire times lie in ``(start_ts, end_ts]`` (anchored triggers)."""
+        if self._anchor_us is None or end_ts <= start_ts:
+            return 0
+        step, anchor = self._step_us, self._anchor_us
+
+        def index(ts: float) -> int:  # number of fire times <= ts
+            us = round(ts * 1_000_000)
+            return 0 if us < anchor else (us - anchor) // step + 1
+
+        return index(end_ts) - index(start_ts)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "interval", "seconds": self.seconds}
         if self.start_at is not None:
@@ -300,6 +329,11 @@ class OnceTrigger(Trigger):
         """``run_at`` if it is strictly after ``after``, else None (spent)."""
         return self.run_at if self.run_at > _require_aware(after, "after") else None
 
+    def next_fire_timestamp(self, ts: float) -> float | None:
+        """``run_at`` as a timestamp if it is strictly after ``ts``."""
+        at = self.run_at.timestamp()
+        return at if at > ts else None
+
     def to_dict(self) -> dict[str, Any]:
         return {"type": "once", "runAt": self.run_at.isoformat()}
 
@@ -343,6 +377,10 @@ class EventTrigger(Trigger):
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """Always None: events, not the clock, fire this trigger."""
+        return None
+
+    def next_fire_timestamp(self, ts: float) -> float | None:
+        """Always None."""
         return None
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,238 @@
+"""What a handler receives: :class:`TaskContext` and its :class:`AbortSignal`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._errors import TaskAbortedError, TaskValidationError
+
+if TYPE_CHECKING:
+    from ._clock import Clock
+
+__all__ = ["AbortSignal", "Event", "TaskContext"]
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+class AbortSignal:
+    """The Python twin of the web's ``AbortSignal``: set when an execution is cancelled or
+    times out. Safe to read from any thread.
+
+    Check ``signal.aborted`` in loops, call ``signal.throw_if_aborted()``, or
+    ``await signal.wait()`` (async) / ``signal.wait_sync(timeout)`` (threads).
+    """
+
+    __slots__ = ("_callbacks", "_event", "_future", "_loop", "_reason")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._event = threading.Event()
+        self._reason: str | None = None
+        self._loop = loop
+        self._future: asyncio.Future[str] | None = None
+        self._callbacks: list[Callable[[str], None]] = []
+
+    @property
+    def aborted(self) -> bool:
+        """True once the execution was cancelled or timed out."""
+        return self._event.is_set()
+
+    @property
+    def reason(self) -> str | None:
+        """Why: ``"cancelled"``, ``"timeout"``, ``"replaced"``, ``"shutdown"`` (None until set)."""
+        return self._reason
+
+    def throw_if_aborted(self) -> None:
+        """Raise :class:`~cognia_nb.TaskAbortedError` if the signal is set."""
+        if self._event.is_set():
+            raise TaskAbortedError(self._reason or "aborted")
+
+    async def wait(self) -> str:
+        """Wait until the signal is set; returns the reason."""
+        if self._event.is_set():
+            return self._reason or "aborted"
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._future)
+
+    def wait_sync(self, timeout: float | None = None) -> bool:
+        """Block (in a thread) until the signal is set or ``timeout`` passes; True if set."""
+        return self._event.wait(timeout)
+
+    def add_callback(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(reason)`` on the loop when the signal is set (at once if it is)."""
+        if self._event.is_set():
+            callback(self._reason or "aborted")
+        else:
+            self._callbacks.append(callback)
+
+    def _abort(self, reason: str) -> bool:
+        """Set the signal (loop thread only). Returns False if it was already set."""
+        if self._event.is_set():
+            return False
+        self._reason = reason
+        self._event.set()
+        if self._future is not None and not self._future.done():
+            self._future.set_result(reason)
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(reason)
+        return True
+
+    def __repr__(self) -> str:
+        return f"<AbortSignal aborted={self.aborted} reason={self._reason!r}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An emitted event, as an event-triggered handler sees it in ``context.event``."""
+
+    type: str
+    payload: Any
+    source: str
+    emitted_at: datetime
+
+
+class _Sink:
+    """Where a context sends progress and logs (implemented by the scheduler)."""
+
+    def progress(self, execution_id: str, percent: float, message: str | None) -> None:
+        raise NotImplementedError
+
+    def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class TaskContext:
+    """Everything a handler gets about the run it is in.
+
+    Attributes:
+        task_id, execution_id, plugin_id, task_name: who is running.
+        scheduled_at: the fire time this execution stands for (UTC).
+        started_at: when this attempt started (UTC).
+        attempt_number: 1 for the first attempt, 2 for the first retry, ...
+        signal: the :class:`AbortSignal` (cancel and timeout set it).
+        args: the task's ``args``.
+        event: the :class:`Event` for event-triggered runs, else None.
+        logger: ``logging.getLogger("cognia_nb.tasks.<task name>")``.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_sink",
+        "args",
+        "attempt_number",
+        "event",
+        "execution_id",
+        "logger",
+        "plugin_id",
+        "scheduled_at",
+        "signal",
+        "started_at",
+        "task_id",
+        "task_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        execution_id: str,
+        plugin_id: str,
+        task_name: str,
+        scheduled_at: datetime,
+        started_at: datetime,
+        attempt_number: int,
+        signal: AbortSignal,
+        args: Any,
+        event: Event | None,
+        sink: _Sink,
+        clock: Clock,
+    ) -> None:
+        self.task_id = task_id
+        self.execution_id = execution_id
+        self.plugin_id = plugin_id
+        self.task_name = task_name
+        self.scheduled_at = scheduled_at
+        self.started_at = started_at
+        self.attempt_number = attempt_number
+        self.signal = signal
+        self.args = args
+        self.event = event
+        self.logger = logging.getLogger(f"cognia_nb.tasks.{task_name}")
+        self._sink = sink
+        self._clock = clock
+
+    def report_progress(self, percent: float, message: str | None = None) -> None:
+        """Report progress, 0-100, with an optional message. Safe from any thread.
+
+        Raises:
+            TaskValidationError: if ``percent`` is not a number from 0 to 100.
+        """
+        if (
+            isinstance(percent, bool)
+            or not isinstance(percent, int | float)
+            or not math.isfinite(percent)
+            or not 0 <= percent <= 100
+        ):
+            raise TaskValidationError(
+                f"report_progress percent must be a number from 0 to 100, got {percent!r}",
+                field="percent",
+                value=percent,
+            )
+        self._sink.progress(self.execution_id, float(percent), message)
+
+    def log(self, level: str | int, message: str, **fields: Any) -> None:
+        """Log a line on the execution (bounded) and to ``self.logger``. Safe from any thread.
+
+        Args:
+            level: ``"debug" | "info" | "warning" | "error" | "critical"`` or a logging level.
+            message: the text.
+            **fields: structured fields kept with the line.
+        """
+        if isinstance(level, int):
+            name = logging.getLevelName(level).lower()
+            number = level
+        else:
+            name = str(level).lower()
+            if name not in _LEVELS:
+                raise TaskValidationError(
+                    f"log level must be one of {', '.join(_LEVELS)}, got {level!r}",
+                    field="level",
+                    value=level,
+                )
+            number = _LEVELS[name]
+        text = str(message)
+        self.logger.log(number, text, extra={"cognia": {"execution_id": self.execution_id}})
+        self._sink.log(self.execution_id, name, text, fields)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the scheduler's clock; raises :class:`TaskAbortedError` if aborted meanwhile."""
+        self.signal.throw_if_aborted()
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waiter = asyncio.ensure_future(self.signal.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.cancel()
+        self.signal.throw_if_aborted()
+
+    def __repr__(self) -> str:
+        return (
+            f"<TaskContext task={self.task_name!r} execution={self.execution_id} "
+            f"attempt={self.attempt_number}>"
+        )

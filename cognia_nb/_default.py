@@ -1,0 +1,150 @@
+"""The process's default scheduler and the ``@cognia_nb.task`` decorator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ._models import RetryPolicy
+from ._scheduler import Scheduler
+
+__all__ = ["get_scheduler", "notebook_plugin_id", "reset_default_scheduler", "task"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_lock = threading.Lock()
+_default: Scheduler | None = None
+
+
+def get_scheduler() -> Scheduler:
+    """The default scheduler of this kernel (or process), started on the running loop.
+
+    Created on first use (store from ``COGNIA_NB_STORE``: a path, or ``memory``); started as
+    soon as it is asked for from a thread with a running event loop (a notebook cell, async
+    code), so tasks created from plain scripts begin firing when the loop starts and the
+    scheduler is asked for again.
+    """
+    global _default  # noqa: PLW0603 - the one process-wide default
+    with _lock:
+        if _default is None:
+            _default = Scheduler(store=os.environ.get("COGNIA_NB_STORE") or None)
+        scheduler = _default
+    if not scheduler.running:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return scheduler
+        scheduler.start()
+    return scheduler
+
+
+async def reset_default_scheduler() -> None:
+    """Stop and forget the default scheduler (tests, ``%unload_ext``)."""
+    global _default
+    with _lock:
+        scheduler, _default = _default, None
+    if scheduler is not None:
+        await scheduler.stop()
+        scheduler.close()
+
+
+def notebook_plugin_id() -> str:
+    """``"notebook:<path>"`` inside a kernel that knows its notebook, else ``"notebook"``."""
+    path = os.environ.get("JPY_SESSION_NAME")
+    return f"notebook:{path}" if path else "notebook"
+
+
+def task(
+    *,
+    cron: str | None = None,
+    interval: float | None = None,
+    once_at: str | None = None,
+    event: str | None = None,
+    event_source: str | None = None,
+    timezone: str | None = None,
+    name: str | None = None,
+    description: str = "",
+    enabled: bool = True,
+    retry_attempts: int = 0,
+    retry_delay: float = 60,
+    timeout: float | None = 300,
+    tags: Iterable[str] = (),
+    args: Any = None,
+    overlap: str = "skip",
+    misfire: str = "coalesce",
+    scheduler: Scheduler | None = None,
+    plugin_id: str | None = None,
+) -> Callable[[F], F]:
+    """Make a function a handler and a task on the default scheduler (or ``scheduler``).
+
+    Exactly one of ``cron``, ``interval``, ``once_at``, ``event`` is the trigger.
+    ``retry_attempts=N`` means N retries (N + 1 attempts). Decorating again (a re-run cell)
+    updates the same task: its id, history and paused state are kept. The function is returned
+    unchanged, with ``fn.cognia_task`` set to the :class:`~cognia_nb.Task`.
+
+    Raises:
+        TaskValidationError: for a missing or ambiguous trigger or any invalid parameter.
+    """
+    from ._errors import TaskValidationError
+
+    given = {
+        k: v
+        for k, v in (("cron", cron), ("interval", interval), ("once_at", once_at), ("event", event))
+        if v is not None
+    }
+    if len(given) != 1:
+        raise TaskValidationError(
+            "@task needs exactly one of cron=, interval=, once_at=, event=; got "
+            + (", ".join(sorted(given)) or "none"),
+            field="trigger",
+            value=sorted(given),
+        )
+    if cron is not None:
+        trigger: dict[str, Any] = {"type": "cron", "expression": cron}
+        if timezone is not None:
+            trigger["timezone"] = timezone
+    elif interval is not None:
+        trigger = {"type": "interval", "seconds": interval}
+    elif once_at is not None:
+        trigger = {"type": "once", "runAt": once_at}
+    else:
+        trigger = {"type": "event", "eventType": event}
+        if event_source is not None:
+            trigger["eventSource"] = event_source
+
+    def decorate(func: F) -> F:
+        target = scheduler or get_scheduler()
+        created = target.create_task(
+            name=name or func.__name__,
+            handler=func,
+            trigger=trigger,
+            description=description or (func.__doc__ or "").strip().split("\n")[0],
+            args=args,
+            retry=RetryPolicy(max_attempts=_attempts(retry_attempts), delay_seconds=retry_delay),
+            timeout=timeout,
+            tags=tuple(tags),
+            enabled=enabled,
+            overlap=overlap,
+            misfire=misfire,
+            plugin_id=plugin_id or notebook_plugin_id(),
+        )
+        func.cognia_task = created  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def _attempts(retries: int) -> int:
+    from ._errors import TaskValidationError
+
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 99:
+        raise TaskValidationError(
+            f"retry_attempts must be an integer from 0 to 99 (retries after the first attempt), "
+            f"got {retries!r}",
+            field="retry_attempts",
+            value=retries,
+        )
+    return retries + 1

@@ -1,0 +1,810 @@
+"""The :class:`Scheduler`: tasks, handlers, firing policies, events and queries.
+
+It glues three parts together: the :class:`~cognia_nb._dispatch.Dispatcher` (when is a task
+due), the :class:`~cognia_nb._runner.Runner` (run an execution) and a
+:class:`~cognia_nb.stores.Store` (what is kept). Methods that change state are plain methods;
+methods that wait are ``async``. Every public method may be called from another thread (a sync
+handler, a widget callback): the call is carried over to the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import itertools
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future as ThreadFuture
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from ._clock import Clock, RealClock
+from ._context import Event, _Sink
+from ._dispatch import Dispatcher
+from ._errors import (
+    ExecutionNotFoundError,
+    HandlerNotFoundError,
+    SchedulerStateError,
+    TaskNotFoundError,
+    TaskValidationError,
+)
+from ._handlers import Handler
+from ._hooks import HookRegistry
+from ._models import (
+    Execution,
+    ExecutionStatus,
+    LogEntry,
+    Misfire,
+    Overlap,
+    Task,
+    TaskStatus,
+    TriggerKind,
+)
+from ._runner import Run, Runner
+from ._taskspec import UNSET, TaskSpec, read_task_spec
+from ._tz import default_timezone, validate_zone_key
+from .stores import MemoryStore, Store
+from .triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
+
+__all__ = ["DEFAULT_PLUGIN_ID", "Scheduler"]
+
+log = logging.getLogger("cognia_nb.scheduler")
+
+DEFAULT_PLUGIN_ID = "default"
+MAX_CATCH_UP = 1000  # run_all: at most this many late firings are run at once
+MAX_EVENT_DEPTH = 8  # task:succeeded -> task -> task:succeeded ... chains stop here
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def task_id_for(plugin_id: str, name: str) -> str:
+    """The stable id of the task ``(plugin_id, name)``."""
+    digest = hashlib.blake2b(f"{plugin_id}\0{name}".encode(), digest_size=8).hexdigest()
+    return f"t_{digest}"
+
+
+def _on_loop(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a method on the scheduler's loop thread when called from another thread."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        self = args[0]
+        assert isinstance(self, Scheduler)
+        loop = self._loop
+        if loop is None or self._loop_thread == threading.get_ident() or not loop.is_running():
+            return method(*args, **kwargs)
+        result: ThreadFuture[R] = ThreadFuture()
+
+        def call() -> None:
+            try:
+                result.set_result(method(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                result.set_exception(exc)
+
+        loop.call_soon_threadsafe(call)
+        return result.result()
+
+    return wrapper
+
+
+class _SchedulerSink(_Sink):
+    """Progress and log lines from handlers (any thread) onto executions (loop thread)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.s = scheduler
+
+    def progress(self, execution_id: str, percent: float, message: str | None) -> None:
+        run = self.s._runner.live.get(execution_id)
+        if run is None:
+            return
+        run.execution.progress = percent
+        if message is not None:
+            run.execution.progress_message = message
+        self.s._notify_progress(run)
+
+    def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
+        run = self.s._runner.live.get(execution_id)
+        if run is None:
+            return
+        ex = run.execution
+        ex.logs.append(LogEntry(self.s.clock.now(), level, message, dict(fields), ex.attempt))
+        self.s._notify_progress(run)
+
+
+class Scheduler:
+    """An asyncio job scheduler.
+
+    Args:
+        store: ``None`` or ``"memory"`` (in memory), a path (SQLite file) or a
+            :class:`~cognia_nb.stores.Store`.
+        timezone: default IANA zone of cron triggers that name none (default: the system's).
+        clock: the time source (``cognia_nb.testing.FakeClock`` in tests).
+        max_concurrency: executions running at once (None: no limit); more wait as pending.
+        sync_workers: threads for sync handlers.
+        cancel_grace: seconds an async handler gets to honour its abort signal before it is
+            cancelled.
+        slice_size: due firings handled per loop iteration before yielding.
+    """
+
+    def __init__(
+        self,
+        store: Store | str | os.PathLike[str] | None = None,
+        timezone: str | None = None,
+        clock: Clock | None = None,
+        max_concurrency: int | None = 256,
+        *,
+        sync_workers: int | None = None,
+        cancel_grace: float = 1.0,
+        slice_size: int = 256,
+    ) -> None:
+        self.store = _make_store(store)
+        self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
+        self.clock: Clock = clock or RealClock()
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise TaskValidationError(
+                f"max_concurrency must be a positive integer or None, got {max_concurrency!r}",
+                field="max_concurrency",
+                value=max_concurrency,
+            )
+        self.cancel_grace = cancel_grace
+        self.hooks = HookRegistry()
+        self._tasks: dict[str, Task] = {}
+        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._event_tasks: dict[str, set[str]] = {}
+        self._dispatcher = Dispatcher(self.clock, self._on_due, slice_size)
+        self._runner = Runner(self, max_concurrency)
+        self._sink = _SchedulerSink(self)
+        self._pool = ThreadPoolExecutor(
+            max_workers=sync_workers or min(32, (os.cpu_count() or 1) + 4),
+            thread_name_prefix="cognia_nb-handler",
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._stopping = False
+        self._loaded = False
+        self._random = random.Random()
+        self._ids = itertools.count(1)
+        self._id_prefix = os.urandom(4).hex()
+        self._load()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether :meth:`start` attached the scheduler to a loop."""
+        return self._loop is not None
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """Executions allowed to run at once."""
+        return self._runner.max_concurrency
+
+    def start(self) -> Scheduler:
+        """Attach to the running event loop and arm the timer (idempotent). Returns self.
+
+        Raises:
+            SchedulerStateError: when no event loop is running in this thread.
+        """
+        if self._loop is not None:
+            return self
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise SchedulerStateError(
+                "Scheduler.start() needs a running asyncio event loop: call it from async code "
+                "or a notebook cell (Jupyter runs one), or run plugins with `cognia-nb run`"
+            ) from None
+        self._load()
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        self._stopping = False
+        now = self.clock.now()
+        for task in self._tasks.values():
+            self._arm(task, now, restore=True)
+        self._dispatcher.start(loop)
+        return self
+
+    async def stop(self) -> None:
+        """Cancel running executions (recorded as cancelled), stop timers, flush the store."""
+        if self._loop is None:
+            return
+        self._stopping = True
+        self._dispatcher.stop()
+        runs = list(self._runner.live.values())
+        for run in runs:
+            self._runner.cancel(run, "shutdown")
+        tasks = [r.aio_task for r in runs if r.aio_task is not None and not r.aio_task.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self.store.flush()
+        self._loop = self._loop_thread = None
+        self._stopping = False
+
+    def close(self) -> None:
+        """Release the thread pool and the store (after :meth:`stop`)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise SchedulerStateError(
+                "the scheduler is not running; call scheduler.start() from async code first"
+            )
+        return self._loop
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        self.store.open()
+        for task in self.store.load_tasks():
+            if task.id not in self._tasks:
+                self._tasks[task.id] = task
+                self._index(task)
+                task.handler_missing = self.handler_for(task) is None
+
+    # -- handlers -------------------------------------------------------------------------
+
+    @_on_loop
+    def register_handler(
+        self, name: str, fn: Callable[..., Any], *, plugin_id: str = DEFAULT_PLUGIN_ID
+    ) -> Callable[[], None]:
+        """Bind ``fn`` to the handler name ``name`` (replacing an earlier binding).
+
+        ``fn`` is called as ``fn(context)``, ``fn(args, context)`` or ``fn()``, by its
+        signature; ``async def`` runs on the loop, plain functions in a thread pool. Tasks
+        waiting for this handler are armed.
+
+        Returns:
+            A function that unregisters the handler (tasks then wait for it again).
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise TaskValidationError(
+                f"handler name must be a non-empty string, got {name!r}",
+                field="handler",
+                value=name,
+            )
+        handler = Handler(plugin_id, name, fn)
+        key = (plugin_id, name)
+        self._handlers[key] = handler
+        now = self.clock.now()
+        for task in self._tasks.values():
+            if (task.plugin_id, task.handler) == key and task.handler_missing:
+                task.handler_missing = False
+                self._arm(task, now, restore=True)
+
+        def unregister() -> None:
+            self._unregister(key, handler)
+
+        return unregister
+
+    @_on_loop
+    def _unregister(self, key: tuple[str, str], handler: Handler) -> None:
+        if self._handlers.get(key) is not handler:
+            return
+        del self._handlers[key]
+        for task in self._tasks.values():
+            if (task.plugin_id, task.handler) == key:
+                task.handler_missing = True
+                self._dispatcher.unschedule(task.id)
+                task.next_run_ts = None
+
+    def handler_for(self, task: Task) -> Handler | None:
+        """The handler bound to a task, or None."""
+        return self._handlers.get((task.plugin_id, task.handler))
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    @_on_loop
+    def create_task(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        /,
+        *,
+        name: str = UNSET,
+        handler: str | Callable[..., Any] = UNSET,
+        trigger: Any = UNSET,
+        description: str = UNSET,
+        args: Any = UNSET,
+        retry: Any = UNSET,
+        timeout: float | None = UNSET,
+        tags: Iterable[str] = UNSET,
+        enabled: bool = UNSET,
+        overlap: str = UNSET,
+        misfire: str = UNSET,
+        misfire_grace_seconds: float = UNSET,
+        jitter_seconds: float = UNSET,
+        executor: str = UNSET,
+        metadata: dict[str, Any] = UNSET,
+        plugin_id: str = UNSET,
+    ) -> Task:
+        """Create a task, or update the task with the same ``(plugin_id, name)`` in place.
+
+        Takes keywords, or the seed's dict (``{"name", "handler", "trigger", "retry":
+        {"maxAttempts", "delaySeconds"}, "timeout", "tags", ...}``, camelCase or snake_case).
+        ``handler`` is a registered handler name, or a function (registered under its name).
+        An update keeps the task's id, history, counters and paused/active state.
+
+        Raises:
+            TaskValidationError: naming the field and the value; nothing is changed.
+        """
+        kwargs = {k: v for k, v in locals().items() if k not in ("self", "spec")}
+        task_spec = read_task_spec(spec, kwargs, default_timezone=self.timezone)
+        return self._upsert(task_spec)
+
+    def _upsert(self, spec: TaskSpec) -> Task:
+        plugin_id = spec.plugin_id or DEFAULT_PLUGIN_ID
+        tid = task_id_for(plugin_id, spec.name)
+        now = self.clock.now()
+        existing = self._tasks.get(tid)
+        trigger = spec.trigger
+        if isinstance(trigger, OnceTrigger):
+            same = existing is not None and existing.trigger == trigger
+            if not same:
+                check_once_not_past(trigger, datetime.fromtimestamp(now, UTC))
+        if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:
+            keep = (
+                existing is not None
+                and isinstance(existing.trigger, IntervalTrigger)
+                and (existing.trigger.seconds == trigger.seconds)
+            )
+            anchor = existing.trigger.start_at if keep and existing else None  # type: ignore[attr-defined]
+            trigger = trigger.anchored(anchor or datetime.fromtimestamp(now, UTC))
+        if spec.handler_fn is not None:
+            self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
+        if existing is None:
+            task = Task(
+                id=tid,
+                plugin_id=plugin_id,
+                name=spec.name,
+                handler=spec.handler,
+                trigger=trigger,
+                created_ts=now,
+            )
+            task.status = TaskStatus.ACTIVE if spec.enabled else TaskStatus.PAUSED
+            same_trigger = False
+        else:
+            task = existing
+            same_trigger = task.trigger == trigger
+            self._unindex(task)
+            if task.status is TaskStatus.COMPLETED and task.trigger != trigger:
+                task.status = TaskStatus.ACTIVE
+        task.handler, task.trigger = spec.handler, trigger
+        task.description, task.args, task.retry = spec.description, spec.args, spec.retry
+        task.timeout, task.tags, task.overlap = spec.timeout, spec.tags, spec.overlap
+        task.misfire, task.misfire_grace_seconds = spec.misfire, spec.misfire_grace_seconds
+        task.jitter_seconds, task.executor = spec.jitter_seconds, spec.executor
+        task.metadata, task.updated_ts = spec.metadata, now
+        task.handler_missing = self.handler_for(task) is None
+        self._tasks[tid] = task
+        self._index(task)
+        self._arm(task, now, restore=same_trigger)
+        self.store.save_task(task)
+        self.hooks.fire("task_create" if existing is None else "task_update", task)
+        return task
+
+    def _index(self, task: Task) -> None:
+        if isinstance(task.trigger, EventTrigger):
+            self._event_tasks.setdefault(task.trigger.event_type, set()).add(task.id)
+
+    def _unindex(self, task: Task) -> None:
+        if isinstance(task.trigger, EventTrigger):
+            ids = self._event_tasks.get(task.trigger.event_type)
+            if ids is not None:
+                ids.discard(task.id)
+
+    def _arm(self, task: Task, now: float, *, restore: bool = False) -> None:
+        """Put the task's next fire time on the heap (or take it off).
+
+        With ``restore`` a stored next fire time is kept even if it is past, so firings missed
+        while the process was down (or the handler missing) go through the misfire policy.
+        """
+        if task.status is not TaskStatus.ACTIVE:
+            self._dispatcher.unschedule(task.id)
+            task.next_run_ts = None
+            return
+        if task.handler_missing:  # keeps next_run_ts: the handler's return catches up
+            self._dispatcher.unschedule(task.id)
+            return
+        if restore and task.next_run_ts is not None:
+            nxt: float | None = task.next_run_ts  # late ones go through the misfire policy
+        else:
+            nxt = task.trigger.next_fire_timestamp(now)
+            if nxt is None and isinstance(task.trigger, OnceTrigger) and task.run_count == 0:
+                nxt = now  # created within the 5-minute tolerance: fire at once
+        task.next_run_ts = nxt
+        if nxt is None:
+            self._dispatcher.unschedule(task.id)
+        elif self._loop is not None:
+            jitter = self._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
+            self._dispatcher.schedule(task.id, nxt, nxt + jitter)
+
+    def list_tasks(
+        self,
+        status: str | None = None,
+        tags: Iterable[str] | None = None,
+        *,
+        plugin_id: str | None = None,
+    ) -> list[Task]:
+        """Tasks, optionally only those with ``status`` and carrying all of ``tags``."""
+        if status is not None and status not in TaskStatus.__members__.values():
+            raise TaskValidationError(
+                f"status must be one of 'active', 'paused', 'completed', got {status!r}",
+                field="status",
+                value=status,
+            )
+        wanted = set(tags or ())
+        return [
+            t
+            for t in self._tasks.values()
+            if (status is None or t.status == status)
+            and wanted.issubset(t.tags)
+            and (plugin_id is None or t.plugin_id == plugin_id)
+        ]
+
+    def get_task(self, task_id: str) -> Task:
+        """The task with this id (or, failing that, the only task with this name).
+
+        Raises:
+            TaskNotFoundError: naming the id.
+        """
+        task = self._tasks.get(task_id)
+        if task is not None:
+            return task
+        named = [t for t in self._tasks.values() if t.name == task_id]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise TaskNotFoundError(task_id, f"{len(named)} tasks have that name; use an id")
+        raise TaskNotFoundError(task_id)
+
+    @_on_loop
+    def pause_task(self, task_id: str) -> Task:
+        """Stop the task firing (running executions finish). Idempotent."""
+        task = self.get_task(task_id)
+        if task.status is TaskStatus.ACTIVE:
+            task.status = TaskStatus.PAUSED
+            self._dispatcher.unschedule(task.id)
+            task.next_run_ts = None
+            self.store.save_task(task)
+            self.hooks.fire("task_pause", task)
+        return task
+
+    @_on_loop
+    def resume_task(self, task_id: str) -> Task:
+        """Re-arm a paused task from now (missed firings while paused are not caught up)."""
+        task = self.get_task(task_id)
+        if task.status is TaskStatus.PAUSED:
+            task.status = TaskStatus.ACTIVE
+            self._arm(task, self.clock.now())
+            self.store.save_task(task)
+            self.hooks.fire("task_resume", task)
+        return task
+
+    @_on_loop
+    def delete_task(self, task_id: str) -> None:
+        """Delete a task; its pending and running executions are cancelled, history stays."""
+        task = self.get_task(task_id)
+        self._dispatcher.forget(task.id)
+        for run in list(self._runner.live.values()):
+            if run.task.id == task.id:
+                self._runner.cancel(run, "task deleted")
+        self._unindex(task)
+        del self._tasks[task.id]
+        self.store.delete_task(task.id)
+        self.hooks.fire("task_delete", task)
+
+    # -- firing ---------------------------------------------------------------------------
+
+    def _on_due(self, task_id: str, due: float, now: float) -> None:
+        task = self._tasks.get(task_id)
+        if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
+            return
+        if not self.store.claim(task.id, due):
+            self._arm(task, max(now, due))  # another process fired it
+            return
+        times, extra, nxt = self._collect_due(task, due, now)
+        fired = self._apply_misfire(task, times, extra, now)
+        task.next_run_ts = nxt
+        if nxt is not None:
+            jitter = self._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
+            self._dispatcher.schedule(task.id, nxt, nxt + jitter)
+        elif isinstance(task.trigger, OnceTrigger) and not fired:
+            task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
+        self.store.save_task(task)
+
+    def _collect_due(
+        self, task: Task, due: float, now: float
+    ) -> tuple[list[float], int, float | None]:
+        """Fire times from ``due`` up to ``now``: (the first MAX_CATCH_UP, how many more, next)."""
+        trigger = task.trigger
+        times = [due]
+        extra = 0
+        nxt = trigger.next_fire_timestamp(due)
+        while nxt is not None and nxt <= now:
+            if len(times) < MAX_CATCH_UP:
+                times.append(nxt)
+            elif isinstance(trigger, IntervalTrigger):  # count arithmetically, don't iterate
+                extra = trigger.count_between(times[-1], now)
+                return times, extra, trigger.next_fire_timestamp(now)
+            else:
+                extra += 1
+            nxt = trigger.next_fire_timestamp(nxt)
+        return times, extra, nxt
+
+    def _apply_misfire(self, task: Task, times: list[float], extra: int, now: float) -> bool:
+        """Fire what the misfire policy says; count the rest as missed. True if anything ran."""
+        count = len(times) + extra
+        grace = task.misfire_grace_seconds
+        if count == 1 and now - times[0] <= grace:
+            return self._fire(task, times[0], TriggerKind.SCHEDULE) is not None
+        if task.misfire is Misfire.COALESCE:
+            task.missed_count += count - 1
+            return self._fire(task, times[0], TriggerKind.SCHEDULE, missed=count - 1) is not None
+        if task.misfire is Misfire.SKIP:
+            if now - times[-1] <= grace:
+                task.missed_count += count - 1
+                return (
+                    self._fire(task, times[-1], TriggerKind.SCHEDULE, missed=count - 1) is not None
+                )
+            task.missed_count += count
+            return False
+        task.missed_count += extra
+        fired = [self._fire(task, ts, TriggerKind.SCHEDULE) for ts in times]
+        return any(ex is not None for ex in fired)
+
+    def _fire(
+        self,
+        task: Task,
+        scheduled_ts: float,
+        kind: TriggerKind,
+        *,
+        missed: int = 0,
+        event: Event | None = None,
+        depth: int = 0,
+    ) -> Execution | None:
+        """Start one firing, applying the task's overlap policy. None if it was skipped."""
+        running = self._runner.running_for(task.id)
+        policy = task.overlap
+        if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
+            policy = Overlap.QUEUE  # "run now" never silently does nothing
+        if running and policy is Overlap.SKIP:
+            task.skipped_count += 1
+            for run in running:
+                run.execution.skipped += 1
+            return None
+        ex = self._new_execution(task, scheduled_ts, kind, missed, event)
+        run = Run(task, ex, depth)
+        self.store.save_execution(ex)
+        if running and policy is Overlap.QUEUE:
+            if not self._runner.enqueue(run):
+                task.skipped_count += 1
+                self._runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
+            return ex
+        if running and policy is Overlap.REPLACE:
+            for old in running:
+                self._runner.cancel(old, "replaced")
+        self._runner.submit(run)
+        return ex
+
+    def _new_execution(
+        self,
+        task: Task,
+        scheduled_ts: float,
+        kind: TriggerKind,
+        missed: int,
+        event: Event | None,
+    ) -> Execution:
+        return Execution(
+            id=f"x_{self._id_prefix}{next(self._ids):07x}",
+            task_id=task.id,
+            plugin_id=task.plugin_id,
+            task_name=task.name,
+            trigger_kind=kind,
+            scheduled_ts=scheduled_ts,
+            created_ts=self.clock.now(),
+            missed=missed,
+            event=event,
+        )
+
+    def _after_finish(self, run: Run) -> None:
+        """Called by the runner once an execution has its final status."""
+        task, ex = run.task, run.execution
+        if isinstance(task.trigger, OnceTrigger) and ex.trigger_kind is TriggerKind.SCHEDULE:
+            task.status = TaskStatus.COMPLETED
+            task.next_run_ts = None
+        self.store.save_execution(ex)
+        if task.id in self._tasks:
+            self.store.save_task(task)
+        event_type: str | None
+        if ex.status is ExecutionStatus.SUCCEEDED:
+            self.hooks.fire("task_complete", task, ex, ex.result)
+            event_type = "task:succeeded"
+        else:
+            self.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
+            event_type = (
+                "task:failed"
+                if ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
+                else None
+            )
+        if event_type and self._event_tasks.get(event_type) and self._loop is not None:
+            if run.depth >= MAX_EVENT_DEPTH:
+                log.warning("event chain stopped after %d links at %r", run.depth, task.name)
+                return
+            payload = {
+                "taskId": task.id,
+                "taskName": task.name,
+                "pluginId": task.plugin_id,
+                "executionId": ex.id,
+                "status": str(ex.status),
+                "error": ex.error,
+            }
+            self._emit(event_type, payload, "scheduler", run.depth + 1)
+
+    def _notify_progress(self, run: Run) -> None:
+        if not self.hooks.has("task_progress"):
+            return
+        loop = self._loop
+        if loop is None:
+            return
+        if self._loop_thread == threading.get_ident():
+            self.hooks.fire("task_progress", run.task, run.execution)
+        else:
+            loop.call_soon_threadsafe(self.hooks.fire, "task_progress", run.task, run.execution)
+
+    @_on_loop
+    def run_task_now(self, task_id: str, *, args: Any = UNSET) -> str:
+        """Run a task now (a manual execution, also for paused tasks); returns its id.
+
+        With ``overlap="skip"`` a manual run waits behind a running one instead of vanishing.
+
+        Raises:
+            TaskNotFoundError, HandlerNotFoundError, SchedulerStateError.
+        """
+        task = self.get_task(task_id)
+        self._require_loop()
+        if self.handler_for(task) is None:
+            raise HandlerNotFoundError(task.handler)
+        ex = self._fire(task, self.clock.now(), TriggerKind.MANUAL)
+        assert ex is not None
+        return ex.id
+
+    @_on_loop
+    def emit(self, event_type: str, payload: Any = None, source: str = "user") -> list[str]:
+        """Fire every active event task matching ``event_type`` (and its ``eventSource``).
+
+        Returns:
+            The ids of the executions started.
+        """
+        EventTrigger(event_type, source)  # validates both names
+        self._require_loop()
+        return self._emit(event_type, payload, source, 0)
+
+    def _emit(self, event_type: str, payload: Any, source: str, depth: int) -> list[str]:
+        event = Event(event_type, payload, source, datetime.fromtimestamp(self.clock.now(), UTC))
+        started: list[str] = []
+        for tid in sorted(self._event_tasks.get(event_type, ())):
+            task = self._tasks[tid]
+            trigger = task.trigger
+            if not isinstance(trigger, EventTrigger) or not trigger.matches(event_type, source):
+                continue
+            if task.status is not TaskStatus.ACTIVE or task.handler_missing:
+                continue
+            ex = self._fire(task, self.clock.now(), TriggerKind.EVENT, event=event, depth=depth)
+            if ex is not None:
+                started.append(ex.id)
+        return started
+
+    # -- executions -----------------------------------------------------------------------
+
+    def get_executions(self, task_id: str, limit: int = 10) -> list[Execution]:
+        """The task's executions, newest first."""
+        task = self.get_task(task_id)
+        return self.store.list_executions(task.id, limit=limit)
+
+    def get_execution(self, execution_id: str) -> Execution:
+        """One execution.
+
+        Raises:
+            ExecutionNotFoundError: naming the id.
+        """
+        run = self._runner.live.get(execution_id)
+        if run is not None:
+            return run.execution
+        ex = self.store.get_execution(execution_id)
+        if ex is None:
+            raise ExecutionNotFoundError(execution_id)
+        return ex
+
+    def get_latest_execution(self, task_id: str) -> Execution | None:
+        """The task's newest execution, or None."""
+        found = self.get_executions(task_id, limit=1)
+        return found[0] if found else None
+
+    @_on_loop
+    def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
+        """Cancel a pending, running or retry-waiting execution. False if already finished."""
+        run = self._runner.live.get(execution_id)
+        if run is None:
+            self.get_execution(execution_id)  # raises for unknown ids
+            return False
+        self._runner.cancel(run, reason)
+        return True
+
+    async def wait_for(self, execution_id: str, timeout: float | None = None) -> Execution:
+        """Wait until an execution finishes; returns it.
+
+        Raises:
+            ExecutionNotFoundError: unknown id.
+            TimeoutError: not finished within ``timeout`` real seconds.
+        """
+        run = self._runner.live.get(execution_id)
+        if run is None:
+            return self.get_execution(execution_id)
+        future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        run.waiters.append(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"execution {execution_id!r} did not finish within {timeout} s"
+            ) from None
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def on(self, hook: str, fn: Callable[..., Any]) -> Callable[[], None]:
+        """Listen to a hook; returns a function that stops listening.
+
+        Hooks and their arguments: ``task_start(task, execution)``,
+        ``task_complete(task, execution, result)``, ``task_error(task, execution, error)``,
+        ``task_create(task)``, ``task_update(task)``, ``task_delete(task)``,
+        ``task_pause(task)``, ``task_resume(task)``, ``task_progress(task, execution)``.
+        Listeners may be sync or async; one that raises is logged and never stops anything.
+        """
+        return self.hooks.add(hook, fn)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (
+            f"<Scheduler {state} tasks={len(self._tasks)} running={self._runner.active} "
+            f"store={self.store.location} tz={self.timezone}>"
+        )
+
+
+def _queue_full() -> Any:
+    from ._runner import _Outcome
+
+    return _Outcome(error=f"more than {100} executions queued; firing dropped")
+
+
+def _make_store(store: Store | str | os.PathLike[str] | None) -> Store:
+    if store is None or store == "memory":
+        return MemoryStore()
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, str | os.PathLike):
+        try:
+            from .stores.sqlite import SQLiteStore  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise TaskValidationError(
+                f"store {os.fspath(store)!r}: the SQLite store is not available yet",
+                field="store",
+                value=store,
+            ) from exc
+        return SQLiteStore(os.fspath(store))  # type: ignore[no-any-return]
+    raise TaskValidationError(
+        f"store must be None, 'memory', a path or a Store, got {store!r}",
+        field="store",
+        value=store,
+    )

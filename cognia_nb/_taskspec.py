@@ -1,0 +1,300 @@
+"""Reading ``create_task`` input (keywords, or the seed's dict with camelCase keys) strictly.
+
+Everything is validated before anything changes, so a refused task leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import TaskValidationError
+from ._models import Misfire, Overlap, RetryPolicy
+from .triggers import CronTrigger, Trigger, parse_trigger
+
+__all__ = ["TaskSpec", "read_retry", "read_task_spec"]
+
+MAX_NAME = 200
+MAX_TAGS = 32
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TAG = re.compile(r"[^\x00-\x1f\x7f,]{1,64}\Z")
+
+# dict key (either spelling) -> keyword
+_KEYS = {
+    "name": "name",
+    "description": "description",
+    "handler": "handler",
+    "trigger": "trigger",
+    "args": "args",
+    "retry": "retry",
+    "timeout": "timeout",
+    "tags": "tags",
+    "enabled": "enabled",
+    "overlap": "overlap",
+    "misfire": "misfire",
+    "misfireGraceSeconds": "misfire_grace_seconds",
+    "misfire_grace_seconds": "misfire_grace_seconds",
+    "jitterSeconds": "jitter_seconds",
+    "jitter_seconds": "jitter_seconds",
+    "executor": "executor",
+    "metadata": "metadata",
+    "pluginId": "plugin_id",
+    "plugin_id": "plugin_id",
+}
+_RETRY_KEYS = {
+    "maxAttempts": "max_attempts",
+    "max_attempts": "max_attempts",
+    "delaySeconds": "delay_seconds",
+    "delay_seconds": "delay_seconds",
+    "backoff": "backoff",
+    "maxDelaySeconds": "max_delay_seconds",
+    "max_delay_seconds": "max_delay_seconds",
+}
+
+
+@dataclass(slots=True)
+class TaskSpec:
+    """Validated ``create_task`` input."""
+
+    name: str
+    handler: str
+    trigger: Trigger
+    handler_fn: Callable[..., Any] | None = None
+    description: str = ""
+    args: Any = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float | None = 300.0
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    overlap: Overlap = Overlap.SKIP
+    misfire: Misfire = Misfire.COALESCE
+    misfire_grace_seconds: float = 1.0
+    jitter_seconds: float = 0.0
+    executor: str = "default"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    plugin_id: str | None = None
+
+
+def _text(value: object, field_name: str, *, max_len: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TaskValidationError(
+            f"{field_name} must be a string, got {type(value).__name__} {value!r}",
+            field=field_name,
+            value=value,
+        )
+    if (not value.strip() and not allow_empty) or len(value) > max_len:
+        raise TaskValidationError(
+            f"{field_name} must be 1-{max_len} characters and not blank, got {value!r}",
+            field=field_name,
+            value=value,
+        )
+    return value
+
+
+def _name(value: object, field_name: str) -> str:
+    text = _text(value, field_name, max_len=MAX_NAME)
+    if _CONTROL.search(text):
+        raise TaskValidationError(
+            f"{field_name} {text!r} contains a control character (newline, tab, ...)",
+            field=field_name,
+            value=text,
+        )
+    return text
+
+
+def _seconds(value: object, field_name: str, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        none = " or None" if allow_none else ""
+        raise TaskValidationError(
+            f"{field_name} must be a finite number of seconds{none}, got {value!r}",
+            field=field_name,
+            value=value,
+        )
+    if value < 0:
+        raise TaskValidationError(
+            f"{field_name} must be >= 0, got {value!r}", field=field_name, value=value
+        )
+    return float(value)
+
+
+def _enum(value: object, kind: type[Overlap] | type[Misfire], field_name: str) -> Any:
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in kind)
+        raise TaskValidationError(
+            f"{field_name} must be one of {allowed}, got {value!r}", field=field_name, value=value
+        ) from None
+
+
+def read_retry(value: object) -> RetryPolicy:
+    """``None``, a :class:`RetryPolicy` or ``{maxAttempts, delaySeconds, backoff,
+    maxDelaySeconds}`` (either spelling) as a RetryPolicy."""
+    if value is None:
+        return RetryPolicy()
+    if isinstance(value, RetryPolicy):
+        return value
+    if not isinstance(value, Mapping):
+        raise TaskValidationError(
+            f"retry must be a dict such as {{'maxAttempts': 3, 'delaySeconds': 60}}, got {value!r}",
+            field="retry",
+            value=value,
+        )
+    kwargs: dict[str, Any] = {}
+    for key, item in value.items():
+        target = _RETRY_KEYS.get(key) if isinstance(key, str) else None
+        if target is None:
+            raise TaskValidationError(
+                f"retry has unknown key {key!r}; allowed: maxAttempts, delaySeconds, backoff, "
+                "maxDelaySeconds",
+                field=f"retry.{key}",
+                value=item,
+            )
+        if target in kwargs:
+            raise TaskValidationError(
+                f"retry gives {target!r} twice (camelCase and snake_case)",
+                field=f"retry.{key}",
+                value=item,
+            )
+        kwargs[target] = item
+    return RetryPolicy(**kwargs)
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise TaskValidationError(
+            f"tags must be a list of strings, got {value!r}", field="tags", value=value
+        )
+    items = sorted(value) if isinstance(value, set | frozenset) else list(value)
+    if len(items) > MAX_TAGS:
+        raise TaskValidationError(
+            f"tags holds {len(items)} tags; at most {MAX_TAGS} are allowed",
+            field="tags",
+            value=value,
+        )
+    out: list[str] = []
+    for i, tag in enumerate(items):
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise TaskValidationError(
+                f"tags[{i}] must be 1-64 characters without commas or control characters, "
+                f"got {tag!r}",
+                field=f"tags[{i}]",
+                value=tag,
+            )
+        if tag not in out:
+            out.append(tag)
+    return tuple(out)
+
+
+def _from_mapping(spec: Mapping[Any, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in spec.items():
+        target = _KEYS.get(key) if isinstance(key, str) else None
+        if target is None:
+            allowed = ", ".join(sorted(k for k in _KEYS if "_" not in k))
+            raise TaskValidationError(
+                f"task has unknown key {key!r}; allowed keys: {allowed}",
+                field=str(key),
+                value=value,
+            )
+        if target in merged:
+            raise TaskValidationError(
+                f"task gives {target!r} twice (camelCase and snake_case)", field=key, value=value
+            )
+        merged[target] = value
+    for key, value in kwargs.items():
+        merged[key] = value
+    return merged
+
+
+def read_task_spec(
+    spec: Mapping[Any, Any] | None, kwargs: dict[str, Any], *, default_timezone: str
+) -> TaskSpec:
+    """Validate ``create_task`` input into a :class:`TaskSpec`.
+
+    Args:
+        spec: the seed's dict form (camelCase or snake_case keys), or None.
+        kwargs: the keyword form (overrides keys of ``spec``).
+        default_timezone: the zone for cron triggers that give none.
+
+    Raises:
+        TaskValidationError: naming the field and the value.
+    """
+    if spec is not None and not isinstance(spec, Mapping):
+        raise TaskValidationError(
+            f"create_task takes a dict or keywords, got {type(spec).__name__} {spec!r}",
+            field="task",
+            value=spec,
+        )
+    values = _from_mapping(spec or {}, {k: v for k, v in kwargs.items() if v is not _UNSET})
+    for required in ("name", "handler", "trigger"):
+        if values.get(required) is None:
+            raise TaskValidationError(f"a task needs {required!r}", field=required, value=None)
+    name = _name(values["name"], "name")
+    handler = values["handler"]
+    handler_fn: Callable[..., Any] | None = None
+    if callable(handler):
+        handler_fn = handler
+        handler = getattr(handler, "__name__", None) or name
+    handler = _name(handler, "handler")
+    trigger = _trigger(values["trigger"], default_timezone)
+    out = TaskSpec(name=name, handler=handler, trigger=trigger, handler_fn=handler_fn)
+    out.description = _text(
+        values.get("description") or "", "description", max_len=10_000, allow_empty=True
+    )
+    out.args = values.get("args")
+    out.retry = read_retry(values.get("retry"))
+    if "timeout" in values:
+        timeout = _seconds(values["timeout"], "timeout", allow_none=True)
+        if timeout == 0:
+            raise TaskValidationError(
+                "timeout must be > 0 seconds (None for no timeout), got 0", field="timeout", value=0
+            )
+        out.timeout = timeout
+    out.tags = _tags(values.get("tags") or ())
+    enabled = values.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise TaskValidationError(
+            f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
+        )
+    out.enabled = enabled
+    out.overlap = _enum(values.get("overlap", "skip"), Overlap, "overlap")
+    out.misfire = _enum(values.get("misfire", "coalesce"), Misfire, "misfire")
+    grace = _seconds(values.get("misfire_grace_seconds", 1.0), "misfire_grace_seconds")
+    jitter = _seconds(values.get("jitter_seconds", 0.0), "jitter_seconds")
+    assert grace is not None and jitter is not None
+    out.misfire_grace_seconds, out.jitter_seconds = grace, jitter
+    out.executor = _name(values.get("executor", "default"), "executor")
+    metadata = values.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise TaskValidationError(
+            f"metadata must be a dict, got {metadata!r}", field="metadata", value=metadata
+        )
+    out.metadata = dict(metadata)
+    plugin_id = values.get("plugin_id")
+    out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
+    return out
+
+
+def _trigger(value: object, default_timezone: str) -> Trigger:
+    if isinstance(value, Mapping) and value.get("type") == "cron" and "timezone" not in value:
+        value = {**value, "timezone": default_timezone}
+    # Past "once" times are checked by the scheduler, which knows whether the task exists.
+    trigger = parse_trigger(value, allow_past=True)
+    if isinstance(trigger, CronTrigger) and not trigger.timezone_explicit:
+        trigger = trigger.with_timezone(default_timezone)
+    return trigger
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Any = _Unset()
+UNSET: Any = _UNSET

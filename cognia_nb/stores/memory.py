@@ -1,0 +1,83 @@
+"""An in-memory store: fast, private to the process, gone when it exits."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+from .._models import Execution, ExecutionStatus, Task
+from ._base import Store
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Keeps tasks and the latest ``max_executions_per_task`` executions of each task.
+
+    Args:
+        max_executions_per_task: history kept per task (older executions are dropped).
+    """
+
+    location = "memory"
+
+    def __init__(self, max_executions_per_task: int = 1000) -> None:
+        self.max_executions_per_task = max_executions_per_task
+        self._tasks: dict[str, Task] = {}
+        self._executions: dict[str, Execution] = {}
+        self._by_task: dict[str, deque[str]] = {}
+
+    def load_tasks(self) -> list[Task]:
+        return list(self._tasks.values())
+
+    def save_task(self, task: Task) -> None:
+        self._tasks[task.id] = task
+
+    def delete_task(self, task_id: str) -> None:
+        self._tasks.pop(task_id, None)
+
+    def save_execution(self, execution: Execution) -> None:
+        if execution.id in self._executions:
+            self._executions[execution.id] = execution
+            return
+        self._executions[execution.id] = execution
+        ids = self._by_task.get(execution.task_id)
+        if ids is None:
+            ids = self._by_task[execution.task_id] = deque()
+        ids.append(execution.id)
+        while len(ids) > self.max_executions_per_task:
+            old = self._executions.get(ids[0])
+            if old is not None and not old.finished:
+                break  # never drop a running execution
+            ids.popleft()
+            self._executions.pop(old.id if old else "", None)
+
+    def get_execution(self, execution_id: str) -> Execution | None:
+        return self._executions.get(execution_id)
+
+    def list_executions(
+        self,
+        task_id: str | None = None,
+        *,
+        limit: int | None = None,
+        statuses: Sequence[ExecutionStatus] | None = None,
+        since_ts: float | None = None,
+    ) -> list[Execution]:
+        candidates: Iterator[Execution]
+        if task_id is not None:
+            ids = self._by_task.get(task_id, ())
+            candidates = (self._executions[i] for i in reversed(ids) if i in self._executions)
+        else:
+            candidates = iter(
+                sorted(self._executions.values(), key=lambda e: e.created_ts, reverse=True)
+            )
+        out: list[Execution] = []
+        wanted = set(statuses) if statuses else None
+        for execution in candidates:
+            if wanted is not None and execution.status not in wanted:
+                continue
+            if since_ts is not None and execution.created_ts < since_ts:
+                continue
+            out.append(execution)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
