@@ -561,7 +561,13 @@ class Scheduler:
             task.missed_count += count
             return False
         task.missed_count += extra
-        fired = [self._fire(task, ts, TriggerKind.SCHEDULE) for ts in times]
+        # run_all: each late firing runs; with overlap="skip" they queue behind each other
+        # rather than skip each other.
+        catch_up = Overlap.QUEUE if task.overlap is Overlap.SKIP else None
+        fired = [
+            self._fire(task, ts, TriggerKind.SCHEDULE, overlap=catch_up if i else None)
+            for i, ts in enumerate(times)
+        ]
         return any(ex is not None for ex in fired)
 
     def _fire(
@@ -573,10 +579,11 @@ class Scheduler:
         missed: int = 0,
         event: Event | None = None,
         depth: int = 0,
+        overlap: Overlap | None = None,
     ) -> Execution | None:
-        """Start one firing, applying the task's overlap policy. None if it was skipped."""
+        """Start one firing, applying the overlap policy. None if it was skipped."""
         running = self._runner.running_for(task.id)
-        policy = task.overlap
+        policy = overlap or task.overlap
         if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
             policy = Overlap.QUEUE  # "run now" never silently does nothing
         if running and policy is Overlap.SKIP:

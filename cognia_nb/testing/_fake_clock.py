@@ -7,8 +7,8 @@ import contextlib
 import heapq
 import itertools
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from .._clock import Clock
 

@@ -44,9 +44,7 @@ async def test_interval_task_fires_on_its_period(
     assert fake_scheduler.get_task(task.id).run_count == 61
 
 
-async def test_seed_dict_form_and_results(
-    fake_scheduler: Scheduler, fake_clock: FakeClock
-) -> None:
+async def test_seed_dict_form_and_results(fake_scheduler: Scheduler, fake_clock: FakeClock) -> None:
     async def daily_report(args: Any, ctx: TaskContext) -> dict[str, Any]:
         ctx.log("info", "Generating daily report...")
         ctx.report_progress(0, "Starting")
@@ -95,8 +93,9 @@ async def test_return_value_normalisation(
     fake_scheduler: Scheduler, value: object, success: bool, output: object
 ) -> None:
     fake_scheduler.register_handler("h", lambda: value)
-    task = fake_scheduler.create_task(name="t", handler="h", trigger={"type": "event",
-                                                                      "eventType": "go"})
+    task = fake_scheduler.create_task(
+        name="t", handler="h", trigger={"type": "event", "eventType": "go"}
+    )
     ex = await fake_scheduler.wait_for(fake_scheduler.run_task_now(task.id), timeout=5)
     assert (ex.status is ExecutionStatus.SUCCEEDED) is success
     assert ex.output == output
@@ -109,8 +108,9 @@ async def test_exception_is_a_failed_execution_with_traceback(fake_scheduler: Sc
         raise RuntimeError("kaput")
 
     fake_scheduler.register_handler("boom", boom)
-    task = fake_scheduler.create_task(name="b", handler="boom",
-                                      trigger={"type": "interval", "seconds": 10})
+    task = fake_scheduler.create_task(
+        name="b", handler="boom", trigger={"type": "interval", "seconds": 10}
+    )
     ex = await fake_scheduler.wait_for(fake_scheduler.run_task_now(task.id), timeout=5)
     assert ex.status is ExecutionStatus.FAILED
     assert ex.error == "RuntimeError: kaput"
@@ -121,13 +121,15 @@ async def test_upsert_keeps_id_history_and_paused_state(
     fake_scheduler: Scheduler, fake_clock: FakeClock
 ) -> None:
     fake_scheduler.register_handler("h", lambda ctx: None)
-    first = fake_scheduler.create_task(name="job", handler="h",
-                                       trigger={"type": "interval", "seconds": 60})
+    first = fake_scheduler.create_task(
+        name="job", handler="h", trigger={"type": "interval", "seconds": 60}
+    )
     await fake_clock.advance(120)
     assert len(fake_scheduler.get_executions(first.id)) == 2
     fake_scheduler.pause_task(first.id)
-    again = fake_scheduler.create_task(name="job", handler="h", description="new",
-                                       trigger={"type": "interval", "seconds": 30})
+    again = fake_scheduler.create_task(
+        name="job", handler="h", description="new", trigger={"type": "interval", "seconds": 30}
+    )
     assert again.id == first.id and again is first
     assert again.status is TaskStatus.PAUSED and again.description == "new"
     assert len(fake_scheduler.list_tasks()) == 1
@@ -141,8 +143,9 @@ async def test_pause_stops_and_resume_rearms_from_now(
 ) -> None:
     fired: list[float] = []
     fake_scheduler.register_handler("h", lambda ctx: fired.append(ctx.scheduled_at.timestamp()))
-    task = fake_scheduler.create_task(name="p", handler="h",
-                                      trigger={"type": "cron", "expression": "*/10 * * * *"})
+    task = fake_scheduler.create_task(
+        name="p", handler="h", trigger={"type": "cron", "expression": "*/10 * * * *"}
+    )
     events: list[str] = []
     fake_scheduler.on("task_pause", lambda t: events.append(f"pause {t.name}"))
     fake_scheduler.on("task_resume", lambda t: events.append(f"resume {t.name}"))
@@ -163,8 +166,12 @@ async def test_pause_stops_and_resume_rearms_from_now(
 async def test_unknown_ids_raise_naming_the_id(fake_scheduler: Scheduler) -> None:
     with pytest.raises(TaskNotFoundError, match="'nope'"):
         fake_scheduler.get_task("nope")
-    for method in (fake_scheduler.pause_task, fake_scheduler.resume_task,
-                   fake_scheduler.delete_task, fake_scheduler.run_task_now):
+    for method in (
+        fake_scheduler.pause_task,
+        fake_scheduler.resume_task,
+        fake_scheduler.delete_task,
+        fake_scheduler.run_task_now,
+    ):
         with pytest.raises(TaskNotFoundError, match="'t_missing'"):
             method("t_missing")
     with pytest.raises(ExecutionNotFoundError, match="'x_missing'"):
@@ -176,8 +183,9 @@ async def test_unknown_ids_raise_naming_the_id(fake_scheduler: Scheduler) -> Non
 async def test_missing_handler_waits_and_registration_arms(
     fake_scheduler: Scheduler, fake_clock: FakeClock
 ) -> None:
-    task = fake_scheduler.create_task(name="later", handler="later",
-                                      trigger={"type": "interval", "seconds": 60})
+    task = fake_scheduler.create_task(
+        name="later", handler="later", trigger={"type": "interval", "seconds": 60}
+    )
     assert task.handler_missing
     with pytest.raises(HandlerNotFoundError, match="'later'"):
         fake_scheduler.run_task_now(task.id)
@@ -191,22 +199,64 @@ async def test_missing_handler_waits_and_registration_arms(
 
 async def test_invalid_create_leaves_nothing(fake_scheduler: Scheduler) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"name": "x", "handler": "h", "trigger": {"type": "cron", "expression": "61 * * * *"}},
-         "trigger.expression"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "interval", "seconds": 5},
-          "retry": {"maxAttempts": 0}}, "retry.maxAttempts"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "interval", "seconds": 5},
-          "timeout": -1}, "timeout"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "interval", "seconds": 5},
-          "tags": "a,b"}, "tags"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "interval", "seconds": 5},
-          "overlap": "sometimes"}, "overlap"),
+        (
+            {"name": "x", "handler": "h", "trigger": {"type": "cron", "expression": "61 * * * *"}},
+            "trigger.expression",
+        ),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "interval", "seconds": 5},
+                "retry": {"maxAttempts": 0},
+            },
+            "retry.maxAttempts",
+        ),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "interval", "seconds": 5},
+                "timeout": -1,
+            },
+            "timeout",
+        ),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "interval", "seconds": 5},
+                "tags": "a,b",
+            },
+            "tags",
+        ),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "interval", "seconds": 5},
+                "overlap": "sometimes",
+            },
+            "overlap",
+        ),
         ({"name": "", "handler": "h", "trigger": {"type": "interval", "seconds": 5}}, "name"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "interval", "seconds": 5},
-          "colour": "red"}, "colour"),
-        ({"name": "x", "handler": "h", "trigger": {"type": "once",
-                                                    "runAt": "2023-01-01T00:00:00Z"}},
-         "trigger.runAt"),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "interval", "seconds": 5},
+                "colour": "red",
+            },
+            "colour",
+        ),
+        (
+            {
+                "name": "x",
+                "handler": "h",
+                "trigger": {"type": "once", "runAt": "2023-01-01T00:00:00Z"},
+            },
+            "trigger.runAt",
+        ),
     ]
     for spec, field in cases:
         with pytest.raises(TaskValidationError) as info:
@@ -217,10 +267,12 @@ async def test_invalid_create_leaves_nothing(fake_scheduler: Scheduler) -> None:
 
 async def test_list_tasks_filters(fake_scheduler: Scheduler) -> None:
     fake_scheduler.register_handler("h", lambda: None)
-    a = fake_scheduler.create_task(name="a", handler="h", tags=["x", "y"],
-                                   trigger={"type": "interval", "seconds": 5})
-    b = fake_scheduler.create_task(name="b", handler="h", tags=["x"], enabled=False,
-                                   trigger={"type": "interval", "seconds": 5})
+    a = fake_scheduler.create_task(
+        name="a", handler="h", tags=["x", "y"], trigger={"type": "interval", "seconds": 5}
+    )
+    b = fake_scheduler.create_task(
+        name="b", handler="h", tags=["x"], enabled=False, trigger={"type": "interval", "seconds": 5}
+    )
     assert {t.name for t in fake_scheduler.list_tasks(tags=["x"])} == {"a", "b"}
     assert fake_scheduler.list_tasks(tags=["x", "y"]) == [a]
     assert fake_scheduler.list_tasks(status="paused") == [b]
@@ -233,8 +285,11 @@ async def test_once_task_completes_and_stays_completed(
 ) -> None:
     runs: list[int] = []
     fake_scheduler.register_handler("h", lambda: runs.append(1))
-    spec = {"name": "once", "handler": "h",
-            "trigger": {"type": "once", "runAt": "2024-01-01T01:00:00Z"}}
+    spec = {
+        "name": "once",
+        "handler": "h",
+        "trigger": {"type": "once", "runAt": "2024-01-01T01:00:00Z"},
+    }
     task = fake_scheduler.create_task(spec)
     await fake_clock.advance(2 * 3600)
     assert runs == [1] and task.status is TaskStatus.COMPLETED and task.next_run_at is None
@@ -264,8 +319,9 @@ async def test_delete_running_task_cancels_and_keeps_history(
         await ctx.signal.wait()
 
     fake_scheduler.register_handler("slow", slow)
-    task = fake_scheduler.create_task(name="slow", handler="slow",
-                                      trigger={"type": "interval", "seconds": 60})
+    task = fake_scheduler.create_task(
+        name="slow", handler="slow", trigger={"type": "interval", "seconds": 60}
+    )
     await fake_clock.advance(60)
     (ex,) = fake_scheduler.get_executions(task.id)
     assert ex.status is ExecutionStatus.RUNNING
@@ -284,8 +340,12 @@ async def test_handler_signatures(fake_scheduler: Scheduler) -> None:
     fake_scheduler.register_handler("one", lambda ctx: seen.append(ctx.task_name))
     fake_scheduler.register_handler("two", lambda args, ctx: seen.append(args))
     for handler in ("zero", "one", "two"):
-        t = fake_scheduler.create_task(name=handler, handler=handler, args={"k": 1},
-                                       trigger={"type": "event", "eventType": "e"})
+        t = fake_scheduler.create_task(
+            name=handler,
+            handler=handler,
+            args={"k": 1},
+            trigger={"type": "event", "eventType": "e"},
+        )
         await fake_scheduler.wait_for(fake_scheduler.run_task_now(t.id), timeout=5)
     assert seen == ["zero", "one", {"k": 1}]
 
