@@ -7,8 +7,6 @@ them lazily.
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import stores, triggers
 from ._clock import Clock, RealClock
 from ._context import AbortSignal, Event, TaskContext
@@ -78,7 +76,7 @@ __all__ = [
 ]
 
 
-def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - the Jupyter layer
+def load_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer
     """``%load_ext cognia_nb``: imports the Jupyter layer lazily."""
     from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
         load_ipython_extension as load,
@@ -87,7 +85,7 @@ def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - the Jupy
     load(ipython)
 
 
-def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover - the Jupyter layer
+def unload_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer
     """``%unload_ext cognia_nb``."""
     from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
         unload_ipython_extension as unload,

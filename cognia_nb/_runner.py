@@ -325,7 +325,7 @@ class Runner:
         if run.launched:
             self.active -= 1
         task.run_count += 1
-        s._after_finish(run)
+        s._firing.after_finish(run)
         for waiter in run.waiters:
             if not waiter.done():
                 waiter.set_result(ex)

@@ -10,7 +10,6 @@ handler, a widget callback): the call is carried over to the loop thread.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import itertools
 import logging
@@ -18,13 +17,11 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future as ThreadFuture
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from ._clock import Clock, RealClock
-from ._context import Event, _Sink
 from ._dispatch import Dispatcher
 from ._errors import (
     ExecutionNotFoundError,
@@ -33,88 +30,28 @@ from ._errors import (
     TaskNotFoundError,
     TaskValidationError,
 )
+from ._firing import Firing, SchedulerSink
 from ._handlers import Handler
 from ._hooks import HookRegistry
-from ._models import (
-    Execution,
-    ExecutionStatus,
-    LogEntry,
-    Misfire,
-    Overlap,
-    Task,
-    TaskStatus,
-    TriggerKind,
-)
-from ._runner import Run, Runner
+from ._models import Execution, Task, TaskStatus, TriggerKind
+from ._runner import Runner
 from ._taskspec import UNSET, TaskSpec, read_task_spec
+from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
-from .stores import MemoryStore, Store
+from .stores import Store, open_store
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
 
-__all__ = ["DEFAULT_PLUGIN_ID", "Scheduler"]
+__all__ = ["DEFAULT_PLUGIN_ID", "Scheduler", "task_id_for"]
 
 log = logging.getLogger("cognia_nb.scheduler")
 
 DEFAULT_PLUGIN_ID = "default"
-MAX_CATCH_UP = 1000  # run_all: at most this many late firings are run at once
-MAX_EVENT_DEPTH = 8  # task:succeeded -> task -> task:succeeded ... chains stop here
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def task_id_for(plugin_id: str, name: str) -> str:
     """The stable id of the task ``(plugin_id, name)``."""
     digest = hashlib.blake2b(f"{plugin_id}\0{name}".encode(), digest_size=8).hexdigest()
     return f"t_{digest}"
-
-
-def _on_loop(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a method on the scheduler's loop thread when called from another thread."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        self = args[0]
-        assert isinstance(self, Scheduler)
-        loop = self._loop
-        if loop is None or self._loop_thread == threading.get_ident() or not loop.is_running():
-            return method(*args, **kwargs)
-        result: ThreadFuture[R] = ThreadFuture()
-
-        def call() -> None:
-            try:
-                result.set_result(method(*args, **kwargs))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                result.set_exception(exc)
-
-        loop.call_soon_threadsafe(call)
-        return result.result()
-
-    return wrapper
-
-
-class _SchedulerSink(_Sink):
-    """Progress and log lines from handlers (any thread) onto executions (loop thread)."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.s = scheduler
-
-    def progress(self, execution_id: str, percent: float, message: str | None) -> None:
-        run = self.s._runner.live.get(execution_id)
-        if run is None:
-            return
-        run.execution.progress = percent
-        if message is not None:
-            run.execution.progress_message = message
-        self.s._notify_progress(run)
-
-    def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
-        run = self.s._runner.live.get(execution_id)
-        if run is None:
-            return
-        ex = run.execution
-        ex.logs.append(LogEntry(self.s.clock.now(), level, message, dict(fields), ex.attempt))
-        self.s._notify_progress(run)
 
 
 class Scheduler:
@@ -143,7 +80,7 @@ class Scheduler:
         cancel_grace: float = 1.0,
         slice_size: int = 256,
     ) -> None:
-        self.store = _make_store(store)
+        self.store = open_store(store)
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
         if max_concurrency is not None and (
@@ -161,9 +98,10 @@ class Scheduler:
         self._tasks: dict[str, Task] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
         self._event_tasks: dict[str, set[str]] = {}
-        self._dispatcher = Dispatcher(self.clock, self._on_due, slice_size)
+        self._firing = Firing(self)
+        self._dispatcher = Dispatcher(self.clock, self._firing.on_due, slice_size)
         self._runner = Runner(self, max_concurrency)
-        self._sink = _SchedulerSink(self)
+        self._sink = SchedulerSink(self)
         self._pool = ThreadPoolExecutor(
             max_workers=sync_workers or min(32, (os.cpu_count() or 1) + 4),
             thread_name_prefix="cognia_nb-handler",
@@ -256,7 +194,7 @@ class Scheduler:
 
     # -- handlers -------------------------------------------------------------------------
 
-    @_on_loop
+    @on_loop
     def register_handler(
         self, name: str, fn: Callable[..., Any], *, plugin_id: str = DEFAULT_PLUGIN_ID
     ) -> Callable[[], None]:
@@ -289,7 +227,7 @@ class Scheduler:
 
         return unregister
 
-    @_on_loop
+    @on_loop
     def _unregister(self, key: tuple[str, str], handler: Handler) -> None:
         if self._handlers.get(key) is not handler:
             return
@@ -306,7 +244,7 @@ class Scheduler:
 
     # -- tasks ----------------------------------------------------------------------------
 
-    @_on_loop
+    @on_loop
     def create_task(
         self,
         spec: Mapping[str, Any] | None = None,
@@ -469,7 +407,7 @@ class Scheduler:
             raise TaskNotFoundError(task_id, f"{len(named)} tasks have that name; use an id")
         raise TaskNotFoundError(task_id)
 
-    @_on_loop
+    @on_loop
     def pause_task(self, task_id: str) -> Task:
         """Stop the task firing (running executions finish). Idempotent."""
         task = self.get_task(task_id)
@@ -481,7 +419,7 @@ class Scheduler:
             self.hooks.fire("task_pause", task)
         return task
 
-    @_on_loop
+    @on_loop
     def resume_task(self, task_id: str) -> Task:
         """Re-arm a paused task from now (missed firings while paused are not caught up)."""
         task = self.get_task(task_id)
@@ -492,7 +430,7 @@ class Scheduler:
             self.hooks.fire("task_resume", task)
         return task
 
-    @_on_loop
+    @on_loop
     def delete_task(self, task_id: str) -> None:
         """Delete a task; its pending and running executions are cancelled, history stays."""
         task = self.get_task(task_id)
@@ -505,173 +443,8 @@ class Scheduler:
         self.store.delete_task(task.id)
         self.hooks.fire("task_delete", task)
 
-    # -- firing ---------------------------------------------------------------------------
-
-    def _on_due(self, task_id: str, due: float, now: float) -> None:
-        task = self._tasks.get(task_id)
-        if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
-            return
-        if not self.store.claim(task.id, due):
-            self._arm(task, max(now, due))  # another process fired it
-            return
-        times, extra, nxt = self._collect_due(task, due, now)
-        fired = self._apply_misfire(task, times, extra, now)
-        task.next_run_ts = nxt
-        if nxt is not None:
-            jitter = self._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
-            self._dispatcher.schedule(task.id, nxt, nxt + jitter)
-        elif isinstance(task.trigger, OnceTrigger) and not fired:
-            task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
-        self.store.save_task(task)
-
-    def _collect_due(
-        self, task: Task, due: float, now: float
-    ) -> tuple[list[float], int, float | None]:
-        """Fire times from ``due`` up to ``now``: (the first MAX_CATCH_UP, how many more, next)."""
-        trigger = task.trigger
-        times = [due]
-        extra = 0
-        nxt = trigger.next_fire_timestamp(due)
-        while nxt is not None and nxt <= now:
-            if len(times) < MAX_CATCH_UP:
-                times.append(nxt)
-            elif isinstance(trigger, IntervalTrigger):  # count arithmetically, don't iterate
-                extra = trigger.count_between(times[-1], now)
-                return times, extra, trigger.next_fire_timestamp(now)
-            else:
-                extra += 1
-            nxt = trigger.next_fire_timestamp(nxt)
-        return times, extra, nxt
-
-    def _apply_misfire(self, task: Task, times: list[float], extra: int, now: float) -> bool:
-        """Fire what the misfire policy says; count the rest as missed. True if anything ran."""
-        count = len(times) + extra
-        grace = task.misfire_grace_seconds
-        if count == 1 and now - times[0] <= grace:
-            return self._fire(task, times[0], TriggerKind.SCHEDULE) is not None
-        if task.misfire is Misfire.COALESCE:
-            task.missed_count += count - 1
-            return self._fire(task, times[0], TriggerKind.SCHEDULE, missed=count - 1) is not None
-        if task.misfire is Misfire.SKIP:
-            if now - times[-1] <= grace:
-                task.missed_count += count - 1
-                return (
-                    self._fire(task, times[-1], TriggerKind.SCHEDULE, missed=count - 1) is not None
-                )
-            task.missed_count += count
-            return False
-        task.missed_count += extra
-        # run_all: each late firing runs; with overlap="skip" they queue behind each other
-        # rather than skip each other.
-        catch_up = Overlap.QUEUE if task.overlap is Overlap.SKIP else None
-        fired = [
-            self._fire(task, ts, TriggerKind.SCHEDULE, overlap=catch_up if i else None)
-            for i, ts in enumerate(times)
-        ]
-        return any(ex is not None for ex in fired)
-
-    def _fire(
-        self,
-        task: Task,
-        scheduled_ts: float,
-        kind: TriggerKind,
-        *,
-        missed: int = 0,
-        event: Event | None = None,
-        depth: int = 0,
-        overlap: Overlap | None = None,
-    ) -> Execution | None:
-        """Start one firing, applying the overlap policy. None if it was skipped."""
-        running = self._runner.running_for(task.id)
-        policy = overlap or task.overlap
-        if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
-            policy = Overlap.QUEUE  # "run now" never silently does nothing
-        if running and policy is Overlap.SKIP:
-            task.skipped_count += 1
-            for run in running:
-                run.execution.skipped += 1
-            return None
-        ex = self._new_execution(task, scheduled_ts, kind, missed, event)
-        run = Run(task, ex, depth)
-        self.store.save_execution(ex)
-        if running and policy is Overlap.QUEUE:
-            if not self._runner.enqueue(run):
-                task.skipped_count += 1
-                self._runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
-            return ex
-        if running and policy is Overlap.REPLACE:
-            for old in running:
-                self._runner.cancel(old, "replaced")
-        self._runner.submit(run)
-        return ex
-
-    def _new_execution(
-        self,
-        task: Task,
-        scheduled_ts: float,
-        kind: TriggerKind,
-        missed: int,
-        event: Event | None,
-    ) -> Execution:
-        return Execution(
-            id=f"x_{self._id_prefix}{next(self._ids):07x}",
-            task_id=task.id,
-            plugin_id=task.plugin_id,
-            task_name=task.name,
-            trigger_kind=kind,
-            scheduled_ts=scheduled_ts,
-            created_ts=self.clock.now(),
-            missed=missed,
-            event=event,
-        )
-
-    def _after_finish(self, run: Run) -> None:
-        """Called by the runner once an execution has its final status."""
-        task, ex = run.task, run.execution
-        if isinstance(task.trigger, OnceTrigger) and ex.trigger_kind is TriggerKind.SCHEDULE:
-            task.status = TaskStatus.COMPLETED
-            task.next_run_ts = None
-        self.store.save_execution(ex)
-        if task.id in self._tasks:
-            self.store.save_task(task)
-        event_type: str | None
-        if ex.status is ExecutionStatus.SUCCEEDED:
-            self.hooks.fire("task_complete", task, ex, ex.result)
-            event_type = "task:succeeded"
-        else:
-            self.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
-            event_type = (
-                "task:failed"
-                if ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
-                else None
-            )
-        if event_type and self._event_tasks.get(event_type) and self._loop is not None:
-            if run.depth >= MAX_EVENT_DEPTH:
-                log.warning("event chain stopped after %d links at %r", run.depth, task.name)
-                return
-            payload = {
-                "taskId": task.id,
-                "taskName": task.name,
-                "pluginId": task.plugin_id,
-                "executionId": ex.id,
-                "status": str(ex.status),
-                "error": ex.error,
-            }
-            self._emit(event_type, payload, "scheduler", run.depth + 1)
-
-    def _notify_progress(self, run: Run) -> None:
-        if not self.hooks.has("task_progress"):
-            return
-        loop = self._loop
-        if loop is None:
-            return
-        if self._loop_thread == threading.get_ident():
-            self.hooks.fire("task_progress", run.task, run.execution)
-        else:
-            loop.call_soon_threadsafe(self.hooks.fire, "task_progress", run.task, run.execution)
-
-    @_on_loop
-    def run_task_now(self, task_id: str, *, args: Any = UNSET) -> str:
+    @on_loop
+    def run_task_now(self, task_id: str) -> str:
         """Run a task now (a manual execution, also for paused tasks); returns its id.
 
         With ``overlap="skip"`` a manual run waits behind a running one instead of vanishing.
@@ -683,11 +456,11 @@ class Scheduler:
         self._require_loop()
         if self.handler_for(task) is None:
             raise HandlerNotFoundError(task.handler)
-        ex = self._fire(task, self.clock.now(), TriggerKind.MANUAL)
+        ex = self._firing.fire(task, self.clock.now(), TriggerKind.MANUAL)
         assert ex is not None
         return ex.id
 
-    @_on_loop
+    @on_loop
     def emit(self, event_type: str, payload: Any = None, source: str = "user") -> list[str]:
         """Fire every active event task matching ``event_type`` (and its ``eventSource``).
 
@@ -696,22 +469,7 @@ class Scheduler:
         """
         EventTrigger(event_type, source)  # validates both names
         self._require_loop()
-        return self._emit(event_type, payload, source, 0)
-
-    def _emit(self, event_type: str, payload: Any, source: str, depth: int) -> list[str]:
-        event = Event(event_type, payload, source, datetime.fromtimestamp(self.clock.now(), UTC))
-        started: list[str] = []
-        for tid in sorted(self._event_tasks.get(event_type, ())):
-            task = self._tasks[tid]
-            trigger = task.trigger
-            if not isinstance(trigger, EventTrigger) or not trigger.matches(event_type, source):
-                continue
-            if task.status is not TaskStatus.ACTIVE or task.handler_missing:
-                continue
-            ex = self._fire(task, self.clock.now(), TriggerKind.EVENT, event=event, depth=depth)
-            if ex is not None:
-                started.append(ex.id)
-        return started
+        return self._firing.emit(event_type, payload, source, 0)
 
     # -- executions -----------------------------------------------------------------------
 
@@ -739,7 +497,7 @@ class Scheduler:
         found = self.get_executions(task_id, limit=1)
         return found[0] if found else None
 
-    @_on_loop
+    @on_loop
     def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
         """Cancel a pending, running or retry-waiting execution. False if already finished."""
         run = self._runner.live.get(execution_id)
@@ -787,31 +545,3 @@ class Scheduler:
             f"<Scheduler {state} tasks={len(self._tasks)} running={self._runner.active} "
             f"store={self.store.location} tz={self.timezone}>"
         )
-
-
-def _queue_full() -> Any:
-    from ._runner import _Outcome
-
-    return _Outcome(error=f"more than {100} executions queued; firing dropped")
-
-
-def _make_store(store: Store | str | os.PathLike[str] | None) -> Store:
-    if store is None or store == "memory":
-        return MemoryStore()
-    if isinstance(store, Store):
-        return store
-    if isinstance(store, str | os.PathLike):
-        try:
-            from .stores.sqlite import SQLiteStore  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise TaskValidationError(
-                f"store {os.fspath(store)!r}: the SQLite store is not available yet",
-                field="store",
-                value=store,
-            ) from exc
-        return SQLiteStore(os.fspath(store))  # type: ignore[no-any-return]
-    raise TaskValidationError(
-        f"store must be None, 'memory', a path or a Store, got {store!r}",
-        field="store",
-        value=store,
-    )

@@ -1,0 +1,250 @@
+"""Firing: what happens when a task is due, is run by hand or an event arrives.
+
+The misfire policy (coalesce / skip / run_all) decides what late firings do, the overlap
+policy (skip / queue / allow / replace) what a firing does while the task still runs, and
+finished executions are turned into hooks and ``task:succeeded`` / ``task:failed`` events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ._context import Event, _Sink
+from ._models import (
+    Execution,
+    ExecutionStatus,
+    LogEntry,
+    Misfire,
+    Overlap,
+    Task,
+    TaskStatus,
+    TriggerKind,
+)
+from ._runner import Run, _Outcome
+from .triggers import EventTrigger, IntervalTrigger, OnceTrigger
+
+if TYPE_CHECKING:
+    from ._scheduler import Scheduler
+
+__all__ = ["MAX_CATCH_UP", "MAX_EVENT_DEPTH", "Firing"]
+
+log = logging.getLogger("cognia_nb.scheduler")
+
+MAX_CATCH_UP = 1000  # run_all: at most this many late firings are run at once
+MAX_EVENT_DEPTH = 8  # task:succeeded -> task -> task:succeeded ... chains stop here
+
+
+class Firing:
+    """Turns due times, manual runs and events into executions for a :class:`Scheduler`."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.s = scheduler
+
+    def on_due(self, task_id: str, due: float, now: float) -> None:
+        task = self.s._tasks.get(task_id)
+        if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
+            return
+        if not self.s.store.claim(task.id, due):
+            self.s._arm(task, max(now, due))  # another process fired it
+            return
+        times, extra, nxt = self._collect_due(task, due, now)
+        fired = self._apply_misfire(task, times, extra, now)
+        task.next_run_ts = nxt
+        if nxt is not None:
+            jitter = self.s._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
+            self.s._dispatcher.schedule(task.id, nxt, nxt + jitter)
+        elif isinstance(task.trigger, OnceTrigger) and not fired:
+            task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
+        self.s.store.save_task(task)
+
+    def _collect_due(
+        self, task: Task, due: float, now: float
+    ) -> tuple[list[float], int, float | None]:
+        """Fire times from ``due`` up to ``now``: (the first MAX_CATCH_UP, how many more, next)."""
+        trigger = task.trigger
+        times = [due]
+        extra = 0
+        nxt = trigger.next_fire_timestamp(due)
+        while nxt is not None and nxt <= now:
+            if len(times) < MAX_CATCH_UP:
+                times.append(nxt)
+            elif isinstance(trigger, IntervalTrigger):  # count arithmetically, don't iterate
+                extra = trigger.count_between(times[-1], now)
+                return times, extra, trigger.next_fire_timestamp(now)
+            else:
+                extra += 1
+            nxt = trigger.next_fire_timestamp(nxt)
+        return times, extra, nxt
+
+    def _apply_misfire(self, task: Task, times: list[float], extra: int, now: float) -> bool:
+        """Fire what the misfire policy says; count the rest as missed. True if anything ran."""
+        count = len(times) + extra
+        grace = task.misfire_grace_seconds
+        if count == 1 and now - times[0] <= grace:
+            return self.fire(task, times[0], TriggerKind.SCHEDULE) is not None
+        if task.misfire is Misfire.COALESCE:
+            task.missed_count += count - 1
+            return self.fire(task, times[0], TriggerKind.SCHEDULE, missed=count - 1) is not None
+        if task.misfire is Misfire.SKIP:
+            if now - times[-1] <= grace:
+                task.missed_count += count - 1
+                return (
+                    self.fire(task, times[-1], TriggerKind.SCHEDULE, missed=count - 1) is not None
+                )
+            task.missed_count += count
+            return False
+        task.missed_count += extra
+        # run_all: each late firing runs; with overlap="skip" they queue behind each other
+        # rather than skip each other.
+        catch_up = Overlap.QUEUE if task.overlap is Overlap.SKIP else None
+        fired = [
+            self.fire(task, ts, TriggerKind.SCHEDULE, overlap=catch_up if i else None)
+            for i, ts in enumerate(times)
+        ]
+        return any(ex is not None for ex in fired)
+
+    def fire(
+        self,
+        task: Task,
+        scheduled_ts: float,
+        kind: TriggerKind,
+        *,
+        missed: int = 0,
+        event: Event | None = None,
+        depth: int = 0,
+        overlap: Overlap | None = None,
+    ) -> Execution | None:
+        """Start one firing, applying the overlap policy. None if it was skipped."""
+        running = self.s._runner.running_for(task.id)
+        policy = overlap or task.overlap
+        if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
+            policy = Overlap.QUEUE  # "run now" never silently does nothing
+        if running and policy is Overlap.SKIP:
+            task.skipped_count += 1
+            for run in running:
+                run.execution.skipped += 1
+            return None
+        ex = self._new_execution(task, scheduled_ts, kind, missed, event)
+        run = Run(task, ex, depth)
+        self.s.store.save_execution(ex)
+        if running and policy is Overlap.QUEUE:
+            if not self.s._runner.enqueue(run):
+                task.skipped_count += 1
+                self.s._runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
+            return ex
+        if running and policy is Overlap.REPLACE:
+            for old in running:
+                self.s._runner.cancel(old, "replaced")
+        self.s._runner.submit(run)
+        return ex
+
+    def _new_execution(
+        self,
+        task: Task,
+        scheduled_ts: float,
+        kind: TriggerKind,
+        missed: int,
+        event: Event | None,
+    ) -> Execution:
+        return Execution(
+            id=f"x_{self.s._id_prefix}{next(self.s._ids):07x}",
+            task_id=task.id,
+            plugin_id=task.plugin_id,
+            task_name=task.name,
+            trigger_kind=kind,
+            scheduled_ts=scheduled_ts,
+            created_ts=self.s.clock.now(),
+            missed=missed,
+            event=event,
+        )
+
+    def after_finish(self, run: Run) -> None:
+        """Called by the runner once an execution has its final status."""
+        task, ex = run.task, run.execution
+        if isinstance(task.trigger, OnceTrigger) and ex.trigger_kind is TriggerKind.SCHEDULE:
+            task.status = TaskStatus.COMPLETED
+            task.next_run_ts = None
+        self.s.store.save_execution(ex)
+        if task.id in self.s._tasks:
+            self.s.store.save_task(task)
+        event_type: str | None
+        if ex.status is ExecutionStatus.SUCCEEDED:
+            self.s.hooks.fire("task_complete", task, ex, ex.result)
+            event_type = "task:succeeded"
+        else:
+            self.s.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
+            event_type = (
+                "task:failed"
+                if ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
+                else None
+            )
+        if event_type and self.s._event_tasks.get(event_type) and self.s._loop is not None:
+            if run.depth >= MAX_EVENT_DEPTH:
+                log.warning("event chain stopped after %d links at %r", run.depth, task.name)
+                return
+            payload = {
+                "taskId": task.id,
+                "taskName": task.name,
+                "pluginId": task.plugin_id,
+                "executionId": ex.id,
+                "status": str(ex.status),
+                "error": ex.error,
+            }
+            self.emit(event_type, payload, "scheduler", run.depth + 1)
+
+    def notify_progress(self, run: Run) -> None:
+        if not self.s.hooks.has("task_progress"):
+            return
+        loop = self.s._loop
+        if loop is None:
+            return
+        if self.s._loop_thread == threading.get_ident():
+            self.s.hooks.fire("task_progress", run.task, run.execution)
+        else:
+            loop.call_soon_threadsafe(self.s.hooks.fire, "task_progress", run.task, run.execution)
+
+    def emit(self, event_type: str, payload: Any, source: str, depth: int) -> list[str]:
+        event = Event(event_type, payload, source, datetime.fromtimestamp(self.s.clock.now(), UTC))
+        started: list[str] = []
+        for tid in sorted(self.s._event_tasks.get(event_type, ())):
+            task = self.s._tasks[tid]
+            trigger = task.trigger
+            if not isinstance(trigger, EventTrigger) or not trigger.matches(event_type, source):
+                continue
+            if task.status is not TaskStatus.ACTIVE or task.handler_missing:
+                continue
+            ex = self.fire(task, self.s.clock.now(), TriggerKind.EVENT, event=event, depth=depth)
+            if ex is not None:
+                started.append(ex.id)
+        return started
+
+
+class SchedulerSink(_Sink):
+    """Progress and log lines from handlers (any thread) onto executions (loop thread)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.s = scheduler
+
+    def progress(self, execution_id: str, percent: float, message: str | None) -> None:
+        run = self.s._runner.live.get(execution_id)
+        if run is None:
+            return
+        run.execution.progress = percent
+        if message is not None:
+            run.execution.progress_message = message
+        self.s._firing.notify_progress(run)
+
+    def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
+        run = self.s._runner.live.get(execution_id)
+        if run is None:
+            return
+        ex = run.execution
+        ex.logs.append(LogEntry(self.s.clock.now(), level, message, dict(fields), ex.attempt))
+        self.s._firing.notify_progress(run)
+
+
+def _queue_full() -> _Outcome:
+    return _Outcome(error="more than 100 executions queued; firing dropped")
