@@ -8,7 +8,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._errors import TaskAbortedError, TaskValidationError
@@ -36,19 +36,23 @@ class AbortSignal:
     ``await signal.wait()`` (async) / ``signal.wait_sync(timeout)`` (threads).
     """
 
-    __slots__ = ("_callbacks", "_event", "_future", "_loop", "_reason")
+    __slots__ = ("_aborted", "_callbacks", "_event", "_future", "_reason")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._event = threading.Event()
+    # Most executions never look at their signal: the thread Event, the loop future and the
+    # callback list are only created when someone waits or listens.
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._aborted = False
         self._reason: str | None = None
-        self._loop = loop
+        self._event: threading.Event | None = None
         self._future: asyncio.Future[str] | None = None
-        self._callbacks: list[Callable[[str], None]] = []
+        self._callbacks: list[Callable[[str], None]] | None = None
 
     @property
     def aborted(self) -> bool:
         """True once the execution was cancelled or timed out."""
-        return self._event.is_set()
+        return self._aborted
 
     @property
     def reason(self) -> str | None:
@@ -57,12 +61,12 @@ class AbortSignal:
 
     def throw_if_aborted(self) -> None:
         """Raise :class:`~cognia_nb.TaskAbortedError` if the signal is set."""
-        if self._event.is_set():
+        if self._aborted:
             raise TaskAbortedError(self._reason or "aborted")
 
     async def wait(self) -> str:
         """Wait until the signal is set; returns the reason."""
-        if self._event.is_set():
+        if self._aborted:
             return self._reason or "aborted"
         if self._future is None:
             self._future = asyncio.get_running_loop().create_future()
@@ -70,25 +74,36 @@ class AbortSignal:
 
     def wait_sync(self, timeout: float | None = None) -> bool:
         """Block (in a thread) until the signal is set or ``timeout`` passes; True if set."""
-        return self._event.wait(timeout)
+        with self._lock:
+            if self._aborted:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        return event.wait(timeout)
 
     def add_callback(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(reason)`` on the loop when the signal is set (at once if it is)."""
-        if self._event.is_set():
+        if self._aborted:
             callback(self._reason or "aborted")
+        elif self._callbacks is None:
+            self._callbacks = [callback]
         else:
             self._callbacks.append(callback)
 
     def _abort(self, reason: str) -> bool:
         """Set the signal (loop thread only). Returns False if it was already set."""
-        if self._event.is_set():
-            return False
-        self._reason = reason
-        self._event.set()
+        with self._lock:
+            if self._aborted:
+                return False
+            self._reason = reason
+            self._aborted = True
+            if self._event is not None:
+                self._event.set()
         if self._future is not None and not self._future.done():
             self._future.set_result(reason)
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
+        callbacks, self._callbacks = self._callbacks, None
+        for callback in callbacks or ():
             callback(reason)
         return True
 
@@ -127,21 +142,19 @@ class TaskContext:
         signal: the :class:`AbortSignal` (cancel and timeout set it).
         args: the task's ``args``.
         event: the :class:`Event` for event-triggered runs, else None.
-        logger: ``logging.getLogger("cognia_nb.tasks.<task name>")``.
     """
 
     __slots__ = (
         "_clock",
+        "_scheduled_ts",
         "_sink",
+        "_started_ts",
         "args",
         "attempt_number",
         "event",
         "execution_id",
-        "logger",
         "plugin_id",
-        "scheduled_at",
         "signal",
-        "started_at",
         "task_id",
         "task_name",
     )
@@ -153,8 +166,8 @@ class TaskContext:
         execution_id: str,
         plugin_id: str,
         task_name: str,
-        scheduled_at: datetime,
-        started_at: datetime,
+        scheduled_ts: float,
+        started_ts: float,
         attempt_number: int,
         signal: AbortSignal,
         args: Any,
@@ -166,15 +179,29 @@ class TaskContext:
         self.execution_id = execution_id
         self.plugin_id = plugin_id
         self.task_name = task_name
-        self.scheduled_at = scheduled_at
-        self.started_at = started_at
+        self._scheduled_ts = scheduled_ts
+        self._started_ts = started_ts
         self.attempt_number = attempt_number
         self.signal = signal
         self.args = args
         self.event = event
-        self.logger = logging.getLogger(f"cognia_nb.tasks.{task_name}")
         self._sink = sink
         self._clock = clock
+
+    @property
+    def scheduled_at(self) -> datetime:
+        """The fire time this execution stands for (UTC)."""
+        return datetime.fromtimestamp(self._scheduled_ts, UTC)
+
+    @property
+    def started_at(self) -> datetime:
+        """When this attempt started (UTC)."""
+        return datetime.fromtimestamp(self._started_ts, UTC)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``logging.getLogger("cognia_nb.tasks.<task name>")``."""
+        return logging.getLogger(f"cognia_nb.tasks.{self.task_name}")
 
     def report_progress(self, percent: float, message: str | None = None) -> None:
         """Report progress, 0-100, with an optional message. Safe from any thread.

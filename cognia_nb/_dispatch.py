@@ -32,7 +32,7 @@ class Dispatcher:
         slice_size: due entries handled per loop iteration.
     """
 
-    def __init__(self, clock: Clock, on_due: DueCallback, slice_size: int = 256) -> None:
+    def __init__(self, clock: Clock, on_due: DueCallback, slice_size: int = 64) -> None:
         self._clock = clock
         self._on_due = on_due
         self.slice_size = slice_size

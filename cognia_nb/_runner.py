@@ -19,10 +19,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._clock import TimerHandle
 from ._context import AbortSignal, TaskContext
+from ._deadlines import Deadlines
 from ._handlers import Handler
-from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult, to_datetime
+from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
@@ -56,7 +56,7 @@ class Run:
         self.depth = depth  # how many scheduler events led here (chains are bounded)
         self.signal: AbortSignal | None = None
         self.aio_task: asyncio.Task[None] | None = None
-        self.timer: TimerHandle | None = None
+        self.timer: tuple[int, int] | None = None  # timeout token
         self.cancel_reason: str | None = None
         self.abort_ts: float | None = None
         self.launched = False
@@ -82,6 +82,7 @@ class Runner:
         self.by_task: dict[str, set[str]] = {}  # task id -> ids of launched, unfinished runs
         self.waiting: deque[Run] = deque()  # launched when a concurrency slot frees
         self.queued: dict[str, deque[Run]] = {}  # overlap="queue": behind the task's own run
+        self.deadlines = Deadlines(scheduler.clock)
 
     # -- admission ------------------------------------------------------------------------
 
@@ -172,8 +173,8 @@ class Runner:
             execution_id=ex.id,
             plugin_id=task.plugin_id,
             task_name=task.name,
-            scheduled_at=ex.scheduled_at,
-            started_at=to_datetime(s.clock.now()) or ex.scheduled_at,
+            scheduled_ts=ex.scheduled_ts,
+            started_ts=s.clock.now(),
             attempt_number=ex.attempt,
             signal=signal,
             args=task.args,
@@ -183,7 +184,7 @@ class Runner:
         )
         if task.timeout is not None:
             deadline = s.clock.now() + task.timeout
-            run.timer = s.clock.call_at(deadline, lambda: self.abort(run, signal, "timeout"))
+            run.timer = self.deadlines.add(deadline, lambda: self.abort(run, signal, "timeout"))
         try:
             if handler.is_async:
                 value = await self._call_async(run, handler, context, signal)
@@ -197,7 +198,7 @@ class Runner:
             return _Outcome(error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
         finally:
             if run.timer is not None:
-                run.timer.cancel()
+                self.deadlines.remove(run.timer)
                 run.timer = None
         if signal.aborted:
             return self._aborted_outcome(run, signal)
@@ -314,7 +315,7 @@ class Runner:
         ex.error = None if status is ExecutionStatus.SUCCEEDED else outcome.error
         ex.traceback = outcome.trace
         if run.timer is not None:
-            run.timer.cancel()
+            self.deadlines.remove(run.timer)
             run.timer = None
         self.live.pop(ex.id, None)
         ids = self.by_task.get(task.id)

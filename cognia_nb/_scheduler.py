@@ -78,7 +78,7 @@ class Scheduler:
         *,
         sync_workers: int | None = None,
         cancel_grace: float = 1.0,
-        slice_size: int = 256,
+        slice_size: int = 64,
     ) -> None:
         self.store = open_store(store)
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()

@@ -1,0 +1,1 @@
+"""Benchmarks (see ../shared/bench/WORKLOADS.md); run one with ``python -m benchmarks.<name>``."""
