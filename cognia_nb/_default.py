@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from ._models import RetryPolicy
 from ._scheduler import Scheduler
+from .stores import default_store_path
 
 __all__ = ["get_scheduler", "notebook_plugin_id", "reset_default_scheduler", "task"]
 
@@ -22,7 +23,8 @@ _default: Scheduler | None = None
 def get_scheduler() -> Scheduler:
     """The default scheduler of this kernel (or process), started on the running loop.
 
-    Created on first use (store from ``COGNIA_NB_STORE``: a path, or ``memory``); started as
+    Created on first use, on the SQLite store ``<jupyter data dir>/cognia_nb/scheduler.db``
+    (``COGNIA_NB_STORE`` overrides it: a path, or ``memory``); started as
     soon as it is asked for from a thread with a running event loop (a notebook cell, async
     code), so tasks created from plain scripts begin firing when the loop starts and the
     scheduler is asked for again.
@@ -30,7 +32,7 @@ def get_scheduler() -> Scheduler:
     global _default  # noqa: PLW0603 - the one process-wide default
     with _lock:
         if _default is None:
-            _default = Scheduler(store=os.environ.get("COGNIA_NB_STORE") or None)
+            _default = Scheduler(store=os.environ.get("COGNIA_NB_STORE") or default_store_path())
         scheduler = _default
     if not scheduler.running:
         try:

@@ -42,14 +42,52 @@ class Firing:
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.s = scheduler
+        self._claims: list[tuple[Task, float]] = []
 
     def on_due(self, task_id: str, due: float, now: float) -> None:
+        """The dispatcher says ``task_id`` is due (nominally at ``due``)."""
         task = self.s._tasks.get(task_id)
         if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
             return
-        if not self.s.store.claim(task.id, due):
-            self.s._arm(task, max(now, due))  # another process fired it
+        if not self.s.store.claims_async:
+            self.fire_due(task, due, now)
             return
+        # A shared store: claim first (in the writer thread, one transaction per slice),
+        # fire what this process won when the answer comes back.
+        if not self._claims:
+            loop = self.s._require_loop()
+            loop.call_soon(self._send_claims)
+        self._claims.append((task, due))
+
+    def _send_claims(self) -> None:
+        batch, self._claims = self._claims, []
+        loop = self.s._require_loop()
+
+        def done(won: list[bool]) -> None:  # called from the writer thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._claimed, batch, won)
+
+        self.s.store.claim_batch([(t.id, due) for t, due in batch], done)
+
+    def _claimed(self, batch: list[tuple[Task, float]], won: list[bool]) -> None:
+        if self.s._loop is None:
+            return
+        now = self.s.clock.now()
+        for (task, due), mine in zip(batch, won, strict=True):
+            if self.s._tasks.get(task.id) is not task or task.status is not TaskStatus.ACTIVE:
+                continue
+            if mine:
+                self.fire_due(task, due, now)
+            else:  # another process fired it: move on to the next fire time
+                nxt = task.trigger.next_fire_timestamp(max(now, due))
+                task.next_run_ts = nxt
+                if nxt is not None:
+                    self.s._dispatcher.schedule(task.id, nxt)
+                elif isinstance(task.trigger, OnceTrigger):
+                    task.status = TaskStatus.COMPLETED
+
+    def fire_due(self, task: Task, due: float, now: float) -> None:
+        """Fire a due task by its misfire policy and schedule its next fire time."""
         times, extra, nxt = self._collect_due(task, due, now)
         fired = self._apply_misfire(task, times, extra, now)
         task.next_run_ts = nxt

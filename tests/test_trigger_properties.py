@@ -210,7 +210,9 @@ def test_interval_is_anchor_plus_k_periods(
     assert nxt is not None and nxt > after
     k = (nxt - anchor) / timedelta(seconds=seconds)
     assert abs(k - round(k)) < 1e-3
-    assert nxt - timedelta(seconds=seconds) <= max(after, anchor - timedelta(seconds=seconds))
+    period = timedelta(seconds=seconds)
+    one_us = timedelta(microseconds=1)  # the period is kept in whole microseconds
+    assert nxt - period <= max(after, anchor - period) + one_us
 
 
 @settings(max_examples=500, deadline=None)

@@ -7,12 +7,22 @@ import os
 from .._errors import TaskValidationError
 from ._base import Store
 from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "Store", "open_store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "default_store_path", "open_store"]
+
+
+def default_store_path() -> str:
+    """``<jupyter data dir>/cognia_nb/scheduler.db``: where the default scheduler keeps its data."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return os.path.join(jupyter_data_dir(), "cognia_nb", "scheduler.db")
 
 
 def open_store(store: Store | str | os.PathLike[str] | None) -> Store:
     """A store from what ``Scheduler(store=...)`` accepts: None/"memory", a path, a Store.
+
+    Paths open a :class:`SQLiteStore` (created if missing).
 
     Raises:
         TaskValidationError: for anything else.
@@ -22,15 +32,7 @@ def open_store(store: Store | str | os.PathLike[str] | None) -> Store:
     if isinstance(store, Store):
         return store
     if isinstance(store, str | os.PathLike):
-        try:
-            from .sqlite import SQLiteStore  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise TaskValidationError(
-                f"store {os.fspath(store)!r}: the SQLite store is not available yet",
-                field="store",
-                value=store,
-            ) from exc
-        return SQLiteStore(os.fspath(store))  # type: ignore[no-any-return,unused-ignore]
+        return SQLiteStore(os.fspath(store))
     raise TaskValidationError(
         f"store must be None, 'memory', a path or a Store, got {store!r}",
         field="store",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .._models import Execution, ExecutionStatus, Task
 
@@ -20,6 +21,8 @@ class Store(ABC):
 
     #: Where the data lives, for messages ("memory" or a path).
     location: str = "memory"
+    #: True when claims are answered later, from another thread (a shared store).
+    claims_async: bool = False
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Open or create the underlying storage (called by ``Scheduler.start``)."""
@@ -55,13 +58,54 @@ class Store(ABC):
     ) -> list[Execution]:
         """Executions, newest first."""
 
-    def claim(self, task_id: str, due_ts: float) -> bool:
-        """Claim the firing of ``task_id`` due at ``due_ts``; False if another process did.
+    def claim_batch(
+        self, items: list[tuple[str, float]], done: Callable[[list[bool]], None]
+    ) -> None:
+        """Claim due firings ``(task_id, due_ts)``; ``done(won)`` gets one bool per item.
 
-        A store shared between processes makes this an atomic conditional update; a private
-        store always succeeds.
+        A store shared between processes answers with an atomic conditional update, possibly
+        later and from another thread (``claims_async``); a private store wins every claim at
+        once.
         """
-        return True
+        done([True] * len(items))
+
+    def history_columns(
+        self,
+        task_id: str | None = None,
+        *,
+        limit: int | None = None,
+        statuses: Sequence[ExecutionStatus] | None = None,
+        since_ts: float | None = None,
+    ) -> dict[str, list[Any]]:
+        """Executions as columns (oldest first) for ``Scheduler.history``.
+
+        Keys: id, task_id, task_name, plugin_id, trigger_kind, status, attempt, missed,
+        skipped, created_ts, scheduled_ts, started_ts, finished_ts, progress, error, output
+        (JSON text), metrics (JSON text or None).
+        """
+        from ._codec import dumps
+
+        rows = self.list_executions(task_id, limit=limit, statuses=statuses, since_ts=since_ts)
+        rows.reverse()
+        return {
+            "id": [e.id for e in rows],
+            "task_id": [e.task_id for e in rows],
+            "task_name": [e.task_name for e in rows],
+            "plugin_id": [e.plugin_id for e in rows],
+            "trigger_kind": [str(e.trigger_kind) for e in rows],
+            "status": [str(e.status) for e in rows],
+            "attempt": [e.attempt for e in rows],
+            "missed": [e.missed for e in rows],
+            "skipped": [e.skipped for e in rows],
+            "created_ts": [e.created_ts for e in rows],
+            "scheduled_ts": [e.scheduled_ts for e in rows],
+            "started_ts": [e.started_ts for e in rows],
+            "finished_ts": [e.finished_ts for e in rows],
+            "progress": [e.progress for e in rows],
+            "error": [e.error for e in rows],
+            "output": [dumps(e.output) for e in rows],
+            "metrics": [dumps(e.metrics) if e.metrics else None for e in rows],
+        }
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write everything queued (blocks until written)."""

@@ -1,0 +1,153 @@
+"""Tasks and executions to and from flat rows (the SQLite columns), JSON where needed."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from typing import Any
+
+from .._models import (
+    MAX_LOG_ENTRIES,
+    Execution,
+    ExecutionStatus,
+    LogEntry,
+    Misfire,
+    Overlap,
+    RetryPolicy,
+    Task,
+    TaskStatus,
+    TriggerKind,
+)
+from .._taskspec import read_retry
+from ..triggers import IntervalTrigger, parse_trigger
+
+__all__ = [
+    "EXECUTION_COLUMNS",
+    "TASK_COLUMNS",
+    "dumps",
+    "execution_from_row",
+    "execution_row",
+    "task_from_row",
+    "task_row",
+]
+
+TASK_COLUMNS = (
+    "id", "plugin_id", "name", "handler", "trigger", "description", "args", "retry", "timeout",
+    "tags", "status", "overlap", "misfire", "misfire_grace", "jitter", "executor", "created_ts",
+    "updated_ts", "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count",
+    "metadata",
+)  # fmt: skip
+
+EXECUTION_COLUMNS = (
+    "id", "task_id", "plugin_id", "task_name", "trigger_kind", "status", "attempt", "created_ts",
+    "scheduled_ts", "started_ts", "finished_ts", "progress", "progress_message", "output",
+    "error", "traceback", "metrics", "logs", "missed", "skipped", "reason", "event", "owner",
+)  # fmt: skip
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, set | frozenset | tuple | deque):
+        return list(value)
+    return repr(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str | None:
+    """JSON text for a value; what JSON cannot hold becomes its ``repr`` (never raises)."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, default=_default, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError):
+        try:
+            return json.dumps(_finite(value), default=_default, separators=(",", ":"))
+        except (ValueError, TypeError, RecursionError):
+            return json.dumps(repr(value))
+
+
+def loads(text: str | None) -> Any:
+    """Inverse of :func:`dumps` (None stays None)."""
+    return None if text is None else json.loads(text)
+
+
+def task_row(task: Task) -> tuple[Any, ...]:
+    """A task as a row of :data:`TASK_COLUMNS`."""
+    return (
+        task.id, task.plugin_id, task.name, task.handler, dumps(task.trigger.to_dict()),
+        task.description, dumps(task.args), dumps(task.retry.to_dict()), task.timeout,
+        dumps(list(task.tags)), str(task.status), str(task.overlap), str(task.misfire),
+        task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
+        task.updated_ts, task.next_run_ts, task.last_run_ts, task.skipped_count,
+        task.missed_count, task.run_count, dumps(task.metadata),
+    )  # fmt: skip
+
+
+def task_from_row(row: tuple[Any, ...]) -> Task:
+    """A task from a row of :data:`TASK_COLUMNS` (the trigger keeps its stored anchor)."""
+    r = dict(zip(TASK_COLUMNS, row, strict=True))
+    trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
+    if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
+        raise ValueError(f"stored interval task {r['id']!r} has no anchor")
+    retry = read_retry(loads(r["retry"])) if r["retry"] else RetryPolicy()
+    return Task(
+        id=r["id"], plugin_id=r["plugin_id"], name=r["name"], handler=r["handler"],
+        trigger=trigger, description=r["description"] or "", args=loads(r["args"]), retry=retry,
+        timeout=r["timeout"], tags=tuple(loads(r["tags"]) or ()), status=TaskStatus(r["status"]),
+        overlap=Overlap(r["overlap"]), misfire=Misfire(r["misfire"]),
+        misfire_grace_seconds=r["misfire_grace"], jitter_seconds=r["jitter"],
+        executor=r["executor"], created_ts=r["created_ts"], updated_ts=r["updated_ts"],
+        next_run_ts=r["next_run_ts"], last_run_ts=r["last_run_ts"],
+        skipped_count=r["skipped_count"], missed_count=r["missed_count"],
+        run_count=r["run_count"], handler_missing=True, metadata=loads(r["metadata"]) or {},
+    )  # fmt: skip
+
+
+def _event_json(event: Any) -> str | None:
+    if event is None:
+        return None
+    return dumps({"type": event.type, "payload": event.payload, "source": event.source,
+                  "emittedAt": event.emitted_at.isoformat()})  # fmt: skip
+
+
+def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
+    """An execution as a row of :data:`EXECUTION_COLUMNS` (safe to call from another thread)."""
+    logs = [
+        {"ts": e.ts, "level": e.level, "message": e.message, "fields": e.fields,
+         "attempt": e.attempt}
+        for e in list(ex.logs)
+    ]  # fmt: skip
+    return (
+        ex.id, ex.task_id, ex.plugin_id, ex.task_name, str(ex.trigger_kind), str(ex.status),
+        ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.progress,
+        ex.progress_message, dumps(ex.output), ex.error, ex.traceback,
+        dumps(dict(ex.metrics)) if ex.metrics else None, dumps(logs) if logs else None,
+        ex.missed, ex.skipped, ex.reason, _event_json(ex.event), owner,
+    )  # fmt: skip
+
+
+def execution_from_row(row: tuple[Any, ...]) -> Execution:
+    """An execution from a row of :data:`EXECUTION_COLUMNS`."""
+    r = dict(zip(EXECUTION_COLUMNS, row, strict=True))
+    logs: deque[LogEntry] = deque(maxlen=MAX_LOG_ENTRIES)
+    for item in loads(r["logs"]) or ():
+        logs.append(LogEntry(item["ts"], item["level"], item["message"], item.get("fields") or {},
+                             item.get("attempt", 1)))  # fmt: skip
+    return Execution(
+        id=r["id"], task_id=r["task_id"], plugin_id=r["plugin_id"], task_name=r["task_name"],
+        trigger_kind=TriggerKind(r["trigger_kind"]), scheduled_ts=r["scheduled_ts"],
+        status=ExecutionStatus(r["status"]), attempt=r["attempt"], created_ts=r["created_ts"],
+        started_ts=r["started_ts"], finished_ts=r["finished_ts"], progress=r["progress"],
+        progress_message=r["progress_message"], output=loads(r["output"]), error=r["error"],
+        traceback=r["traceback"], metrics=loads(r["metrics"]) or {}, logs=logs,
+        missed=r["missed"], skipped=r["skipped"], reason=r["reason"], event=loads(r["event"]),
+    )  # fmt: skip

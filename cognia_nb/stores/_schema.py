@@ -1,0 +1,114 @@
+"""The SQLite schema, its version and its migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "current_version", "migrate"]
+
+# Each entry upgrades from version i to i + 1. Never edit a released entry: add one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        plugin_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        handler TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        description TEXT,
+        args TEXT,
+        retry TEXT,
+        timeout REAL,
+        tags TEXT,
+        status TEXT NOT NULL,
+        overlap TEXT NOT NULL,
+        misfire TEXT NOT NULL,
+        misfire_grace REAL NOT NULL,
+        jitter REAL NOT NULL,
+        executor TEXT NOT NULL,
+        created_ts REAL NOT NULL,
+        updated_ts REAL NOT NULL,
+        next_run_ts REAL,
+        last_run_ts REAL,
+        skipped_count INTEGER NOT NULL DEFAULT 0,
+        missed_count INTEGER NOT NULL DEFAULT 0,
+        run_count INTEGER NOT NULL DEFAULT 0,
+        metadata TEXT,
+        claimed_due REAL,
+        claimed_by TEXT,
+        UNIQUE (plugin_id, name)
+    );
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        plugin_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        trigger_kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        created_ts REAL NOT NULL,
+        scheduled_ts REAL NOT NULL,
+        started_ts REAL,
+        finished_ts REAL,
+        progress REAL,
+        progress_message TEXT,
+        output TEXT,
+        error TEXT,
+        traceback TEXT,
+        metrics TEXT,
+        logs TEXT,
+        missed INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        event TEXT,
+        owner TEXT
+    );
+    CREATE INDEX executions_by_task ON executions (task_id, created_ts);
+    CREATE INDEX executions_by_time ON executions (created_ts);
+    CREATE INDEX executions_unfinished ON executions (owner)
+        WHERE status IN ('pending', 'running');
+    CREATE TABLE processes (
+        owner TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_ts REAL NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The schema version of an open database (0 for an empty one).
+
+    Raises:
+        LookupError: the database holds tables but is not a cognia_nb store.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return 0
+    if "meta" not in tables:
+        raise LookupError(f"tables {sorted(tables)[:5]} but no cognia_nb 'meta' table")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Apply the migrations after ``version``, each in its own transaction."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[target - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(target),),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
