@@ -19,8 +19,18 @@ from croniter import croniter
 
 from cognia_nb.triggers import CronTrigger
 
-EXPRESSIONS = ["*/5 * * * *", "30 2 * * *", "0 9 * * 1-5", "0 */2 * * *", "15 10 1 * *",
-               "0 0 * * 0", "*/15 9-17 * * MON-FRI", "0 12 L * *", "45 23 * * 6", "0 6,18 * * *"]
+EXPRESSIONS = [
+    "*/5 * * * *",
+    "30 2 * * *",
+    "0 9 * * 1-5",
+    "0 */2 * * *",
+    "15 10 1 * *",
+    "0 0 * * 0",
+    "*/15 9-17 * * MON-FRI",
+    "0 12 L * *",
+    "45 23 * * 6",
+    "0 6,18 * * *",
+]
 ZONE = "America/New_York"
 
 
@@ -53,9 +63,17 @@ def main() -> None:
         for _ in range(args.repeat):
             a.append(ours(expr, args.n))
             b.append(theirs(expr, args.n))
-        print(json.dumps({"expr": expr, "zone": ZONE, "cognia_us": round(statistics.median(a), 2),
-                          "croniter_us": round(statistics.median(b), 2),
-                          "ratio": round(statistics.median(a) / statistics.median(b), 3)}))
+        print(
+            json.dumps(
+                {
+                    "expr": expr,
+                    "zone": ZONE,
+                    "cognia_us": round(statistics.median(a), 2),
+                    "croniter_us": round(statistics.median(b), 2),
+                    "ratio": round(statistics.median(a) / statistics.median(b), 3),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

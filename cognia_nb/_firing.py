@@ -7,6 +7,7 @@ finished executions are turned into hooks and ``task:succeeded`` / ``task:failed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from datetime import UTC, datetime
@@ -62,14 +63,20 @@ class Firing:
     def _send_claims(self) -> None:
         batch, self._claims = self._claims, []
         loop = self.s._require_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+        self.s.clock.track(answered)  # a fake clock waits for the answer before moving on
 
         def done(won: list[bool]) -> None:  # called from the writer thread
             if not loop.is_closed():
-                loop.call_soon_threadsafe(self._claimed, batch, won)
+                loop.call_soon_threadsafe(self._claimed, batch, won, answered)
 
         self.s.store.claim_batch([(t.id, due) for t, due in batch], done)
 
-    def _claimed(self, batch: list[tuple[Task, float]], won: list[bool]) -> None:
+    def _claimed(
+        self, batch: list[tuple[Task, float]], won: list[bool], answered: asyncio.Future[None]
+    ) -> None:
+        if not answered.done():
+            answered.set_result(None)
         if self.s._loop is None:
             return
         now = self.s.clock.now()

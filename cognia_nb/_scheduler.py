@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, RealClock
 from ._dispatch import Dispatcher
@@ -40,6 +40,10 @@ from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
 from .stores import Store, open_store
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_PLUGIN_ID", "Scheduler", "task_id_for"]
 
@@ -83,6 +87,7 @@ class Scheduler:
         self.store = open_store(store)
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
+        self.store.now = self.clock.now
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool)
             or not isinstance(max_concurrency, int)
@@ -525,6 +530,49 @@ class Scheduler:
             raise TimeoutError(
                 f"execution {execution_id!r} did not finish within {timeout} s"
             ) from None
+
+    # -- history (pandas and matplotlib load on first use) -------------------------------
+
+    def history(
+        self,
+        task_id: str | None = None,
+        since: datetime | float | str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int | None = None,
+        *,
+        parse_output: bool = False,
+    ) -> pd.DataFrame:
+        """Executions as a pandas DataFrame, one row each (oldest first), indexed by
+        ``execution_id``.
+
+        Columns: task_id, task_name, plugin_id, trigger_kind, status (categoricals), attempts,
+        missed, skipped, scheduled_at, started_at, finished_at (UTC), lateness, duration
+        (timedeltas), progress, error, output (JSON text; parsed with ``parse_output=True``)
+        and one ``metrics.<key>`` column per metric.
+
+        Args:
+            task_id: one task (id or name); default all.
+            since: only executions created at or after this (datetime, ISO string, timestamp).
+            status: one status or several.
+            limit: only the newest ``limit`` executions.
+        """
+        from .history import history_frame
+
+        return history_frame(self, task_id, since, status, limit, parse_output=parse_output)
+
+    def history_summary(self, since: datetime | float | str | None = None) -> pd.DataFrame:
+        """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run."""
+        from .history import history_summary
+
+        return history_summary(self, since)  # type: ignore[no-any-return,unused-ignore]
+
+    def timeline(
+        self, since: datetime | float | str | None = None, limit: int | None = 2000
+    ) -> Figure:
+        """A matplotlib Gantt-style figure of the executions, coloured by status."""
+        from .history import timeline
+
+        return timeline(self, since, limit)
 
     # -- hooks ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ class Store(ABC):
     location: str = "memory"
     #: True when claims are answered later, from another thread (a shared store).
     claims_async: bool = False
+    #: The time source for retention and bookkeeping; a scheduler sets its clock's ``now``.
+    now: Callable[[], float] = staticmethod(time.time)
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Open or create the underlying storage (called by ``Scheduler.start``)."""

@@ -74,7 +74,7 @@ class Writer(threading.Thread):
         self._claims: list[tuple[list[tuple[str, float]], ClaimDone]] = []
         self._flushes: list[threading.Event] = []
         self._first_dirty: float | None = None
-        self._stop = False
+        self._stopping = False
         self.error: BaseException | None = None
         self.commits = 0
 
@@ -116,7 +116,7 @@ class Writer(threading.Thread):
     def stop(self) -> None:
         """Commit what is pending and end the thread."""
         with self._cond:
-            self._stop = True
+            self._stopping = True
             self._cond.notify()
         if self.is_alive():
             self.join(30)
@@ -150,7 +150,7 @@ class Writer(threading.Thread):
             conn.close()
 
     def _ready(self) -> bool:
-        if self._stop or self._claims or self._flushes:
+        if self._stopping or self._claims or self._flushes:
             return True
         if self._first_dirty is None:
             return False
@@ -165,7 +165,7 @@ class Writer(threading.Thread):
                 if self._first_dirty is not None:
                     wait = max(0.0, self.window - (time.monotonic() - self._first_dirty))
                 self._cond.wait(wait)
-            if self._stop and not (self._tasks or self._executions or self._deleted
+            if self._stopping and not (self._tasks or self._executions or self._deleted
                                    or self._claims or self._flushes):  # fmt: skip
                 return None
             batch = (self._tasks, self._deleted, self._executions, self._claims, self._flushes)

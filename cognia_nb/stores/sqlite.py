@@ -99,6 +99,9 @@ class SQLiteStore(Store):
     def _create_file(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise self._fail("cannot create the database file here", exc) from exc
+        try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             os.close(fd)
         except FileExistsError:
@@ -142,7 +145,7 @@ class SQLiteStore(Store):
 
     def _register(self, conn: sqlite3.Connection) -> None:
         """Record this process; executions of processes that are gone become interrupted."""
-        now = time.time()
+        now = self.now()
         host = socket.gethostname()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -322,7 +325,7 @@ class SQLiteStore(Store):
         self._last_prune = now
         finished = "status NOT IN ('pending', 'running')"
         if self.max_age_days is not None:
-            cutoff = time.time() - self.max_age_days * 86_400
+            cutoff = self.now() - self.max_age_days * 86_400
             conn.execute(f"DELETE FROM executions WHERE created_ts < ? AND {finished}", (cutoff,))
         limit = self.max_executions_per_task
         crowded = conn.execute(

@@ -1,0 +1,106 @@
+"""scheduler.history() / history_summary() / timeline() on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import pytest_asyncio
+
+from cognia_nb import Scheduler, TaskContext, TaskValidationError
+from cognia_nb.testing import FakeClock
+
+
+async def work(ctx: TaskContext) -> dict[str, object]:
+    await ctx.sleep(2)
+    if ctx.task_name == "bad":
+        raise RuntimeError("nope")
+    return {"success": True, "output": {"rows": 7}, "metrics": {"rows": 7, "source": "db"}}
+
+
+@pytest_asyncio.fixture(params=["memory", "sqlite"])
+async def busy(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Scheduler]:
+    store = "memory" if request.param == "memory" else str(tmp_path / "h.db")
+    clock = FakeClock()
+    scheduler = Scheduler(store=store, clock=clock, timezone="UTC").start()
+    scheduler.register_handler("w", work)
+    scheduler.create_task(name="good", handler="w", trigger={"type": "interval", "seconds": 60})
+    scheduler.create_task(name="bad", handler="w", trigger={"type": "interval", "seconds": 120})
+    await clock.advance(605)  # the runs fired at 600 have finished too
+    yield scheduler
+    await scheduler.stop()
+    scheduler.close()
+
+
+async def test_history_frame_columns_and_types(busy: Scheduler) -> None:
+    df = busy.history()
+    assert df.index.name == "execution_id" and len(df) == 15
+    for column in (
+        "task_id",
+        "task_name",
+        "plugin_id",
+        "trigger_kind",
+        "status",
+        "attempts",
+        "missed",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
+        "lateness",
+        "duration",
+        "progress",
+        "error",
+        "output",
+        "metrics.rows",
+        "metrics.source",
+    ):
+        assert column in df.columns, column
+    assert isinstance(df["status"].dtype, pd.CategoricalDtype)
+    for column in ("scheduled_at", "started_at", "finished_at"):
+        dtype = df[column].dtype
+        assert isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC"
+    assert str(df["duration"].dtype).startswith("timedelta64")
+    assert (df["duration"] == pd.Timedelta(seconds=2)).all()
+    assert (df["lateness"] == pd.Timedelta(0)).all()
+    good = df[df["task_name"] == "good"]
+    assert (good["status"] == "succeeded").all() and len(good) == 10
+    assert (good["metrics.rows"] == 7).all()
+    bad = df[df["task_name"] == "bad"]
+    assert (bad["status"] == "failed").all() and bad["error"].iloc[0] == "RuntimeError: nope"
+    assert df["scheduled_at"].is_monotonic_increasing
+    parsed = busy.history(task_id="good", parse_output=True)
+    assert parsed["output"].iloc[0] == {"rows": 7}
+
+
+async def test_history_filters(busy: Scheduler) -> None:
+    assert len(busy.history(task_id="bad")) == 5
+    assert len(busy.history(status="failed")) == 5
+    assert len(busy.history(status=["failed", "succeeded"], limit=3)) == 3
+    # created at 540 (good) and 600 (good and bad)
+    assert len(busy.history(since=datetime(2024, 1, 1, 0, 9, tzinfo=UTC))) == 3
+    assert len(busy.history(since="2024-01-01T00:09:00Z")) == 3
+    with pytest.raises(TaskValidationError, match="status must be one of"):
+        busy.history(status="weird")
+
+
+async def test_history_summary_and_timeline(busy: Scheduler) -> None:
+    summary = busy.history_summary()
+    good = summary[summary["task_name"] == "good"].iloc[0]
+    assert good["runs"] == 10 and good["success_rate"] == 1.0
+    assert good["p50_duration"] == pd.Timedelta(seconds=2)
+    assert good["last_status"] == "succeeded" and good["next_run"] is not pd.NaT
+    bad = summary[summary["task_name"] == "bad"].iloc[0]
+    assert bad["success_rate"] == 0.0
+    fig = busy.timeline()
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["good", "bad"]
+    assert len(fig.axes[0].patches) == 15
+
+
+async def test_empty_history(tmp_path: Path) -> None:
+    scheduler = Scheduler(store=str(tmp_path / "e.db"), clock=FakeClock(), timezone="UTC")
+    df = scheduler.history()
+    assert len(df) == 0 and "status" in df.columns
+    scheduler.close()

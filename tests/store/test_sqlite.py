@@ -1,0 +1,228 @@
+"""The SQLite store: round trips, restart state, faults, retention (real files)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from cognia_nb import ExecutionStatus, Scheduler, StoreError, TaskContext, TaskStatus
+from cognia_nb.stores import SQLiteStore, _procs
+from cognia_nb.testing import FakeClock
+
+
+async def noop(ctx: TaskContext) -> dict[str, object]:
+    return {"success": True, "output": {"n": 1}, "metrics": {"rows": 3, "secs": 0.5}}
+
+
+def make_scheduler(path: Path, clock: FakeClock | None = None) -> Scheduler:
+    return Scheduler(store=str(path), clock=clock or FakeClock(), timezone="UTC")
+
+
+async def test_file_is_private_and_wal(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "s.db"
+    scheduler = make_scheduler(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    scheduler.close()
+
+
+async def test_tasks_and_executions_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    clock = FakeClock()
+    first = make_scheduler(path, clock).start()
+    first.register_handler("h", noop)
+    every = first.create_task(
+        name="every",
+        handler="h",
+        trigger={"type": "interval", "seconds": 60},
+        tags=["a"],
+        retry={"maxAttempts": 2, "delaySeconds": 5},
+    )
+    paused = first.create_task(
+        name="paused", handler="h", trigger={"type": "cron", "expression": "0 * * * *"}
+    )
+    first.create_task(
+        name="once", handler="h", trigger={"type": "once", "runAt": "2024-01-01T00:02:00Z"}
+    )
+    first.pause_task(paused.id)
+    await clock.advance(150)
+    ex_ids = [e.id for e in first.get_executions(every.id)]
+    assert len(ex_ids) == 2
+    await first.stop()
+    first.close()
+
+    clock2 = FakeClock(clock.now())
+    second = make_scheduler(path, clock2)
+    tasks = {t.name: t for t in second.list_tasks()}
+    assert tasks["every"].id == every.id and tasks["every"].tags == ("a",)
+    assert tasks["every"].retry.max_attempts == 2
+    assert tasks["every"].trigger.start_at == every.trigger.start_at  # the anchor is kept
+    assert tasks["paused"].status is TaskStatus.PAUSED
+    assert tasks["once"].status is TaskStatus.COMPLETED
+    assert all(t.handler_missing for t in tasks.values())
+    execs = second.get_executions(every.id)
+    assert [e.id for e in execs] == ex_ids
+    assert execs[0].output == {"n": 1} and execs[0].metrics == {"rows": 3, "secs": 0.5}
+    # The handler comes back: the task fires again on its original phase.
+    second.start()
+    second.register_handler("h", noop)
+    await clock2.advance(30)
+    assert len(second.get_executions(every.id)) == 3
+    assert second.get_latest_execution(every.id).scheduled_ts == clock.now() - 150 + 180 - 0
+    await second.stop()
+    second.close()
+
+
+async def test_downtime_is_caught_up_by_the_misfire_policy(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    clock = FakeClock()
+    first = make_scheduler(path, clock).start()
+    first.register_handler("h", noop)
+    task = first.create_task(name="t", handler="h", trigger={"type": "interval", "seconds": 60})
+    await clock.advance(60)
+    await first.stop()
+    first.close()
+    later = FakeClock(clock.now() + 600)  # ten minutes down
+    second = make_scheduler(path, later).start()
+    second.register_handler("h", noop)
+    await later.advance(0)
+    latest = second.get_latest_execution(task.id)
+    assert latest is not None and latest.missed == 9  # one coalesced run for 10 firings
+    assert second.get_task(task.id).missed_count == 9
+    await second.stop()
+    second.close()
+
+
+async def test_running_execution_of_a_dead_process_becomes_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.open()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO processes VALUES ('ghost:999999:1:x', ?, 999999, 0)",
+        (__import__("socket").gethostname(),),
+    )
+    now = time.time()
+    conn.execute(
+        "INSERT INTO executions (id, task_id, plugin_id, task_name, trigger_kind, status, "
+        "attempt, created_ts, scheduled_ts, started_ts, owner) VALUES "
+        "('x1', 't1', 'p', 'n', 'schedule', 'running', 1, ?, ?, ?, 'ghost:999999:1:x')",
+        (now, now, now),
+    )
+    conn.commit()
+    conn.close()
+    store.close()
+    reopened = SQLiteStore(path)
+    reopened.open()
+    ex = reopened.get_execution("x1")
+    assert ex is not None and ex.status is ExecutionStatus.INTERRUPTED
+    assert ex.reason is not None and "ghost:999999" in ex.reason and ex.finished_ts
+    reopened.close()
+
+
+def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    garbage = b"this is not sqlite" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(
+        StoreError, match=r"bad\.db.*not a readable SQLite database.*COGNIA_NB_STORE"
+    ):
+        Scheduler(store=str(path))
+    assert path.read_bytes() == garbage
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Scheduler(store=str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"newer cognia_nb \(schema 99.*upgrade cognia_nb"):
+        Scheduler(store=str(path))
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match=r"SQLite database of something else.*customers"):
+        Scheduler(store=str(path))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_directory(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match=r"ro/s\.db.*cannot create"):
+            Scheduler(store=str(ro / "s.db"))
+    finally:
+        ro.chmod(0o700)
+
+
+def test_read_only_directory_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # root ignores permissions; a path under a regular file cannot be created by anyone
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=r"file/s\.db.*cannot create the database file"):
+        Scheduler(store=str(blocker / "s.db"))
+
+
+def test_network_file_system_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_procs, "network_fs_type", lambda path: "nfs4")
+    from cognia_nb.stores import sqlite as sqlite_mod
+
+    monkeypatch.setattr(sqlite_mod, "network_fs_type", lambda path: "nfs4")
+    path = tmp_path / "n.db"
+    with pytest.warns(RuntimeWarning, match=r"network file system \(nfs4\).*local disk"):
+        Scheduler(store=str(path)).close()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Scheduler(store=str(path)).close()
+
+
+def test_network_fs_detection_reads_mounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\nserver:/x {tmp_path} nfs4 rw 0 0\n")
+    real = Path
+
+    def fake_path(p: str) -> Path:
+        return mounts if p == "/proc/mounts" else real(p)
+
+    monkeypatch.setattr(_procs, "Path", fake_path)
+    assert _procs.network_fs_type(tmp_path / "a.db") == "nfs4"
+    assert _procs.network_fs_type(real("/usr")) is None
+
+
+async def test_retention_prunes_old_executions(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path, max_executions_per_task=5, max_age_days=1)
+    clock = FakeClock(time.time())
+    scheduler = Scheduler(store=store, clock=clock, timezone="UTC").start()
+    scheduler.register_handler("h", noop)
+    task = scheduler.create_task(name="t", handler="h", trigger={"type": "interval", "seconds": 1})
+    await clock.advance(12)
+    store.flush()
+    store._last_prune = 0  # the next commit prunes
+    scheduler.run_task_now(task.id)
+    await clock.advance(1)
+    store.flush()
+    count = sqlite3.connect(path).execute("SELECT count(*) FROM executions").fetchone()[0]
+    assert count <= 6  # 5 kept (+ at most one written after the prune)
+    await scheduler.stop()
+    scheduler.close()
