@@ -23,8 +23,8 @@ async def noop(ctx: TaskContext) -> None:
     return None
 
 
-async def main(n: int, seconds: float) -> dict[str, float]:
-    scheduler = Scheduler(timezone="UTC", max_concurrency=None)
+async def main(n: int, seconds: float, store: str = "memory") -> dict[str, float]:
+    scheduler = Scheduler(store=store, timezone="UTC", max_concurrency=None)
     scheduler.register_handler("noop", noop)
     anchor = datetime.fromtimestamp(int(time.time()) + 2, UTC)
     for i in range(n):
@@ -51,9 +51,21 @@ async def main(n: int, seconds: float) -> dict[str, float]:
     executed = sum(t.run_count for t in scheduler.list_tasks()) - done_before
     await scheduler.stop()
     scheduler.close()
+    persisted = None
+    if store != "memory":
+        import sqlite3
+
+        conn = sqlite3.connect(store)
+        persisted = conn.execute(
+            "SELECT count(*) FROM executions WHERE created_ts >= ? AND created_ts < ? "
+            "AND status = 'succeeded'", (wall0, wall0 + window)
+        ).fetchone()[0]
+        conn.close()
     stalls.sort()
     return {
         "n": n,
+        "store": "sqlite" if store != "memory" else "memory",
+        "persisted_per_s": None if persisted is None else round(persisted / window),
         "window_s": round(window, 2),
         "executions": executed,
         "ideal": n * round(window),
@@ -68,5 +80,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--store", default="memory", help="'memory' or a SQLite path")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(main(args.n, args.seconds))))
+    print(json.dumps(asyncio.run(main(args.n, args.seconds, args.store))))

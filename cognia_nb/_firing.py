@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ class Firing:
     def __init__(self, scheduler: Scheduler) -> None:
         self.s = scheduler
         self._claims: list[tuple[Task, float]] = []
+        self._won: deque[tuple[Task, float]] = deque()
 
     def on_due(self, task_id: str, due: float, now: float) -> None:
         """The dispatcher says ``task_id`` is due (nominally at ``due``)."""
@@ -77,14 +79,18 @@ class Firing:
     ) -> None:
         if not answered.done():
             answered.set_result(None)
-        if self.s._loop is None:
+        loop = self.s._loop
+        if loop is None:
             return
+        # Answers for many slices can arrive together: fire the winners in slices again.
+        if not self._won:
+            loop.call_soon(self._fire_won)
         now = self.s.clock.now()
         for (task, due), mine in zip(batch, won, strict=True):
             if self.s._tasks.get(task.id) is not task or task.status is not TaskStatus.ACTIVE:
                 continue
             if mine:
-                self.fire_due(task, due, now)
+                self._won.append((task, due))
             else:  # another process fired it: move on to the next fire time
                 nxt = task.trigger.next_fire_timestamp(max(now, due))
                 task.next_run_ts = nxt
@@ -92,6 +98,19 @@ class Firing:
                     self.s._dispatcher.schedule(task.id, nxt)
                 elif isinstance(task.trigger, OnceTrigger):
                     task.status = TaskStatus.COMPLETED
+
+    def _fire_won(self) -> None:
+        loop = self.s._loop
+        if loop is None:
+            self._won.clear()
+            return
+        now = self.s.clock.now()
+        for _ in range(min(len(self._won), self.s._dispatcher.slice_size)):
+            task, due = self._won.popleft()
+            if self.s._tasks.get(task.id) is task and task.status is TaskStatus.ACTIVE:
+                self.fire_due(task, due, now)
+        if self._won:
+            loop.call_soon(self._fire_won)
 
     def fire_due(self, task: Task, due: float, now: float) -> None:
         """Fire a due task by its misfire policy and schedule its next fire time."""
@@ -103,7 +122,7 @@ class Firing:
             self.s._dispatcher.schedule(task.id, nxt, nxt + jitter)
         elif isinstance(task.trigger, OnceTrigger) and not fired:
             task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
-        self.s.store.save_task(task)
+        self.s.store.save_task_state(task)
 
     def _collect_due(
         self, task: Task, due: float, now: float
@@ -214,7 +233,7 @@ class Firing:
             task.next_run_ts = None
         self.s.store.save_execution(ex)
         if task.id in self.s._tasks:
-            self.s.store.save_task(task)
+            self.s.store.save_task_state(task)
         event_type: str | None
         if ex.status is ExecutionStatus.SUCCEEDED:
             self.s.hooks.fire("task_complete", task, ex, ex.result)

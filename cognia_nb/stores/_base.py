@@ -38,6 +38,10 @@ class Store(ABC):
     def save_task(self, task: Task) -> None:
         """Insert or replace a task."""
 
+    def save_task_state(self, task: Task) -> None:
+        """Save what firing changes (status, next/last run, counters); cheaper than a full save."""
+        self.save_task(task)
+
     @abstractmethod
     def delete_task(self, task_id: str) -> None:
         """Remove a task (its executions stay as history)."""

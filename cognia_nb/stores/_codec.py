@@ -25,11 +25,13 @@ from ..triggers import IntervalTrigger, parse_trigger
 __all__ = [
     "EXECUTION_COLUMNS",
     "TASK_COLUMNS",
+    "TASK_STATE_UPDATE",
     "dumps",
     "execution_from_row",
     "execution_row",
     "task_from_row",
     "task_row",
+    "task_state_row",
 ]
 
 TASK_COLUMNS = (
@@ -90,6 +92,18 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.updated_ts, task.next_run_ts, task.last_run_ts, task.skipped_count,
         task.missed_count, task.run_count, dumps(task.metadata),
     )  # fmt: skip
+
+
+TASK_STATE_UPDATE = (
+    "UPDATE tasks SET status = ?, next_run_ts = ?, last_run_ts = ?, skipped_count = ?, "
+    "missed_count = ?, run_count = ? WHERE id = ?"
+)
+
+
+def task_state_row(task: Task) -> tuple[Any, ...]:
+    """The parameters of :data:`TASK_STATE_UPDATE`: what firing changes on a task."""
+    return (str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
+            task.missed_count, task.run_count, task.id)  # fmt: skip
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:

@@ -65,7 +65,6 @@ MIGRATIONS: tuple[str, ...] = (
         owner TEXT
     );
     CREATE INDEX executions_by_task ON executions (task_id, created_ts);
-    CREATE INDEX executions_by_time ON executions (created_ts);
     CREATE INDEX executions_unfinished ON executions (owner)
         WHERE status IN ('pending', 'running');
     CREATE TABLE processes (

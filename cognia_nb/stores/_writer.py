@@ -18,7 +18,14 @@ import time
 from collections.abc import Callable
 
 from .._models import Execution, Task
-from ._codec import EXECUTION_COLUMNS, TASK_COLUMNS, execution_row, task_row
+from ._codec import (
+    EXECUTION_COLUMNS,
+    TASK_COLUMNS,
+    TASK_STATE_UPDATE,
+    execution_row,
+    task_row,
+    task_state_row,
+)
 
 __all__ = ["Writer"]
 
@@ -26,6 +33,7 @@ log = logging.getLogger("cognia_nb.stores.sqlite")
 
 ClaimDone = Callable[[list[bool]], None]
 _Batch = tuple[
+    dict[str, Task],
     dict[str, Task],
     set[str],
     dict[str, Execution],
@@ -69,6 +77,7 @@ class Writer(threading.Thread):
         self._on_commit = on_commit
         self._cond = threading.Condition()
         self._tasks: dict[str, Task] = {}
+        self._states: dict[str, Task] = {}
         self._deleted: set[str] = set()
         self._executions: dict[str, Execution] = {}
         self._claims: list[tuple[list[tuple[str, float]], ClaimDone]] = []
@@ -80,15 +89,21 @@ class Writer(threading.Thread):
 
     # -- called from the loop thread (never blocks on disk) -------------------------------
 
-    def save_task(self, task: Task) -> None:
+    def save_task(self, task: Task, *, full: bool = True) -> None:
+        """Mark a task for writing: all of it, or only its firing state (``full=False``)."""
         with self._cond:
-            self._deleted.discard(task.id)
-            self._tasks[task.id] = task
+            if full:
+                self._deleted.discard(task.id)
+                self._tasks[task.id] = task
+                self._states.pop(task.id, None)
+            elif task.id not in self._tasks:
+                self._states[task.id] = task
             self._dirty()
 
     def delete_task(self, task_id: str) -> None:
         with self._cond:
             self._tasks.pop(task_id, None)
+            self._states.pop(task_id, None)
             self._deleted.add(task_id)
             self._dirty()
 
@@ -125,7 +140,7 @@ class Writer(threading.Thread):
         if self._first_dirty is None:
             self._first_dirty = time.monotonic()
             self._cond.notify()
-        elif len(self._executions) + len(self._tasks) >= self.max_rows:
+        elif len(self._executions) + len(self._tasks) + len(self._states) >= self.max_rows:
             self._cond.notify()
 
     # -- the thread -----------------------------------------------------------------------
@@ -154,7 +169,7 @@ class Writer(threading.Thread):
             return True
         if self._first_dirty is None:
             return False
-        if len(self._executions) + len(self._tasks) >= self.max_rows:
+        if len(self._executions) + len(self._tasks) + len(self._states) >= self.max_rows:
             return True
         return time.monotonic() - self._first_dirty >= self.window
 
@@ -165,24 +180,29 @@ class Writer(threading.Thread):
                 if self._first_dirty is not None:
                     wait = max(0.0, self.window - (time.monotonic() - self._first_dirty))
                 self._cond.wait(wait)
-            if self._stopping and not (self._tasks or self._executions or self._deleted
-                                   or self._claims or self._flushes):  # fmt: skip
+            if self._stopping and not (self._tasks or self._states or self._executions
+                                       or self._deleted or self._claims
+                                       or self._flushes):  # fmt: skip
                 return None
-            batch = (self._tasks, self._deleted, self._executions, self._claims, self._flushes)
-            self._tasks, self._deleted, self._executions = {}, set(), {}
+            batch = (self._tasks, self._states, self._deleted, self._executions, self._claims,
+                     self._flushes)  # fmt: skip
+            self._tasks, self._states, self._deleted, self._executions = {}, {}, set(), {}
             self._claims, self._flushes = [], []
             self._first_dirty = None
             return batch
 
     def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
-        tasks, deleted, executions, claims, flushes = batch
+        tasks, states, deleted, executions, claims, flushes = batch
         task_rows = [task_row(t) for t in tasks.values()]
+        state_rows = [task_state_row(t) for t in states.values()]
         execution_rows = [execution_row(e, self.owner) for e in executions.values()]
         results: list[list[bool]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             if task_rows:
                 conn.executemany(_TASK_UPSERT, task_rows)
+            if state_rows:
+                conn.executemany(TASK_STATE_UPDATE, state_rows)
             if deleted:
                 conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in deleted])
             if execution_rows:

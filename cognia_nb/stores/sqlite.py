@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -46,6 +47,14 @@ HISTORY_COLUMNS = (
     "skipped", "created_ts", "scheduled_ts", "started_ts", "finished_ts", "progress", "error",
     "output", "metrics",
 )  # fmt: skip
+
+
+def _in_creation_order(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    created = columns["created_ts"]
+    if all(a <= b for a, b in itertools.pairwise(created)):
+        return columns
+    order = sorted(range(len(created)), key=created.__getitem__)
+    return {name: [values[i] for i in order] for name, values in columns.items()}
 
 
 class SQLiteStore(Store):
@@ -204,6 +213,9 @@ class SQLiteStore(Store):
     def save_task(self, task: Task) -> None:
         self._w().save_task(task)
 
+    def save_task_state(self, task: Task) -> None:
+        self._w().save_task(task, full=False)
+
     def delete_task(self, task_id: str) -> None:
         self._w().delete_task(task_id)
 
@@ -309,12 +321,19 @@ class SQLiteStore(Store):
 
         self.flush()
         where, params = self._where(task_id, statuses, since_ts)
-        inner = (f"SELECT * FROM executions{where} ORDER BY created_ts DESC, rowid DESC "
-                 f"LIMIT ?")  # fmt: skip
         arrays = ", ".join(f"json_group_array({c})" for c in HISTORY_COLUMNS)
-        sql = f"SELECT {arrays} FROM (SELECT * FROM ({inner}) ORDER BY created_ts, rowid)"
-        row = self._db().execute(sql, [*params, -1 if limit is None else limit]).fetchone()
-        return {c: json.loads(text) for c, text in zip(HISTORY_COLUMNS, row, strict=True)}
+        if limit is None:
+            # One plain table scan: rows are inserted when created, so rowid order is already
+            # (almost) creation order; an ORDER BY would cost an index walk plus a lookup per row.
+            sql = f"SELECT {arrays} FROM executions{where}"
+        else:
+            newest = (f"SELECT rowid FROM executions{where} "
+                      "ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
+            sql = f"SELECT {arrays} FROM executions WHERE rowid IN ({newest})"
+            params.append(limit)
+        row = self._db().execute(sql, params).fetchone()
+        columns = {c: json.loads(text) for c, text in zip(HISTORY_COLUMNS, row, strict=True)}
+        return _in_creation_order(columns)
 
     # -- retention (writer thread) --------------------------------------------------------
 

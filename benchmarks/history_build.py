@@ -1,0 +1,102 @@
+"""W7 (second half): build ``scheduler.history()`` from N stored executions vs pandas.read_sql.
+
+    python -m benchmarks.history_build --n 1000000 --repeat 3
+
+Fills a SQLite store with N synthetic finished executions over 1,000 tasks, then alternates
+``Scheduler.history()`` and ``pandas.read_sql("SELECT * FROM executions")`` in fresh
+subprocesses, printing seconds and peak RSS growth (MB) for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def fill(path: str, n: int) -> None:
+    from cognia_nb import Scheduler
+
+    Scheduler(store=path).close()  # creates the schema
+    conn = sqlite3.connect(path)
+    rng = random.Random(1)
+    start = time.time() - n
+    rows = []
+    statuses = ["succeeded"] * 18 + ["failed", "timed_out"]
+    for i in range(n):
+        t = start + i
+        rows.append((
+            f"x_{i:09d}", f"t_{i % 1000:016x}", "bench", f"task {i % 1000}", "schedule",
+            statuses[i % 20], 1, t, t, t + rng.random() / 100, t + 0.01 + rng.random() / 10,
+            100.0, None, None, None if statuses[i % 20] == "succeeded" else "RuntimeError: x",
+            None, '{"rows": %d}' % (i % 97) if i % 10 == 0 else None, None, 0, 0, None, None,
+            "bench",
+        ))  # fmt: skip
+        if len(rows) == 50_000:
+            conn.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 23)})", rows)
+            rows.clear()
+    if rows:
+        conn.executemany(f"INSERT INTO executions VALUES ({', '.join('?' * 23)})", rows)
+    conn.commit()
+    conn.close()
+
+
+def measure(path: str, which: str) -> dict[str, float]:
+    code = f"""
+import resource, time, json, sqlite3
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import pandas as pd
+from cognia_nb import Scheduler
+s = Scheduler(store={path!r})
+s.store.flush()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+if {which!r} == "cognia":
+    df = s.history()
+else:
+    df = pd.read_sql("SELECT * FROM executions", sqlite3.connect({path!r}))
+dt = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"seconds": dt, "mb": (peak - base) / 1024, "rows": len(df)}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "history.db")
+        fill(path, args.n)
+        results: dict[str, list[dict[str, float]]] = {"cognia": [], "read_sql": []}
+        for _ in range(args.repeat):
+            for which in results:
+                r = measure(path, which)
+                results[which].append(r)
+                print(json.dumps({"impl": which, **r}))
+        summary = {
+            which: {
+                "seconds_median": round(statistics.median(r["seconds"] for r in runs), 3),
+                "seconds_min_max": [round(min(r["seconds"] for r in runs), 3),
+                                    round(max(r["seconds"] for r in runs), 3)],
+                "mb_median": round(statistics.median(r["mb"] for r in runs), 1),
+            }
+            for which, runs in results.items()
+        }  # fmt: skip
+        ratio = summary["cognia"]["seconds_median"] / summary["read_sql"]["seconds_median"]
+        print(json.dumps({"workload": "W7-history", "n": args.n, **summary,
+                          "ratio": round(ratio, 3)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
