@@ -36,7 +36,7 @@ def fill(path: str, n: int) -> None:
             f"x_{i:09d}", f"t_{i % 1000:016x}", "bench", f"task {i % 1000}", "schedule",
             statuses[i % 20], 1, t, t, t + rng.random() / 100, t + 0.01 + rng.random() / 10,
             100.0, None, None, None if statuses[i % 20] == "succeeded" else "RuntimeError: x",
-            None, '{"rows": %d}' % (i % 97) if i % 10 == 0 else None, None, 0, 0, None, None,
+            None, f'{{"rows": {i % 97}}}' if i % 10 == 0 else None, None, 0, 0, None, None,
             "bench",
         ))  # fmt: skip
         if len(rows) == 50_000:
@@ -80,9 +80,9 @@ def main() -> None:
         fill(path, args.n)
         results: dict[str, list[dict[str, float]]] = {"cognia": [], "read_sql": []}
         for _ in range(args.repeat):
-            for which in results:
+            for which, runs in results.items():
                 r = measure(path, which)
-                results[which].append(r)
+                runs.append(r)
                 print(json.dumps({"impl": which, **r}))
         summary = {
             which: {

@@ -58,7 +58,8 @@ async def main(n: int, seconds: float, store: str = "memory") -> dict[str, float
         conn = sqlite3.connect(store)
         persisted = conn.execute(
             "SELECT count(*) FROM executions WHERE created_ts >= ? AND created_ts < ? "
-            "AND status = 'succeeded'", (wall0, wall0 + window)
+            "AND status = 'succeeded'",
+            (wall0, wall0 + window),
         ).fetchone()[0]
         conn.close()
     stalls.sort()
