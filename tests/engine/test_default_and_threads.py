@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -97,3 +98,22 @@ async def test_stop_cancels_running_and_records_it() -> None:
     ex = scheduler.get_execution(xid)
     assert ex.status is ExecutionStatus.CANCELLED and ex.reason == "shutdown"
     scheduler.close()
+
+
+async def test_default_store_is_sqlite_under_the_jupyter_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("COGNIA_NB_STORE", raising=False)
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jdata"))
+    await reset_default_scheduler()
+    try:
+        scheduler = cognia_nb.get_scheduler()
+        assert scheduler.store.location == str(tmp_path / "jdata" / "cognia_nb" / "scheduler.db")
+        assert (tmp_path / "jdata" / "cognia_nb" / "scheduler.db").exists()
+    finally:
+        await reset_default_scheduler()
+    monkeypatch.setenv("COGNIA_NB_STORE", str(tmp_path / "elsewhere.db"))
+    try:
+        assert cognia_nb.get_scheduler().store.location == str(tmp_path / "elsewhere.db")
+    finally:
+        await reset_default_scheduler()
