@@ -99,7 +99,6 @@ def test_two_processes_fire_each_due_firing_exactly_once(tmp_path: Path) -> None
     assert sum(per_task.values()) == 200
     assert all(per_task[f"once{i}"] == 1 for i in range(100))
     assert all(per_task[f"every{i}"] == 10 for i in range(10))
-    owners = {o.split(":")[1] for _, _, _, o, _ in rows}
-    assert len(owners) == 2  # both processes did part of the work
+    # (Which process wins a claim is a race; either may do all the work.)
     statuses = {s for (s,) in conn.execute("SELECT DISTINCT status FROM executions")}
     assert statuses == {"succeeded"}
