@@ -7,7 +7,7 @@ them lazily.
 
 from __future__ import annotations
 
-from . import stores, triggers
+from . import plugins, stores, triggers
 from ._clock import Clock, RealClock
 from ._context import AbortSignal, Event, TaskContext
 from ._default import get_scheduler, task
@@ -37,6 +37,14 @@ from ._models import (
 )
 from ._scheduler import Scheduler
 from ._tz import default_timezone
+from .plugins import (
+    LoadedPlugin,
+    Plugin,
+    PluginContext,
+    define_plugin,
+    load_plugin,
+    scheduled,
+)
 
 __version__ = "0.1.0"
 
@@ -50,10 +58,13 @@ __all__ = [
     "ExecutionNotFoundError",
     "ExecutionStatus",
     "HandlerNotFoundError",
+    "LoadedPlugin",
     "ManifestError",
     "Misfire",
     "MissingDependencyError",
     "Overlap",
+    "Plugin",
+    "PluginContext",
     "RealClock",
     "RetryPolicy",
     "Scheduler",
@@ -69,7 +80,11 @@ __all__ = [
     "TriggerKind",
     "__version__",
     "default_timezone",
+    "define_plugin",
     "get_scheduler",
+    "load_plugin",
+    "plugins",
+    "scheduled",
     "stores",
     "task",
     "triggers",

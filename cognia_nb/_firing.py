@@ -257,7 +257,8 @@ class Firing:
                 "status": str(ex.status),
                 "error": ex.error,
             }
-            self.emit(event_type, payload, "scheduler", run.depth + 1)
+            # A task never fires on its own success or failure (that would loop forever).
+            self.emit(event_type, payload, "scheduler", run.depth + 1, exclude=task.id)
 
     def notify_progress(self, run: Run) -> None:
         if not self.s.hooks.has("task_progress"):
@@ -270,10 +271,14 @@ class Firing:
         else:
             loop.call_soon_threadsafe(self.s.hooks.fire, "task_progress", run.task, run.execution)
 
-    def emit(self, event_type: str, payload: Any, source: str, depth: int) -> list[str]:
+    def emit(
+        self, event_type: str, payload: Any, source: str, depth: int, exclude: str | None = None
+    ) -> list[str]:
         event = Event(event_type, payload, source, datetime.fromtimestamp(self.s.clock.now(), UTC))
         started: list[str] = []
         for tid in sorted(self.s._event_tasks.get(event_type, ())):
+            if tid == exclude:
+                continue
             task = self.s._tasks[tid]
             trigger = task.trigger
             if not isinstance(trigger, EventTrigger) or not trigger.matches(event_type, source):

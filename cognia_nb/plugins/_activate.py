@@ -1,0 +1,117 @@
+"""Bringing a plugin to life on a scheduler, all or nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import TaskValidationError
+from .._models import Task
+from ._context import PluginContext
+from ._loader import LoadedPlugin, PluginLoadError, _camel, _hooks_from, _snake
+from ._manifest import Manifest
+from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
+
+if TYPE_CHECKING:
+    from .._scheduler import Scheduler
+
+__all__ = ["activate_plugin"]
+
+log = logging.getLogger("cognia_nb.plugins")
+
+
+def _resolve_handler(name: str, registered: set[str]) -> str:
+    """A manifest handler name: exact, else its snake_case or camelCase twin."""
+    if name in registered:
+        return name
+    for twin in (_snake(name), _camel(name)):
+        if twin in registered:
+            return twin
+    return name
+
+
+def activate_plugin(
+    scheduler: Scheduler, obj: Any, manifest: Manifest | None, plugin_id: str
+) -> LoadedPlugin:
+    """Register, activate, create tasks, wire hooks; undo everything if a step fails."""
+    allowed = manifest is None or manifest.has_scheduler
+    context = PluginContext(scheduler, plugin_id, manifest, allowed=allowed)
+    loaded = LoadedPlugin(plugin_id, manifest, context, obj)
+    created: list[Task] = []
+    existing = {t.id for t in scheduler.list_tasks(plugin_id=plugin_id)}
+    try:
+        decorated = _activate(obj, context, loaded)
+        registered = {name for (pid, name) in scheduler._handlers if pid == plugin_id}
+        used: set[str] = set()
+        for entry in manifest.tasks if manifest else ():
+            task_dict = dict(entry)
+            task_dict["handler"] = _resolve_handler(entry["handler"], registered)
+            used.add(task_dict["handler"])
+            _create(scheduler, context, loaded, created, task_dict)
+        for handler_name, task_dict in decorated:
+            if handler_name not in used:
+                _create(scheduler, context, loaded, created, task_dict)
+        loaded._wire_hooks(scheduler)
+    except BaseException:
+        context._scheduler._release()
+        for task in created:  # only tasks this load brought into being
+            if task.id not in existing and task.id in scheduler._tasks:
+                scheduler.delete_task(task.id)
+        raise
+    return loaded
+
+
+def _activate(
+    obj: Any, context: PluginContext, loaded: LoadedPlugin
+) -> list[tuple[str, dict[str, Any]]]:
+    """Run the plugin's own code; returns the ``@scheduled`` (handler, task dict) pairs."""
+    decorated: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(obj, Plugin):
+        obj.logger = context.logger
+        obj.context = context
+        methods = obj.scheduled_methods()
+        if methods:
+            scheduler = context.scheduler  # refuses without the capability
+            for attr, method, spec in methods:
+                scheduler.register_handler(attr, method)
+                doc = (method.__doc__ or "").strip().split("\n")[0]
+                decorated.append((attr, spec.task_dict(attr, attr, doc)))
+        on_load = getattr(obj, "on_load", None)
+        if callable(on_load):
+            _call(on_load, context, what="on_load")
+        loaded.hooks = {n: getattr(obj, n) for n in HOOK_NAMES if callable(getattr(obj, n, None))}
+        return decorated
+    if isinstance(obj, DefinedPlugin):
+        hooks = _call(obj.activate, context, what="activate")
+        loaded.hooks = _hooks_from(hooks)
+        return decorated
+    raise PluginLoadError(f"not a plugin: {obj!r}")
+
+
+def _call(fn: Callable[..., Any], *args: Any, what: str) -> Any:
+    import inspect
+
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        raise PluginLoadError(
+            f"{what} must be a plain function: it returned an awaitable (async def {what} is not "
+            "supported; create tasks and register handlers synchronously)"
+        )
+    return result
+
+
+def _create(scheduler: Scheduler, context: PluginContext, loaded: LoadedPlugin,
+            created: list[Task], task_dict: dict[str, Any]) -> None:  # fmt: skip
+    try:
+        created.append(context.scheduler.create_task(task_dict))
+    except TaskValidationError as exc:
+        if exc.field == "trigger.runAt" and "in the past" in str(exc):
+            # A declared one-off whose time has gone: not an error of the plugin, a fact.
+            loaded.skipped.append((task_dict["name"], str(exc)))
+            log.warning("plugin %s: task %r skipped: %s", loaded.plugin_id, task_dict["name"], exc)
+            return
+        raise
