@@ -24,6 +24,7 @@ def cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
         env={**os.environ, **(env or {})},
     )
 
