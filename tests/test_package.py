@@ -71,9 +71,10 @@ def test_ci_runs_exactly_the_readme_commands() -> None:
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text()
     ci = (root / ".ci" / "run").read_text()
-    blocks = readme.split("```bash\n")[1:3]
-    install, test = (b.split("\n", 1)[0] for b in blocks)
+    commands = [b.split("\n", 1)[0] for b in readme.split("```bash\n")[1:]]
+    install, run, test = commands[:3]
     assert install.startswith("python -m pip install")
+    assert run.startswith("cognia-nb run examples/")
     assert test == "python -m pytest"
     ci_lines = [line.strip() for line in ci.splitlines()]
     assert install in ci_lines
