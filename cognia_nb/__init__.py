@@ -83,6 +83,7 @@ __all__ = [
     "define_plugin",
     "get_scheduler",
     "load_plugin",
+    "panel",
     "plugins",
     "scheduled",
     "stores",
@@ -91,19 +92,22 @@ __all__ = [
 ]
 
 
+def panel(scheduler: Scheduler | None = None) -> object:
+    """The ipywidgets panel of a scheduler (default: the kernel's); loads the Jupyter layer."""
+    from .jupyter import panel as make
+
+    return make(scheduler)
+
+
 def load_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer
     """``%load_ext cognia_nb``: imports the Jupyter layer lazily."""
-    from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
-        load_ipython_extension as load,
-    )
+    from .jupyter import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer
     """``%unload_ext cognia_nb``."""
-    from .jupyter import (  # type: ignore[import-not-found,unused-ignore]
-        unload_ipython_extension as unload,
-    )
+    from .jupyter import unload_ipython_extension as unload
 
     unload(ipython)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import threading
@@ -16,7 +17,7 @@ from ._errors import TaskAbortedError, TaskValidationError
 if TYPE_CHECKING:
     from ._clock import Clock
 
-__all__ = ["AbortSignal", "Event", "TaskContext"]
+__all__ = ["AbortSignal", "Event", "TaskContext", "current_task_context"]
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -26,6 +27,13 @@ _LEVELS = {
     "error": logging.ERROR,
     "critical": logging.CRITICAL,
 }
+
+
+#: The :class:`TaskContext` of the handler running in this context (None outside handlers).
+#: Lets code deep inside a handler (or the notebook's output routing) find its execution.
+current_task_context: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(
+    "cognia_nb_task_context", default=None
+)
 
 
 class AbortSignal:

@@ -12,7 +12,13 @@ from ._models import RetryPolicy
 from ._scheduler import Scheduler
 from .stores import default_store_path
 
-__all__ = ["get_scheduler", "notebook_plugin_id", "reset_default_scheduler", "task"]
+__all__ = [
+    "close_default_scheduler",
+    "get_scheduler",
+    "notebook_plugin_id",
+    "reset_default_scheduler",
+    "task",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +56,16 @@ async def reset_default_scheduler() -> None:
         scheduler, _default = _default, None
     if scheduler is not None:
         await scheduler.stop()
+        scheduler.close()
+
+
+def close_default_scheduler() -> None:
+    """Stop (without waiting) and forget the default scheduler, from sync code on its loop."""
+    global _default
+    with _lock:
+        scheduler, _default = _default, None
+    if scheduler is not None:
+        scheduler.stop_nowait()
         scheduler.close()
 
 

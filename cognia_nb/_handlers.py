@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 from collections.abc import Callable
@@ -40,9 +41,15 @@ def _arity(fn: Callable[..., Any]) -> int:
 class Handler:
     """A registered handler: ``fn(context)``, ``fn(args, context)`` or ``fn()``, sync or async."""
 
-    __slots__ = ("arity", "fn", "is_async", "name", "plugin_id")
+    __slots__ = ("arity", "context", "fn", "is_async", "name", "plugin_id")
 
-    def __init__(self, plugin_id: str, name: str, fn: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        plugin_id: str,
+        name: str,
+        fn: Callable[..., Any],
+        context: contextvars.Context | None = None,
+    ) -> None:
         if not callable(fn):
             raise TaskValidationError(
                 f"handler {name!r} must be callable, got {type(fn).__name__} {fn!r}",
@@ -60,6 +67,7 @@ class Handler:
         self.fn = fn
         self.is_async = _is_async(fn)
         self.arity = _arity(fn)
+        self.context = context
 
     def call(self, context: TaskContext) -> Any:
         """Call the handler with the arguments its signature asks for."""

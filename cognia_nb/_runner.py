@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._context import AbortSignal, TaskContext
+from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult
@@ -114,7 +114,13 @@ class Runner:
         self.active += 1
         run.launched = True
         loop = self.s._require_loop()
-        run.aio_task = loop.create_task(self._execute(run))
+        handler = self.s.handler_for(run.task)
+        captured = handler.context if handler is not None else None
+        # A handler registered with a captured context (a notebook cell's) runs in a copy of
+        # it, so what it prints goes where that cell's output goes.
+        run.aio_task = loop.create_task(
+            self._execute(run), context=captured.copy() if captured is not None else None
+        )
 
     # -- one execution --------------------------------------------------------------------
 
@@ -210,6 +216,7 @@ class Runner:
     async def _call_async(
         self, run: Run, handler: Handler, context: TaskContext, signal: AbortSignal
     ) -> Any:
+        token = current_task_context.set(context)
         try:
             return await handler.call(context)
         except asyncio.CancelledError:
@@ -218,11 +225,13 @@ class Runner:
                 current.uncancel()  # our own grace-period cancel, not the caller's
                 raise _Aborted from None
             raise
+        finally:
+            current_task_context.reset(token)
 
     async def _call_sync(self, handler: Handler, context: TaskContext, signal: AbortSignal) -> Any:
         loop = self.s._require_loop()
-        ctx = contextvars.copy_context()
-        future = loop.run_in_executor(self.s._pool, ctx.run, handler.call, context)
+        ctx = handler.context.copy() if handler.context is not None else contextvars.copy_context()
+        future = loop.run_in_executor(self.s._pool, ctx.run, _call_in_thread, handler, context)
         self.s.clock.track(future)
         aborted: asyncio.Future[str] = loop.create_future()
         signal.add_callback(lambda reason: _resolve(aborted, reason))
@@ -352,6 +361,11 @@ class Runner:
 
 class _Aborted(Exception):
     """The attempt's signal was set and the handler was left or cancelled."""
+
+
+def _call_in_thread(handler: Handler, context: TaskContext) -> Any:
+    current_task_context.set(context)  # this thread's copy of the context only
+    return handler.call(context)
 
 
 def _resolve(future: asyncio.Future[str], value: str) -> None:

@@ -10,6 +10,7 @@ handler, a widget callback): the call is carried over to the loop thread.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import itertools
 import logging
@@ -158,8 +159,19 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Cancel running executions (recorded as cancelled), stop timers, flush the store."""
+        tasks = self.stop_nowait()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+
+    def stop_nowait(self) -> list[asyncio.Task[None]]:
+        """Like :meth:`stop` without waiting for handlers to unwind (loop thread only).
+
+        Returns:
+            The execution tasks that were cancelled (await them to let handlers clean up).
+        """
         if self._loop is None:
-            return
+            self.store.flush()
+            return []
         self._stopping = True
         self._dispatcher.stop()
         runs = list(self._runner.live.values())
@@ -168,11 +180,10 @@ class Scheduler:
         tasks = [r.aio_task for r in runs if r.aio_task is not None and not r.aio_task.done()]
         for t in tasks:
             t.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
         self.store.flush()
         self._loop = self._loop_thread = None
         self._stopping = False
+        return tasks
 
     def close(self) -> None:
         """Release the thread pool and the store (after :meth:`stop`)."""
@@ -201,13 +212,19 @@ class Scheduler:
 
     @on_loop
     def register_handler(
-        self, name: str, fn: Callable[..., Any], *, plugin_id: str = DEFAULT_PLUGIN_ID
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *,
+        plugin_id: str = DEFAULT_PLUGIN_ID,
+        context: contextvars.Context | None = None,
     ) -> Callable[[], None]:
         """Bind ``fn`` to the handler name ``name`` (replacing an earlier binding).
 
         ``fn`` is called as ``fn(context)``, ``fn(args, context)`` or ``fn()``, by its
         signature; ``async def`` runs on the loop, plain functions in a thread pool. Tasks
-        waiting for this handler are armed.
+        waiting for this handler are armed. With ``context`` (a captured
+        ``contextvars.Context``, such as a notebook cell's) every run happens in a copy of it.
 
         Returns:
             A function that unregisters the handler (tasks then wait for it again).
@@ -218,7 +235,7 @@ class Scheduler:
                 field="handler",
                 value=name,
             )
-        handler = Handler(plugin_id, name, fn)
+        handler = Handler(plugin_id, name, fn, context)
         key = (plugin_id, name)
         self._handlers[key] = handler
         now = self.clock.now()
@@ -530,6 +547,29 @@ class Scheduler:
             raise TimeoutError(
                 f"execution {execution_id!r} did not finish within {timeout} s"
             ) from None
+
+    def wait_for_sync(self, execution_id: str, timeout: float | None = None) -> Execution:
+        """Block plain synchronous code until an execution finishes (explicit opt-in).
+
+        In a thread without a running loop this just runs the loop. Inside a running loop (a
+        notebook cell), waiting would deadlock, so this *is* the explicit opt-in to
+        nest-asyncio2 (the maintained nest_asyncio fork that does not lose cells on
+        ipykernel 7): the running loop is patched to allow re-entry, once, on the first call.
+        Prefer ``await scheduler.wait_for(...)`` wherever you can write ``await``.
+
+        Raises:
+            ExecutionNotFoundError, TimeoutError.
+        """
+        loop = self._require_loop()
+        if threading.get_ident() != self._loop_thread:
+            future = asyncio.run_coroutine_threadsafe(self.wait_for(execution_id, timeout), loop)
+            return future.result()
+        import nest_asyncio2
+
+        if not getattr(loop, "_nest_patched", False):
+            log.info("wait_for_sync: enabling nest-asyncio2 re-entry on the running loop")
+            nest_asyncio2.apply(loop)
+        return loop.run_until_complete(self.wait_for(execution_id, timeout))
 
     # -- history (pandas and matplotlib load on first use) -------------------------------
 

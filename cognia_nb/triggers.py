@@ -271,7 +271,8 @@ class IntervalTrigger(Trigger):
         return out
 
     def describe(self) -> str:
-        return f"Every {describe_seconds(self.seconds)}"
+        text = describe_seconds(self.seconds)
+        return f"Every {text[2:]}" if text.startswith("1 ") else f"Every {text}"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,0 +1,102 @@
+"""Rich reprs for notebooks: a task summary and a task table, HTML (escaped) and plain text."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from .._models import Task
+
+__all__ = ["TaskSummary", "TaskTableView", "relative", "when"]
+
+
+def relative(ts: float | None, now: float | None = None) -> str:
+    """``"in 3 min"``, ``"2 h ago"``, ``"now"``."""
+    if ts is None:
+        return "-"
+    delta = ts - (time.time() if now is None else now)
+    size = abs(delta)
+    if size < 1:
+        return "now"
+    for unit, seconds in (("d", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
+        if size >= seconds:
+            amount = f"{size / seconds:.0f} {unit}"
+            break
+    return f"in {amount}" if delta > 0 else f"{amount} ago"
+
+
+def when(task: Task, now: float | None = None) -> str:
+    """The next run in the task's zone, with how far away it is."""
+    at: datetime | None = task.next_run_at
+    if at is None or task.next_run_ts is None:
+        return "-"
+    return f"{at.strftime('%Y-%m-%d %H:%M:%S %Z')} ({relative(task.next_run_ts, now)})"
+
+
+def _state(task: Task) -> str:
+    return "handler missing" if task.handler_missing else str(task.status)
+
+
+class TaskSummary:
+    """What a ``%%cognia_task`` cell shows: name, schedule in words, next run, status."""
+
+    def __init__(self, task: Task, note: str = "") -> None:
+        self.task = task
+        self.note = note
+
+    def _rows(self) -> list[tuple[str, str]]:
+        t = self.task
+        rows = [("task", t.name), ("schedule", t.describe()), ("next run", when(t)),
+                ("status", _state(t)), ("id", t.id)]  # fmt: skip
+        if self.note:
+            rows.append(("", self.note))
+        return rows
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{k:>9}: {v}" if k else f"           {v}" for k, v in self._rows())
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:right;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self._rows()
+        )
+        return f"<table class='cognia-task-summary'>{cells}</table>"
+
+
+class TaskTableView:
+    """``%cognia list``: the tasks as a table."""
+
+    COLUMNS = ("name", "plugin", "schedule", "status", "next run", "runs", "missed", "skipped")
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        self.tasks = sorted(tasks, key=lambda t: (t.plugin_id, t.name))
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """One tuple of strings per task."""
+        now = time.time()
+        return [
+            (t.name, t.plugin_id, t.describe(), _state(t), when(t, now), str(t.run_count),
+             str(t.missed_count), str(t.skipped_count))
+            for t in self.tasks
+        ]  # fmt: skip
+
+    def __repr__(self) -> str:
+        rows = [self.COLUMNS, *self.rows()]
+        if len(rows) == 1:
+            return "no tasks"
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.COLUMNS))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                         for r in rows)  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows()
+        )
+        if not body:
+            return "<p>no tasks</p>"
+        return f"<table class='cognia-task-table'><tr>{head}</tr>{body}</table>"
