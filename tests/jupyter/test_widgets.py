@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ class RecordingComm:
 
     comm_id = "test-comm"
     kernel = "present"
-    sent: list[dict[str, Any]] = []
+    sent: typing.ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.messages: list[Any] = []

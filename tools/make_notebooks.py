@@ -1,0 +1,289 @@
+"""Write the notebooks in notebooks/ from this file, then run them to store their outputs.
+
+    python tools/make_notebooks.py           # writes and executes notebooks/*.ipynb
+
+The notebooks run under nbval in the test suite (``python -m pytest``), with
+``notebooks/nbval_sanitize.cfg`` masking times, ids and durations. Cells whose output is
+inherently live (widgets, DataFrames of timings) carry ``# NBVAL_IGNORE_OUTPUT``; the ``assert``
+cells are what the tests check.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = ROOT / "notebooks"
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(text.strip())
+
+
+def code(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(text.strip())
+
+
+QUICKSTART = [
+    md("""
+# cognia_nb quickstart
+
+The kernel becomes a job scheduler: cells and functions run on a schedule in the background
+while you keep working. Tasks and their history live in SQLite under your Jupyter data
+directory (`COGNIA_NB_STORE` moves them; `memory` keeps nothing on disk).
+"""),
+    code("%load_ext cognia_nb"),
+    md("""
+## A cell becomes a task
+
+`%%cognia_task NAME` plus a trigger (`--cron '0 9 * * *' --tz Europe/Berlin`, `--interval S`,
+`--once-at ISO`, `--event TYPE`). The body is a function body: `return` works, `context` and
+`args` are in scope. Without `await` it runs in a worker thread, so a blocking body never
+freezes the kernel. Running the cell again updates the same task.
+"""),
+    code("""
+%%cognia_task refresh --interval 1 --tags demo --description "reload the numbers"
+context.report_progress(50, "halfway")
+print("refreshing")
+return {"success": True, "output": {"rows": 42}, "metrics": {"rows": 42}}
+"""),
+    md("## A function becomes a task"),
+    code("""
+import asyncio
+import cognia_nb
+
+@cognia_nb.task(interval=1, tags=["demo"])
+async def heartbeat(context):
+    await asyncio.sleep(0)
+    return "ok"
+"""),
+    code("await asyncio.sleep(2.5)  # the kernel stays free; the tasks run meanwhile"),
+    md("## The history is a DataFrame"),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+scheduler = cognia_nb.get_scheduler()
+df = scheduler.history()
+df[["task_name", "status", "trigger_kind", "duration", "metrics.rows"]].tail()
+"""),
+    code("""
+mine = df[df["task_name"] == "refresh"]
+assert (mine["status"] == "succeeded").sum() >= 2
+assert set(mine["metrics.rows"].dropna()) == {42}
+assert (df[df["task_name"] == "heartbeat"]["status"] == "succeeded").sum() >= 2
+ex = scheduler.get_latest_execution("refresh")
+assert [e.message for e in ex.logs if e.level == "stdout"] == ["refreshing"]
+"""),
+    md("## Manage tasks with `%cognia`"),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+%cognia list
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+%cognia run refresh
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+%cognia pause refresh
+"""),
+    code("""
+assert scheduler.get_task("refresh").status == "paused"
+%cognia resume refresh
+assert scheduler.get_task("refresh").status == "active"
+"""),
+    md("## The panel\n\nTask table, running executions with progress, logs and history."),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+cognia_nb.panel()
+"""),
+    code("""
+%cognia delete heartbeat
+%cognia delete refresh
+assert [t.name for t in scheduler.list_tasks(tags=["demo"])] == []
+"""),
+]
+
+PLUGIN_SDK = [
+    md("""
+# The Cognia Plugin SDK in a notebook
+
+The seed document's examples, in Python: `define_plugin`, a class-based `Plugin` with
+`@scheduled`, the manifest, the scoped `context.scheduler` and the hooks.
+"""),
+    code("""
+import cognia_nb
+from cognia_nb import Plugin, define_plugin, load_plugin, scheduled
+
+scheduler = cognia_nb.get_scheduler()
+calls = []
+
+def activate(context):
+    async def daily_report(args, task_context):
+        task_context.log("info", "Generating daily report...")
+        task_context.report_progress(0, "Starting")
+        task_context.report_progress(50, "Processing data")
+        task_context.report_progress(100, "Done")
+        return {"success": True, "output": {"reportId": "123"},
+                "metrics": {"itemsProcessed": 100}}
+
+    unregister = context.scheduler.register_handler("daily-report", daily_report)
+    context.scheduler.create_task({
+        "name": "Daily Report",
+        "description": "Generate daily analytics report",
+        "handler": "daily-report",
+        "trigger": {"type": "cron", "expression": "0 9 * * *"},
+        "retry": {"maxAttempts": 3, "delaySeconds": 60},
+        "timeout": 300,
+        "tags": ["reports", "daily"],
+    })
+    return {
+        "on_unload": unregister,
+        "on_scheduled_task_complete": lambda task_id, execution_id, result: calls.append(result.output),
+    }
+
+reports = load_plugin(define_plugin(activate), manifest={"name": "reports", "capabilities": ["scheduler"]})
+reports
+"""),
+    code("""
+task = reports.context.scheduler.get_task("Daily Report")
+execution = await reports.context.scheduler.wait_for(reports.context.scheduler.run_task_now(task.id), 10)
+assert execution.status == "succeeded" and execution.output == {"reportId": "123"}
+assert execution.metrics == {"itemsProcessed": 100}
+assert calls == [{"reportId": "123"}]
+"""),
+    md("A class-based plugin, with the seed's manifest (its `dailyReport` finds `daily_report`):"),
+    code("""
+class MyPlugin(Plugin):
+    @scheduled(cron="0 9 * * *", description="Daily report generation")
+    async def daily_report(self, context):
+        self.logger.info("Generating daily report...")
+        context.report_progress(50, "Processing data")
+        return {"success": True, "output": {"report_id": "123"}}
+
+    @scheduled(interval=3600, description="Hourly health check")
+    async def health_check(self, context):
+        return {"success": True, "output": {"db": "up"}}
+
+manifest = {
+  "name": "my-plugin", "version": "1.0.0", "capabilities": ["scheduler"],
+  "scheduledTasks": [{
+      "name": "Daily Report", "description": "Generate daily analytics report",
+      "handler": "dailyReport", "trigger": {"type": "cron", "expression": "0 9 * * *"},
+      "defaultEnabled": True, "retry": {"maxAttempts": 3, "delaySeconds": 60},
+      "timeout": 300, "tags": ["reports"]}]
+}
+mine = load_plugin(MyPlugin, manifest=manifest)
+sorted(t.name for t in mine.tasks)
+"""),
+    code("""
+names = sorted(t.name for t in mine.tasks)
+assert names == ["Daily Report", "health_check"]
+assert mine.context.scheduler.get_task("Daily Report").handler == "daily_report"
+# plugins are scoped: my-plugin cannot see the reports plugin's task
+try:
+    mine.context.scheduler.get_task(task.id)
+    raise AssertionError("another plugin's task must be unknown")
+except cognia_nb.TaskNotFoundError:
+    pass
+"""),
+    code("""
+reports.unload(delete_tasks=True)
+mine.unload(delete_tasks=True)
+assert scheduler.list_tasks(plugin_id="my-plugin") == []
+"""),
+]
+
+HISTORY = [
+    md("""
+# Analysing the history
+
+Every execution is a row: status, attempts, lateness, duration, progress, error, output and
+one column per metric a handler reported.
+"""),
+    code("""
+import asyncio, random
+import cognia_nb
+
+scheduler = cognia_nb.get_scheduler()
+
+async def load(context):
+    await asyncio.sleep(random.uniform(0.01, 0.05))
+    rows = random.randint(100, 200)
+    return {"success": True, "output": {"rows": rows}, "metrics": {"rows": rows}}
+
+def flaky(context):
+    if context.attempt_number == 1:
+        raise ConnectionError("upstream hiccup")
+    return "recovered"
+
+def broken(context):
+    raise ValueError("bad input")
+
+for name, fn in (("load", load), ("flaky", flaky), ("broken", broken)):
+    scheduler.register_handler(name, fn)
+scheduler.create_task(name="load", handler="load", trigger={"type": "interval", "seconds": 0.5})
+scheduler.create_task(name="flaky", handler="flaky", trigger={"type": "interval", "seconds": 1},
+                      retry={"maxAttempts": 2, "delaySeconds": 0.1})
+scheduler.create_task(name="broken", handler="broken", trigger={"type": "interval", "seconds": 1})
+await asyncio.sleep(3.2)
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+df = scheduler.history()
+df.groupby("task_name", observed=True)["status"].value_counts().unstack(fill_value=0)
+"""),
+    code("""
+assert {"load", "flaky", "broken"} <= set(df["task_name"])
+assert (df[df.task_name == "broken"]["status"] == "failed").all()
+assert (df[df.task_name == "flaky"]["attempts"] == 2).all()
+assert df[df.task_name == "load"]["metrics.rows"].between(100, 200).all()
+assert str(df["duration"].dtype).startswith("timedelta64")
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+scheduler.history_summary()[["task_name", "runs", "success_rate", "p50_duration", "last_status"]]
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+fig = scheduler.timeline()
+fig
+"""),
+    code("""
+labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+assert {"load", "flaky", "broken"} <= set(labels) and len(fig.axes[0].patches) >= 10
+for name in ("load", "flaky", "broken"):
+    scheduler.delete_task(name)
+"""),
+]
+
+
+def write_and_run(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    path = NB / name
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NB)}}
+    ).execute()
+    nbformat.write(nb, path)
+    print("wrote", path)
+
+
+def main() -> None:
+    NB.mkdir(exist_ok=True)
+    os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="cognia-nb-")
+    os.environ.pop("COGNIA_NB_STORE", None)
+    write_and_run("quickstart.ipynb", QUICKSTART)
+    write_and_run("plugin_sdk.ipynb", PLUGIN_SDK)
+    write_and_run("history_analysis.ipynb", HISTORY)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
