@@ -1,0 +1,76 @@
+"""W8-style: execute_request round trip in a real kernel, idle vs 1,000 one-second tasks.
+
+    python -m benchmarks.kernel_roundtrip --cells 200 --tasks 1000
+
+Prints one JSON line per configuration: p50/p99/max round trip (ms) of a trivial cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+from jupyter_client.manager import start_new_kernel
+
+SETUP = {
+    "idle": "",
+    "cognia_nb": (
+        "import cognia_nb\n"
+        "sched = cognia_nb.get_scheduler()\n"
+        "async def noop(context):\n    return None\n"
+        "sched.register_handler('noop', noop)\n"
+        "for i in range({n}):\n"
+        "    sched.create_task(name=f't{{i}}', handler='noop',"
+        " trigger={{'type': 'interval', 'seconds': 1}})\n"
+    ),
+}
+
+
+def roundtrips(kc, cells: int) -> list[float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(cells):
+        start = time.perf_counter()
+        kc.execute_interactive("1 + 1", timeout=30, output_hook=lambda msg: None)
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.01)
+    return times
+
+
+def measure(kind: str, cells: int, tasks: int) -> dict[str, float | str | int]:
+    env = {**os.environ, "COGNIA_NB_STORE": os.path.join(tempfile.mkdtemp(), "w8.db")}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        if SETUP[kind]:
+            kc.execute_interactive(SETUP[kind].format(n=tasks), timeout=120,
+                                   output_hook=lambda msg: None)  # fmt: skip
+            time.sleep(2.5)  # let the tasks settle into their rhythm
+        times = roundtrips(kc, cells)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    times.sort()
+    return {"config": kind, "tasks": tasks if kind != "idle" else 0, "cells": cells,
+            "p50_ms": round(statistics.median(times), 2),
+            "p99_ms": round(times[int(len(times) * 0.99) - 1], 2),
+            "max_ms": round(times[-1], 2)}  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, default=200)
+    ap.add_argument("--tasks", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    for _ in range(args.repeat):
+        for kind in SETUP:
+            print(json.dumps(measure(kind, args.cells, args.tasks)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
