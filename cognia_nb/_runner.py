@@ -353,10 +353,10 @@ class Runner:
             self._launch(self.waiting.popleft())
 
     def _note(self, ex: Execution, level: str, message: str, fields: dict[str, Any]) -> None:
+        """A line of the scheduler's own on the execution's log (and INFO on ``logging``: a
+        retry is expected behaviour, not something to print into whichever cell runs)."""
         ex.logs.append(LogEntry(self.s.clock.now(), level, message, fields, ex.attempt))
-        log.log(
-            logging.WARNING if level == "warning" else logging.INFO, "%s: %s", ex.task_name, message
-        )
+        log.info("%s: %s", ex.task_name, message)
 
 
 class _Aborted(Exception):
