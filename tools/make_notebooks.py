@@ -97,15 +97,27 @@ assert scheduler.get_task("refresh").status == "paused"
 %cognia resume refresh
 assert scheduler.get_task("refresh").status == "active"
 """),
-    md("## The panel\n\nTask table, running executions with progress, logs and history."),
+    md("""
+## The panel
+
+A task that only runs by hand here (weekdays at 9 in Berlin), to try the panel's **Run now**:
+its progress bar fills, turns green, and the row shows the result.
+"""),
+    code("""
+%%cognia_task report --cron '0 9 * * MON-FRI' --tz Europe/Berlin --description "weekday report"
+import time
+for step in range(1, 6):
+    time.sleep(0.3)
+    context.report_progress(step * 20, f"part {step}/5")
+return {"pages": 5}
+"""),
     code("""
 # NBVAL_IGNORE_OUTPUT
 cognia_nb.panel()
 """),
-    code("""
-%cognia delete heartbeat
-%cognia delete refresh
-assert [t.name for t in scheduler.list_tasks(tags=["demo"])] == []
+    md("""
+Clean up when you are done: `%cognia delete refresh`, `%cognia delete heartbeat`,
+`%cognia delete report` (their history stays).
 """),
 ]
 

@@ -103,7 +103,8 @@ class Panel:
         self.timeline_out = w.Output()
         refresh = w.Button(description="Refresh history")
         refresh.on_click(lambda _b: self.refresh_history(plot=True))
-        overview = w.VBox([self.table.widget, w.HTML("<b>Running</b>"), self.running_box,
+        overview = w.VBox([self.table.widget, w.HTML("<b>Executions</b> (running and recent)"),
+                           self.running_box,
                            w.HTML("<b>Log</b>"), self.log.widget])  # fmt: skip
         history = w.VBox([refresh, self.history_html, self.timeline_out])
         self.tabs = w.Tab(children=[overview, history])

@@ -134,6 +134,7 @@ class ExecutionProgress:
                 f"attempt {ex.attempt} &middot; {elapsed} {error}"
             )
         self.cancel_button.disabled = ex.finished
+        self.cancel_button.layout.display = "none" if ex.finished else "inline-flex"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

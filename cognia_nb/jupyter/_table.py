@@ -21,8 +21,9 @@ from ._progress import Throttle
 __all__ = ["TaskTable"]
 
 HEADERS = ("task", "plugin", "schedule", "status", "next run", "last result", "success",
-           "skipped / missed")  # fmt: skip
+           "skip / miss")  # fmt: skip
 _WIDTHS = ("14%", "10%", "19%", "8%", "17%", "14%", "7%", "8%")
+_CELLS_WIDTH = "calc(100% - 280px)"  # the rest holds the three buttons
 ALL = "(all)"
 CONFIRM_SECONDS = 5.0
 
@@ -49,14 +50,20 @@ class _TaskStats:
         return f"{100 * sum(s == ExecutionStatus.SUCCEEDED for s in done) / len(done):.0f}%"
 
 
+def _short_plugin(plugin_id: str) -> str:
+    """``notebook:/a/b/analysis.ipynb`` -> ``notebook:analysis.ipynb`` (full id in the tooltip)."""
+    kind, sep, path = plugin_id.partition(":")
+    return f"{kind}:{path.rsplit('/', 1)[-1]}" if sep and "/" in path else plugin_id
+
+
 class _Row:
     def __init__(self, table: TaskTable) -> None:
         import ipywidgets as w
 
         self.table = table
         self.task_id: str | None = None
-        self.cells = [w.HTML(layout=w.Layout(width=width)) for width in _WIDTHS]
-        small = w.Layout(width="70px")
+        self.cells = [w.HTML(layout=w.Layout(width=width, overflow="hidden")) for width in _WIDTHS]
+        small = w.Layout(width="86px", min_width="86px")
         self.run = w.Button(description="Run now", layout=small, tooltip="run this task now")
         self.toggle = w.Button(description="Pause", layout=small)
         self.delete = w.Button(description="Delete", layout=small, button_style="")
@@ -64,7 +71,8 @@ class _Row:
         self.toggle.on_click(lambda _b: self.table._toggle(self.task_id))
         self.delete.on_click(lambda _b: self.table._delete(self.task_id, self))
         self.confirm_until = 0.0
-        self.box = w.HBox([*self.cells, self.run, self.toggle, self.delete])
+        self.box = w.HBox([w.HBox(self.cells, layout=w.Layout(width=_CELLS_WIDTH)),
+                           self.run, self.toggle, self.delete])  # fmt: skip
 
     def show(self, task: Task | None, stats: _TaskStats | None, now: float) -> None:
         self.task_id = task.id if task else None
@@ -82,8 +90,13 @@ class _Row:
             stats.success(),
             f"{task.skipped_count} / {task.missed_count}",
         )
-        for cell, value in zip(self.cells, values, strict=True):
-            text = f"<span title='{html.escape(value, quote=True)}'>{html.escape(value)}</span>"
+        shown = list(values)
+        shown[1] = _short_plugin(task.plugin_id)
+        for cell, value, full in zip(self.cells, shown, values, strict=True):
+            text = (
+                f"<div title='{html.escape(full, quote=True)}' style='overflow:hidden;"
+                f"text-overflow:ellipsis;white-space:nowrap'>{html.escape(value)}</div>"
+            )
             if cell.value != text:
                 cell.value = text
         self.toggle.description = "Resume" if task.status is TaskStatus.PAUSED else "Pause"
@@ -121,8 +134,9 @@ class TaskTable:
         self.next.on_click(lambda _b: self.turn(1))
         self.tag.observe(lambda _c: self._filters_changed(), names="value")
         self.status.observe(lambda _c: self._filters_changed(), names="value")
-        header = w.HBox([w.HTML(f"<b>{h}</b>", layout=w.Layout(width=width))
-                         for h, width in zip(HEADERS, _WIDTHS, strict=True)])  # fmt: skip
+        header = w.HBox([w.HTML(f"<b>{h}</b>", layout=w.Layout(width=width, overflow="hidden"))
+                         for h, width in zip(HEADERS, _WIDTHS, strict=True)],
+                        layout=w.Layout(width=_CELLS_WIDTH))  # fmt: skip
         self.rows = [_Row(self) for _ in range(page_size)]
         self.empty = w.HTML("<i>no tasks</i>")
         self.widget = w.VBox([
