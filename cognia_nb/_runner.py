@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
+from ._eager import start_eagerly
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult
 
@@ -83,6 +84,7 @@ class Runner:
         self.waiting: deque[Run] = deque()  # launched when a concurrency slot frees
         self.queued: dict[str, deque[Run]] = {}  # overlap="queue": behind the task's own run
         self.deadlines = Deadlines(scheduler.clock)
+        self._eager_depth = 0
 
     # -- admission ------------------------------------------------------------------------
 
@@ -113,14 +115,28 @@ class Runner:
     def _launch(self, run: Run) -> None:
         self.active += 1
         run.launched = True
+        if self._eager_depth:
+            # Launched from inside another execution's synchronous step (a run that finished
+            # and frees a slot, an event chain): start it on the next loop turn, so eager starts
+            # never nest.
+            self.s._require_loop().call_soon(self._begin, run)
+        else:
+            self._begin(run)
+
+    def _begin(self, run: Run) -> None:
+        if run.execution.finished:  # cancelled while it waited for its turn
+            return
         loop = self.s._require_loop()
         handler = self.s.handler_for(run.task)
         captured = handler.context if handler is not None else None
         # A handler registered with a captured context (a notebook cell's) runs in a copy of
         # it, so what it prints goes where that cell's output goes.
-        run.aio_task = loop.create_task(
-            self._execute(run), context=captured.copy() if captured is not None else None
-        )
+        context = captured.copy() if captured is not None else None
+        self._eager_depth += 1
+        try:
+            run.aio_task = start_eagerly(loop, self._execute(run), context)
+        finally:
+            self._eager_depth -= 1
 
     # -- one execution --------------------------------------------------------------------
 

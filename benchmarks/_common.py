@@ -1,0 +1,47 @@
+"""Shared helpers: JSON lines, medians with min-max, ratios, the peer's availability."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["emit", "have_peer", "summarize"]
+
+
+def emit(record: dict[str, Any]) -> None:
+    """Print one JSON line (flushed: the suite reads them as they come)."""
+    print(json.dumps(record), flush=True)
+
+
+def have_peer() -> bool:
+    """Whether APScheduler 3.x (the ``bench`` extra) is installed."""
+    try:
+        import apscheduler
+    except ImportError:
+        print("note: APScheduler is not installed (pip install -e '.[bench]'); peer skipped",
+              file=sys.stderr)  # fmt: skip
+        return False
+    return str(apscheduler.__version__).startswith("3.")
+
+
+def _stats(values: Iterable[float]) -> dict[str, float]:
+    vals = sorted(values)
+    return {"median": round(statistics.median(vals), 3), "min": round(vals[0], 3),
+            "max": round(vals[-1], 3)}  # fmt: skip
+
+
+def summarize(workload: str, metric: str, runs: dict[str, list[float]], **extra: Any) -> dict[str, Any]:
+    """The final summary line: per implementation median/min/max, and cognia/peer ratio."""
+    out: dict[str, Any] = {"summary": workload, "metric": metric, **extra}
+    for impl, values in runs.items():
+        if values:
+            out[impl] = _stats(values)
+    ours = out.get("cognia_nb", out.get("cognia_nb_memory"))
+    peer = out.get("apscheduler")
+    if ours and peer and peer["median"]:
+        out["ratio"] = round(ours["median"] / peer["median"], 3)
+    emit(out)
+    return out

@@ -1,0 +1,111 @@
+"""W2: 1,000 once tasks due at the same instant: how late does each start (p50, p99, last)?
+
+    python -m benchmarks.w2_once_burst --n 1000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ._common import emit, have_peer, summarize
+
+
+def _lateness(values: list[float]) -> dict[str, Any]:
+    values.sort()
+    return {"started": len(values), "p50_ms": round(values[len(values) // 2], 3),
+            "p99_ms": round(values[max(0, int(len(values) * 0.99) - 1)], 3),
+            "last_ms": round(values[-1], 3)}  # fmt: skip
+
+
+async def run_cognia(n: int) -> dict[str, Any]:
+    from cognia_nb import Scheduler, TaskContext
+
+    late: list[float] = []
+
+    async def mark(ctx: TaskContext) -> None:
+        late.append((time.time() - ctx.scheduled_at.timestamp()) * 1000)
+
+    scheduler = Scheduler(timezone="UTC", max_concurrency=None)
+    scheduler.register_handler("mark", mark)
+    due = time.time() + 1.5
+    run_at = datetime.fromtimestamp(due, UTC)
+    for i in range(n):
+        scheduler.create_task(name=f"o{i}", handler="mark",
+                              trigger={"type": "once", "runAt": run_at})  # fmt: skip
+    scheduler.start()
+    await asyncio.sleep(due - time.time() + 1.0)
+    await scheduler.stop()
+    scheduler.close()
+    return _lateness(late)
+
+
+async def run_aps(n: int) -> dict[str, Any]:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.date import DateTrigger
+
+    late: list[float] = []
+    due = time.time() + 1.5
+
+    async def mark() -> None:
+        late.append((time.time() - due) * 1000)
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for i in range(n):
+        scheduler.add_job(mark, DateTrigger(datetime.fromtimestamp(due, UTC)), id=str(i))
+    scheduler.start()
+    await asyncio.sleep(due - time.time() + 1.0)
+    scheduler.shutdown(wait=False)
+    return _lateness(late)
+
+
+async def run_limit(n: int) -> dict[str, Any]:
+    """Plain asyncio: one call_at per task, each starting a task."""
+    loop = asyncio.get_running_loop()
+    late: list[float] = []
+    due = time.time() + 1.0
+
+    async def mark() -> None:
+        late.append((time.time() - due) * 1000)
+
+    delay = due - time.time()
+    for _ in range(n):
+        loop.call_at(loop.time() + delay, lambda: loop.create_task(mark()))
+    await asyncio.sleep(delay + 0.5)
+    return _lateness(late)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    runners = {"cognia_nb": run_cognia, "apscheduler": run_aps, "asyncio_limit": run_limit}
+    if args.one:
+        print(json.dumps(asyncio.run(runners[args.one](args.n))))
+        return 0
+    impls = [i for i in runners if i != "apscheduler" or have_peer()]
+    runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
+    for _ in range(args.repeat):
+        for impl in impls:
+            out = subprocess.run([sys.executable, "-m", "benchmarks.w2_once_burst", "--one", impl,
+                                  "--n", str(args.n)], capture_output=True, text=True,
+                                 check=True)  # fmt: skip
+            record = {"workload": "W2", "impl": impl, "n": args.n,
+                      **json.loads(out.stdout.strip().splitlines()[-1])}  # fmt: skip
+            runs[impl].append(record)
+            emit(record)
+    for metric in ("p50_ms", "p99_ms", "last_ms"):
+        summarize("W2", metric, {i: [r[metric] for r in rs] for i, rs in runs.items()}, n=args.n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
