@@ -33,14 +33,16 @@ def _stats(values: Iterable[float]) -> dict[str, float]:
             "max": round(vals[-1], 3)}  # fmt: skip
 
 
-def summarize(workload: str, metric: str, runs: dict[str, list[float]], **extra: Any) -> dict[str, Any]:
+def summarize(
+    workload: str, metric: str, runs: dict[str, list[float]], **extra: Any
+) -> dict[str, Any]:
     """The final summary line: per implementation median/min/max, and cognia/peer ratio."""
     out: dict[str, Any] = {"summary": workload, "metric": metric, **extra}
     for impl, values in runs.items():
         if values:
             out[impl] = _stats(values)
     ours = out.get("cognia_nb", out.get("cognia_nb_memory"))
-    peer = out.get("apscheduler")
+    peer = out.get("apscheduler", out.get("pandas_read_sql"))
     if ours and peer and peer["median"]:
         out["ratio"] = round(ours["median"] / peer["median"], 3)
     emit(out)

@@ -108,8 +108,16 @@ async def run_aps(n: int, seconds: float) -> dict[str, Any]:
     return _result(n, seconds, wall, cpu, executed, dropped, lags, None)
 
 
-def _result(n: int, seconds: float, wall: float, cpu: float, executed: int, dropped: int,
-            lags: list[float], persisted: float | None) -> dict[str, Any]:  # fmt: skip
+def _result(  # noqa: PLR0917
+    n: int,
+    seconds: float,
+    wall: float,
+    cpu: float,
+    executed: int,
+    dropped: int,
+    lags: list[float],
+    persisted: float | None,
+) -> dict[str, Any]:
     lags.sort()
     return {
         "n": n, "window_s": round(wall, 2), "executed": executed, "ideal": int(n * seconds),
@@ -151,8 +159,17 @@ def main() -> int:
         runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
         for _ in range(args.repeat):
             for impl in impls:  # alternating, a fresh process each
-                cmd = [sys.executable, "-m", "benchmarks.w1_dispatch", "--one", impl, "--n",
-                       str(n), "--seconds", str(args.seconds)] + (["--probe"] if args.probe else [])
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.w1_dispatch",
+                    "--one",
+                    impl,
+                    "--n",
+                    str(n),
+                    "--seconds",
+                    str(args.seconds),
+                ] + (["--probe"] if args.probe else [])
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 record = {"workload": "W6" if args.probe else "W1", "impl": impl,
                           **json.loads(out.stdout.strip().splitlines()[-1])}  # fmt: skip
@@ -161,8 +178,12 @@ def main() -> int:
         metrics = (("probe_p50_ms", "probe_p99_ms", "probe_max_ms") if args.probe
                    else ("cpu_us_per_exec", "executed_fraction", "dropped"))  # fmt: skip
         for metric in metrics:
-            summarize("W6" if args.probe else "W1", metric,
-                      {impl: [r[metric] for r in rs] for impl, rs in runs.items()}, n=n)
+            summarize(
+                "W6" if args.probe else "W1",
+                metric,
+                {impl: [r[metric] for r in rs] for impl, rs in runs.items()},
+                n=n,
+            )
         sqlite = [r["persisted_per_s"] for r in runs.get("cognia_nb_sqlite", [])]
         if sqlite:
             summarize("W7-persist", "persisted_per_s", {"cognia_nb_sqlite": sqlite}, n=n)

@@ -1,6 +1,6 @@
 """W2: 1,000 once tasks due at the same instant: how late does each start (p50, p99, last)?
 
-    python -m benchmarks.w2_once_burst --n 1000 --repeat 3
+python -m benchmarks.w2_once_burst --n 1000 --repeat 3
 """
 
 from __future__ import annotations

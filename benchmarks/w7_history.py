@@ -1,6 +1,6 @@
 """W7 (second half): build ``scheduler.history()`` from N stored executions vs pandas.read_sql.
 
-    python -m benchmarks.history_build --n 1000000 --repeat 3
+    python -m benchmarks.w7_history --n 1000000 --repeat 3
 
 Fills a SQLite store with N synthetic finished executions over 1,000 tasks, then alternates
 ``Scheduler.history()`` and ``pandas.read_sql("SELECT * FROM executions")`` in fresh
@@ -14,7 +14,6 @@ import json
 import os
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,19 +82,14 @@ def main() -> None:
             for which, runs in results.items():
                 r = measure(path, which)
                 runs.append(r)
-                print(json.dumps({"impl": which, **r}))
-        summary = {
-            which: {
-                "seconds_median": round(statistics.median(r["seconds"] for r in runs), 3),
-                "seconds_min_max": [round(min(r["seconds"] for r in runs), 3),
-                                    round(max(r["seconds"] for r in runs), 3)],
-                "mb_median": round(statistics.median(r["mb"] for r in runs), 1),
-            }
-            for which, runs in results.items()
-        }  # fmt: skip
-        ratio = summary["cognia"]["seconds_median"] / summary["read_sql"]["seconds_median"]
-        print(json.dumps({"workload": "W7-history", "n": args.n, **summary,
-                          "ratio": round(ratio, 3)}))  # fmt: skip
+                print(json.dumps({"workload": "W7-history", "impl": which, **r}), flush=True)
+        from ._common import summarize
+
+        for metric in ("seconds", "mb"):
+            summarize("W7-history", metric,
+                      {"cognia_nb": [r[metric] for r in results["cognia"]],
+                       "pandas_read_sql": [r[metric] for r in results["read_sql"]]},
+                      n=args.n)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
-"""W8-style: execute_request round trip in a real kernel, idle vs 1,000 one-second tasks.
+"""W8: execute_request round trip in a real kernel (jupyter_client), 200 cells, with 1,000
+one-second interval tasks running (cognia_nb on its default SQLite store, or APScheduler's
+AsyncIOScheduler in the same kernel) versus an idle kernel.
 
-    python -m benchmarks.kernel_roundtrip --cells 200 --tasks 1000
-
-Prints one JSON line per configuration: p50/p99/max round trip (ms) of a trivial cell.
+    python -m benchmarks.w8_kernel --cells 200 --tasks 1000 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,14 @@ SETUP = {
         "for i in range({n}):\n"
         "    sched.create_task(name=f't{{i}}', handler='noop',"
         " trigger={{'type': 'interval', 'seconds': 1}})\n"
+    ),
+    "apscheduler": (
+        "from apscheduler.schedulers.asyncio import AsyncIOScheduler\n"
+        "aps = AsyncIOScheduler(timezone='UTC')\n"
+        "async def noop():\n    return None\n"
+        "for i in range({n}):\n"
+        "    aps.add_job(noop, 'interval', seconds=1, id=str(i))\n"
+        "aps.start()\n"
     ),
 }
 
@@ -66,9 +73,19 @@ def main() -> int:
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
+    from ._common import emit, have_peer, summarize
+
+    kinds = [k for k in SETUP if k != "apscheduler" or have_peer()]
+    runs: dict[str, list[dict[str, float | str | int]]] = {k: [] for k in kinds}
     for _ in range(args.repeat):
-        for kind in SETUP:
-            print(json.dumps(measure(kind, args.cells, args.tasks)), flush=True)
+        for kind in kinds:
+            record = {"workload": "W8", **measure(kind, args.cells, args.tasks)}
+            runs[kind].append(record)
+            emit(record)
+    for metric in ("p50_ms", "p99_ms"):
+        summarize("W8", metric, {("cognia_nb" if k == "cognia_nb" else k):
+                                 [float(r[metric]) for r in rs] for k, rs in runs.items()},
+                  tasks=args.tasks, cells=args.cells)  # fmt: skip
     return 0
 
 
