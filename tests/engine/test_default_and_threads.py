@@ -117,3 +117,66 @@ async def test_default_store_is_sqlite_under_the_jupyter_data_dir(
         assert cognia_nb.get_scheduler().store.location == str(tmp_path / "elsewhere.db")
     finally:
         await reset_default_scheduler()
+
+
+async def test_autojump_runs_an_hour_of_schedule_at_once() -> None:
+    clock = FakeClock(autojump=True)
+    scheduler = Scheduler(clock=clock, timezone="UTC").start()
+    seen: list[float] = []
+
+    async def tick(ctx: TaskContext) -> None:
+        seen.append(clock.now())
+
+    scheduler.register_handler("tick", tick)
+    scheduler.create_task(name="tick", handler="tick", trigger={"type": "interval", "seconds": 600})
+    start = clock.now()
+    await clock.sleep(3600)  # an hour of fake time, no real waiting
+    assert [round(t - start) for t in seen] == [600, 1200, 1800, 2400, 3000, 3600][: len(seen)]
+    assert len(seen) >= 5
+    await clock.aclose()
+    await scheduler.stop()
+    scheduler.close()
+
+
+WAIT_FOR_SYNC = """
+import asyncio, json, threading
+from cognia_nb import Scheduler
+
+done = {}
+
+async def main():
+    scheduler = Scheduler(timezone="UTC").start()
+
+    async def work(ctx):
+        await asyncio.sleep(0.05)
+        return "ready"
+
+    scheduler.register_handler("w", work)
+    task = scheduler.create_task(name="w", handler="w", trigger={"type": "event", "eventType": "e"})
+
+    def from_thread():  # plain synchronous code in another thread
+        done["thread"] = scheduler.wait_for_sync(scheduler.run_task_now(task.id), 5).output
+
+    thread = threading.Thread(target=from_thread)
+    thread.start()
+    await asyncio.to_thread(thread.join, 10)
+    # synchronous code on the loop's own thread (a notebook cell): the explicit opt-in
+    done["loop"] = scheduler.wait_for_sync(scheduler.run_task_now(task.id), 5).output
+    await scheduler.stop()
+    scheduler.close()
+
+asyncio.run(main())
+print(json.dumps(done))
+"""
+
+
+def test_wait_for_sync_from_a_plain_thread_and_inside_a_loop() -> None:
+    # In its own process: nest-asyncio2 patches asyncio for the rest of the process.
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", WAIT_FOR_SYNC], capture_output=True, text=True,
+                         timeout=60, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"thread": "ready", "loop": "ready"}
