@@ -39,8 +39,9 @@ def summarize(
     """The final summary line: per implementation median/min/max, and cognia/peer ratio."""
     out: dict[str, Any] = {"summary": workload, "metric": metric, **extra}
     for impl, values in runs.items():
-        if values:
-            out[impl] = _stats(values)
+        present = [v for v in values if v is not None]
+        if present:
+            out[impl] = _stats(present)
     ours = out.get("cognia_nb", out.get("cognia_nb_memory"))
     peer = out.get("apscheduler", out.get("pandas_read_sql"))
     if ours and peer and peer["median"]:

@@ -122,7 +122,9 @@ def _result(  # noqa: PLR0917
     return {
         "n": n, "window_s": round(wall, 2), "executed": executed, "ideal": int(n * seconds),
         "executed_fraction": round(executed / max(1, n * seconds), 3),
-        "cpu_us_per_exec": round(cpu / max(1, executed) * 1e6, 2), "dropped": dropped,
+        # nothing executed: CPU per execution is undefined (not a huge number)
+        "cpu_us_per_exec": round(cpu / executed * 1e6, 2) if executed else None,
+        "dropped": dropped,
         "persisted_per_s": None if persisted is None else round(persisted),
         "probe_p50_ms": round(lags[len(lags) // 2], 2) if lags else None,
         "probe_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)], 2) if lags else None,
