@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from ._clock import Clock, RealClock
 from ._dispatch import Dispatcher
 from ._errors import (
-    ExecutionNotFoundError,
     HandlerNotFoundError,
     SchedulerStateError,
     TaskNotFoundError,
@@ -34,7 +33,8 @@ from ._errors import (
 from ._firing import Firing, SchedulerSink
 from ._handlers import Handler
 from ._hooks import HookRegistry
-from ._models import Execution, Task, TaskStatus, TriggerKind
+from ._models import Task, TaskStatus, TriggerKind
+from ._queries import ExecutionQueries
 from ._runner import Runner
 from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
@@ -43,8 +43,7 @@ from .stores import Store, open_store
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.figure import Figure
+    pass
 
 __all__ = ["DEFAULT_PLUGIN_ID", "Scheduler", "task_id_for"]
 
@@ -59,7 +58,7 @@ def task_id_for(plugin_id: str, name: str) -> str:
     return f"t_{digest}"
 
 
-class Scheduler:
+class Scheduler(ExecutionQueries):
     """An asyncio job scheduler.
 
     Args:
@@ -492,127 +491,6 @@ class Scheduler:
         EventTrigger(event_type, source)  # validates both names
         self._require_loop()
         return self._firing.emit(event_type, payload, source, 0)
-
-    # -- executions -----------------------------------------------------------------------
-
-    def get_executions(self, task_id: str, limit: int = 10) -> list[Execution]:
-        """The task's executions, newest first."""
-        task = self.get_task(task_id)
-        return self.store.list_executions(task.id, limit=limit)
-
-    def get_execution(self, execution_id: str) -> Execution:
-        """One execution.
-
-        Raises:
-            ExecutionNotFoundError: naming the id.
-        """
-        run = self._runner.live.get(execution_id)
-        if run is not None:
-            return run.execution
-        ex = self.store.get_execution(execution_id)
-        if ex is None:
-            raise ExecutionNotFoundError(execution_id)
-        return ex
-
-    def get_latest_execution(self, task_id: str) -> Execution | None:
-        """The task's newest execution, or None."""
-        found = self.get_executions(task_id, limit=1)
-        return found[0] if found else None
-
-    @on_loop
-    def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
-        """Cancel a pending, running or retry-waiting execution. False if already finished."""
-        run = self._runner.live.get(execution_id)
-        if run is None:
-            self.get_execution(execution_id)  # raises for unknown ids
-            return False
-        self._runner.cancel(run, reason)
-        return True
-
-    async def wait_for(self, execution_id: str, timeout: float | None = None) -> Execution:
-        """Wait until an execution finishes; returns it.
-
-        Raises:
-            ExecutionNotFoundError: unknown id.
-            TimeoutError: not finished within ``timeout`` real seconds.
-        """
-        run = self._runner.live.get(execution_id)
-        if run is None:
-            return self.get_execution(execution_id)
-        future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
-        run.waiters.append(future)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise TimeoutError(
-                f"execution {execution_id!r} did not finish within {timeout} s"
-            ) from None
-
-    def wait_for_sync(self, execution_id: str, timeout: float | None = None) -> Execution:
-        """Block plain synchronous code until an execution finishes (explicit opt-in).
-
-        In a thread without a running loop this just runs the loop. Inside a running loop (a
-        notebook cell), waiting would deadlock, so this *is* the explicit opt-in to
-        nest-asyncio2 (the maintained nest_asyncio fork that does not lose cells on
-        ipykernel 7): the running loop is patched to allow re-entry, once, on the first call.
-        Prefer ``await scheduler.wait_for(...)`` wherever you can write ``await``.
-
-        Raises:
-            ExecutionNotFoundError, TimeoutError.
-        """
-        loop = self._require_loop()
-        if threading.get_ident() != self._loop_thread:
-            future = asyncio.run_coroutine_threadsafe(self.wait_for(execution_id, timeout), loop)
-            return future.result()
-        import nest_asyncio2
-
-        if not getattr(loop, "_nest_patched", False):
-            log.info("wait_for_sync: enabling nest-asyncio2 re-entry on the running loop")
-            nest_asyncio2.apply(loop)
-        return loop.run_until_complete(self.wait_for(execution_id, timeout))
-
-    # -- history (pandas and matplotlib load on first use) -------------------------------
-
-    def history(
-        self,
-        task_id: str | None = None,
-        since: datetime | float | str | None = None,
-        status: str | Iterable[str] | None = None,
-        limit: int | None = None,
-        *,
-        parse_output: bool = False,
-    ) -> pd.DataFrame:
-        """Executions as a pandas DataFrame, one row each (oldest first), indexed by
-        ``execution_id``.
-
-        Columns: task_id, task_name, plugin_id, trigger_kind, status (categoricals), attempts,
-        missed, skipped, scheduled_at, started_at, finished_at (UTC), lateness, duration
-        (timedeltas), progress, error, output (JSON text; parsed with ``parse_output=True``)
-        and one ``metrics.<key>`` column per metric.
-
-        Args:
-            task_id: one task (id or name); default all.
-            since: only executions created at or after this (datetime, ISO string, timestamp).
-            status: one status or several.
-            limit: only the newest ``limit`` executions.
-        """
-        from .history import history_frame
-
-        return history_frame(self, task_id, since, status, limit, parse_output=parse_output)
-
-    def history_summary(self, since: datetime | float | str | None = None) -> pd.DataFrame:
-        """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run."""
-        from .history import history_summary
-
-        return history_summary(self, since)  # type: ignore[no-any-return,unused-ignore]
-
-    def timeline(
-        self, since: datetime | float | str | None = None, limit: int | None = 2000
-    ) -> Figure:
-        """A matplotlib Gantt-style figure of the executions, coloured by status."""
-        from .history import timeline
-
-        return timeline(self, since, limit)
 
     # -- hooks ----------------------------------------------------------------------------
 
