@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
 from ._eager import start_eagerly
+from ._errors import TaskAbortedError
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult
 
@@ -208,12 +209,20 @@ class Runner:
             deadline = s.clock.now() + task.timeout
             run.timer = self.deadlines.add(deadline, lambda: self.abort(run, signal, "timeout"))
         try:
-            if handler.is_async:
+            executor = s.executor_for(task)
+            if executor is not None:
+                value = await executor.run(handler, context, signal, task.timeout)
+            elif handler.is_async:
                 value = await self._call_async(run, handler, context, signal)
             else:
                 value = await self._call_sync(handler, context, signal)
         except _Aborted:
             return self._aborted_outcome(run, signal)
+        except TaskAbortedError as exc:
+            if signal.aborted or exc.reason == "timeout":  # an executor's own timeout too
+                signal._abort(exc.reason)
+                return self._aborted_outcome(run, signal)
+            return _Outcome(error=f"TaskAbortedError: {exc}", trace=traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - a failing handler is data
             if signal.aborted:
                 return self._aborted_outcome(run, signal)

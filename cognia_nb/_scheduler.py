@@ -39,6 +39,7 @@ from ._runner import Runner
 from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
+from .executors import Executor
 from .stores import Store, open_store
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
 
@@ -71,6 +72,8 @@ class Scheduler(ExecutionQueries):
         cancel_grace: seconds an async handler gets to honour its abort signal before it is
             cancelled.
         slice_size: due firings handled per loop iteration before yielding.
+        executors: named executors for tasks created with ``executor=<name>`` (such as
+            ``{"dask": cognia_nb.executors.DaskExecutor()}``); "default" runs in-process.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Scheduler(ExecutionQueries):
         sync_workers: int | None = None,
         cancel_grace: float = 1.0,
         slice_size: int = 64,
+        executors: Mapping[str, Executor] | None = None,
     ) -> None:
         self.store = open_store(store)
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
@@ -99,6 +103,7 @@ class Scheduler(ExecutionQueries):
                 value=max_concurrency,
             )
         self.cancel_grace = cancel_grace
+        self.executors: dict[str, Executor] = dict(executors or {})
         self.hooks = HookRegistry()
         self._tasks: dict[str, Task] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
@@ -161,6 +166,28 @@ class Scheduler(ExecutionQueries):
         tasks = self.stop_nowait()
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+        for executor in self.executors.values():
+            await executor.close()
+
+    def executor_for(self, task: Task) -> Executor | None:
+        """The executor of a task (None: in this process)."""
+        if task.executor == "default":
+            return None
+        return self.executors[task.executor]
+
+    def _preflight(self, executor: str, handler: Handler | None, args: Any) -> None:
+        """Refuse an unknown executor, or a handler/args it cannot ship, before any change."""
+        if executor == "default":
+            return
+        if executor not in self.executors:
+            known = ", ".join(repr(n) for n in ("default", *self.executors))
+            raise TaskValidationError(
+                f"executor {executor!r} is not configured; known: {known} (pass "
+                f"Scheduler(executors={{{executor!r}: ...}}))",
+                field="executor", value=executor,
+            )  # fmt: skip
+        if handler is not None:
+            self.executors[executor].check(handler, args)
 
     def stop_nowait(self) -> list[asyncio.Task[None]]:
         """Like :meth:`stop` without waiting for handlers to unwind (loop thread only).
@@ -236,6 +263,9 @@ class Scheduler(ExecutionQueries):
             )
         handler = Handler(plugin_id, name, fn, context)
         key = (plugin_id, name)
+        for task in self._tasks.values():  # tasks that run elsewhere must be able to ship it
+            if (task.plugin_id, task.handler) == key:
+                self._preflight(task.executor, handler, task.args)
         self._handlers[key] = handler
         now = self.clock.now()
         for task in self._tasks.values():
@@ -320,6 +350,9 @@ class Scheduler(ExecutionQueries):
             )
             anchor = existing.trigger.start_at if keep and existing else None  # type: ignore[attr-defined]
             trigger = trigger.anchored(anchor or datetime.fromtimestamp(now, UTC))
+        shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
+                   else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
+        self._preflight(spec.executor, shipped, spec.args)
         if spec.handler_fn is not None:
             self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
         if existing is None:

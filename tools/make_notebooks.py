@@ -274,6 +274,60 @@ for name in ("load", "flaky", "broken"):
 """),
 ]
 
+DASK = [
+    md("""
+# Scale out: handlers on a Dask cluster
+
+Scheduling, state and history stay in this kernel; `executor="dask"` tasks run their handler on
+a Dask cluster. `DaskExecutor()` without an address starts a local cluster (2 worker processes
+on 127.0.0.1). Progress, logs, cancellation and timeouts reach the worker and come back.
+"""),
+    code("""
+import os
+import cognia_nb
+from cognia_nb.executors import DaskExecutor
+
+scheduler = cognia_nb.Scheduler(store="memory", timezone="UTC",
+                                executors={"dask": DaskExecutor(n_workers=2)}).start()
+
+def crunch(args, context):          # defined in a cell: shipped to the worker with cloudpickle
+    total = 0
+    for step in range(1, 5):
+        total += sum(i * i for i in range(args * 10_000))
+        context.report_progress(step * 25, f"chunk {step}/4")
+    context.log("info", "crunched", pid=os.getpid())
+    return {"total": total, "pid": os.getpid()}
+
+scheduler.register_handler("crunch", crunch)
+task = scheduler.create_task(name="crunch", handler="crunch", executor="dask", args=30,
+                             trigger={"type": "interval", "seconds": 3600})
+execution = await scheduler.wait_for(scheduler.run_task_now(task.id), 120)
+"""),
+    code("""
+assert execution.status == "succeeded", execution.error
+assert execution.output["pid"] != os.getpid()      # it ran in a worker process
+assert execution.progress == 100 and execution.logs[-1].message == "crunched"
+"""),
+    md("A handler that cannot be shipped is refused when the task is created, not at 3 a.m.:"),
+    code("""
+import threading
+lock = threading.Lock()
+
+def guarded(context):
+    with lock:
+        return 1
+
+scheduler.register_handler("guarded", guarded)
+try:
+    scheduler.create_task(name="guarded", handler="guarded", executor="dask",
+                          trigger={"type": "interval", "seconds": 60})
+    raise AssertionError("expected a refusal")
+except cognia_nb.TaskValidationError as exc:
+    print(exc)
+"""),
+    code("await scheduler.stop()"),
+]
+
 
 def write_and_run(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = nbformat.v4.new_notebook()
@@ -295,6 +349,7 @@ def main() -> None:
     write_and_run("quickstart.ipynb", QUICKSTART)
     write_and_run("plugin_sdk.ipynb", PLUGIN_SDK)
     write_and_run("history_analysis.ipynb", HISTORY)
+    write_and_run("scale_out_dask.ipynb", DASK)
 
 
 if __name__ == "__main__":
