@@ -93,6 +93,7 @@ def task(
     args: Any = None,
     overlap: str = "skip",
     misfire: str = "coalesce",
+    executor: str = "default",
     scheduler: Scheduler | None = None,
     plugin_id: str | None = None,
 ) -> Callable[[F], F]:
@@ -147,6 +148,7 @@ def task(
             enabled=enabled,
             overlap=overlap,
             misfire=misfire,
+            executor=executor,
             plugin_id=plugin_id or notebook_plugin_id(),
         )
         func.cognia_task = created  # type: ignore[attr-defined]

@@ -25,8 +25,13 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        local = distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
-                                         host="127.0.0.1", dashboard_address="127.0.0.1:0")
+        local = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        )
     yield local
     local.close()
 
@@ -42,8 +47,13 @@ async def sched(cluster: Any) -> Any:
 
 def task_on_dask(s: Scheduler, name: str, fn: Any, **kw: Any) -> str:
     s.register_handler(name, fn)
-    return s.create_task(name=name, handler=name, executor="dask",
-                         trigger={"type": "event", "eventType": "never"}, **kw).id
+    return s.create_task(
+        name=name,
+        handler=name,
+        executor="dask",
+        trigger={"type": "event", "eventType": "never"},
+        **kw,
+    ).id
 
 
 async def test_runs_on_a_worker_with_progress_and_logs(sched: Scheduler) -> None:
@@ -136,8 +146,14 @@ async def test_two_hundred_executions_all_recorded(sched: Scheduler) -> None:
     sched.register_handler("square", square)
     ids = []
     for i in range(20):
-        task = sched.create_task(name=f"sq{i}", handler="square", executor="dask", args=i,
-                                 overlap="allow", trigger={"type": "event", "eventType": "x"})
+        task = sched.create_task(
+            name=f"sq{i}",
+            handler="square",
+            executor="dask",
+            args=i,
+            overlap="allow",
+            trigger={"type": "event", "eventType": "x"},
+        )
         ids += [sched.run_task_now(task.id) for _ in range(10)]
     done = await asyncio.gather(*(sched.wait_for(x, timeout=90) for x in ids))
     assert len(done) == 200
@@ -154,9 +170,14 @@ async def test_pickling_preflight_names_the_culprit(sched: Scheduler) -> None:
 
     sched.register_handler("locked", locked)
     with pytest.raises(TaskValidationError, match=r"cannot be pickled.*'lock', a lock"):
-        sched.create_task(name="locked", handler="locked", executor="dask",
-                          trigger={"type": "interval", "seconds": 60})
+        sched.create_task(
+            name="locked",
+            handler="locked",
+            executor="dask",
+            trigger={"type": "interval", "seconds": 60},
+        )
     assert sched.list_tasks() == []
     with pytest.raises(TaskValidationError, match=r"executor 'gpu' is not configured"):
-        sched.create_task(name="x", handler="locked", executor="gpu",
-                          trigger={"type": "interval", "seconds": 60})
+        sched.create_task(
+            name="x", handler="locked", executor="gpu", trigger={"type": "interval", "seconds": 60}
+        )

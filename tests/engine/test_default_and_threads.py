@@ -180,3 +180,12 @@ def test_wait_for_sync_from_a_plain_thread_and_inside_a_loop() -> None:
                          timeout=60, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"thread": "ready", "loop": "ready"}
+
+
+async def test_task_decorator_takes_an_executor(fake_scheduler: Scheduler) -> None:
+    def fn(context: TaskContext) -> None:
+        return None
+
+    with pytest.raises(TaskValidationError, match=r"executor 'gpu' is not configured"):
+        cognia_nb.task(interval=5, executor="gpu", scheduler=fake_scheduler)(fn)
+    assert fake_scheduler.list_tasks() == []
