@@ -160,7 +160,13 @@ class DaskExecutor(Executor):
         try:
             await asyncio.wait({waiter, aborted}, return_when=asyncio.FIRST_COMPLETED)
             if not waiter.done():
-                await self._cancel(client, key, future, signal.reason or "cancelled")
+                await self._cancel(
+                    client,
+                    key,
+                    future,
+                    signal.reason or "cancelled",
+                    sync_handler=not handler.is_async,
+                )
                 waiter.cancel()
                 raise TaskAbortedError(signal.reason or "aborted")
             aborted.cancel()
@@ -174,11 +180,20 @@ class DaskExecutor(Executor):
         finally:
             client.unsubscribe_topic(topic)
 
-    async def _cancel(self, client: Any, key: str, future: Any, reason: str) -> None:
+    async def _cancel(
+        self, client: Any, key: str, future: Any, reason: str, *, sync_handler: bool
+    ) -> None:
         try:
-            await client.run(cancel_remote, key, reason)
-        except Exception:
+            stopped = await client.run(cancel_remote, key, reason)
+        except Exception:  # a worker may be gone; the future is dropped anyway
             log.debug("cancel of %s on the workers failed", key, exc_info=True)
+            stopped = {}
+        if self.hard_cancel and sync_handler:
+            # A sync handler that ignores its signal cannot be stopped in its thread: restart
+            # the worker process that runs it (opt-in; other tasks on that worker re-run).
+            running_on = [addr for addr, ran in stopped.items() if ran]
+            if running_on:
+                await client.restart_workers(running_on)
         await future.cancel()
 
 

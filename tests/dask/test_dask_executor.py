@@ -181,3 +181,40 @@ async def test_pickling_preflight_names_the_culprit(sched: Scheduler) -> None:
         sched.create_task(
             name="x", handler="locked", executor="gpu", trigger={"type": "interval", "seconds": 60}
         )
+
+
+async def test_hard_cancel_restarts_the_worker_of_a_stuck_sync_handler(
+    cluster: Any, tmp_path: Path
+) -> None:
+    s = Scheduler(
+        timezone="UTC",
+        executors={"dask": DaskExecutor(cluster.scheduler_address, hard_cancel=True)},
+    )
+    s.start()
+    pid_file = tmp_path / "pid"
+
+    def stubborn(context: Any) -> None:
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)  # ignores its signal
+
+    try:
+        tid = task_on_dask(s, "stubborn", stubborn)
+        xid = s.run_task_now(tid)
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            await asyncio.sleep(0.05)
+        pid = int(pid_file.read_text())
+        s.cancel_execution(xid)
+        for _ in range(300):  # the worker process running it is replaced
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the worker of the stuck handler was not restarted")
+        assert s.get_execution(xid).status is ExecutionStatus.CANCELLED
+    finally:
+        await s.stop()
+        s.close()
