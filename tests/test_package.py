@@ -15,7 +15,8 @@ from cognia_nb import _tz
 def test_import_pulls_in_no_ipython_widgets_or_pandas() -> None:
     code = (
         "import sys, cognia_nb, cognia_nb.triggers;"
-        "bad = [m for m in ('IPython', 'ipywidgets', 'pandas', 'ipykernel', 'matplotlib') "
+        "bad = [m for m in ('IPython', 'ipywidgets', 'pandas', 'ipykernel', 'matplotlib', "
+        "'distributed', 'rich') "
         "if m in sys.modules];"
         "print(','.join(bad))"
     )
