@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from ._models import RetryPolicy
 from ._scheduler import Scheduler
+from ._taskspec import attempts_from_retries, trigger_from_options
 from .stores import default_store_path
 
 __all__ = [
@@ -107,32 +108,16 @@ def task(
     Raises:
         TaskValidationError: for a missing or ambiguous trigger or any invalid parameter.
     """
-    from ._errors import TaskValidationError
-
-    given = {
-        k: v
-        for k, v in (("cron", cron), ("interval", interval), ("once_at", once_at), ("event", event))
-        if v is not None
-    }
-    if len(given) != 1:
-        raise TaskValidationError(
-            "@task needs exactly one of cron=, interval=, once_at=, event=; got "
-            + (", ".join(sorted(given)) or "none"),
-            field="trigger",
-            value=sorted(given),
-        )
-    if cron is not None:
-        trigger: dict[str, Any] = {"type": "cron", "expression": cron}
-        if timezone is not None:
-            trigger["timezone"] = timezone
-    elif interval is not None:
-        trigger = {"type": "interval", "seconds": interval}
-    elif once_at is not None:
-        trigger = {"type": "once", "runAt": once_at}
-    else:
-        trigger = {"type": "event", "eventType": event}
-        if event_source is not None:
-            trigger["eventSource"] = event_source
+    trigger = trigger_from_options(
+        "@task",
+        cron=cron,
+        interval=interval,
+        once_at=once_at,
+        event=event,
+        event_source=event_source,
+        timezone=timezone,
+    )
+    max_attempts = attempts_from_retries(retry_attempts, "@task")
 
     def decorate(func: F) -> F:
         target = scheduler or get_scheduler()
@@ -142,7 +127,7 @@ def task(
             trigger=trigger,
             description=description or (func.__doc__ or "").strip().split("\n")[0],
             args=args,
-            retry=RetryPolicy(max_attempts=_attempts(retry_attempts), delay_seconds=retry_delay),
+            retry=RetryPolicy(max_attempts=max_attempts, delay_seconds=retry_delay),
             timeout=timeout,
             tags=tuple(tags),
             enabled=enabled,
@@ -155,16 +140,3 @@ def task(
         return func
 
     return decorate
-
-
-def _attempts(retries: int) -> int:
-    from ._errors import TaskValidationError
-
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 99:
-        raise TaskValidationError(
-            f"retry_attempts must be an integer from 0 to 99 (retries after the first attempt), "
-            f"got {retries!r}",
-            field="retry_attempts",
-            value=retries,
-        )
-    return retries + 1

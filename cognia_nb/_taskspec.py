@@ -15,7 +15,13 @@ from ._errors import TaskValidationError
 from ._models import Misfire, Overlap, RetryPolicy
 from .triggers import CronTrigger, Trigger, parse_trigger
 
-__all__ = ["TaskSpec", "read_retry", "read_task_spec"]
+__all__ = [
+    "TaskSpec",
+    "attempts_from_retries",
+    "read_retry",
+    "read_task_spec",
+    "trigger_from_options",
+]
 
 MAX_NAME = 200
 MAX_TAGS = 32
@@ -298,3 +304,61 @@ class _Unset:
 
 _UNSET: Any = _Unset()
 UNSET: Any = _UNSET
+
+
+def trigger_from_options(
+    where: str,
+    *,
+    cron: str | None = None,
+    interval: float | None = None,
+    once_at: str | None = None,
+    event: str | None = None,
+    event_source: str | None = None,
+    timezone: str | None = None,
+    allow_event: bool = True,
+) -> dict[str, Any]:
+    """The trigger dict of a decorator's keyword options (exactly one trigger must be given).
+
+    Raises:
+        TaskValidationError: none or several of ``cron``, ``interval``, ``once_at``, ``event``.
+    """
+    options = [("cron", cron), ("interval", interval), ("once_at", once_at)]
+    if allow_event:
+        options.append(("event", event))
+    given = [name for name, value in options if value is not None]
+    if len(given) != 1:
+        accepted = ", ".join(f"{name}=" for name, _ in options)
+        raise TaskValidationError(
+            f"{where} needs exactly one of {accepted}; got " + (", ".join(given) or "none"),
+            field="trigger",
+            value=given,
+        )
+    if cron is not None:
+        trigger: dict[str, Any] = {"type": "cron", "expression": cron}
+        if timezone is not None:
+            trigger["timezone"] = timezone
+    elif interval is not None:
+        trigger = {"type": "interval", "seconds": interval}
+    elif once_at is not None:
+        trigger = {"type": "once", "runAt": once_at}
+    else:
+        trigger = {"type": "event", "eventType": event}
+        if event_source is not None:
+            trigger["eventSource"] = event_source
+    return trigger
+
+
+def attempts_from_retries(retries: object, where: str) -> int:
+    """``retry_attempts=N`` (retries after the first attempt) as ``maxAttempts`` (N + 1).
+
+    Raises:
+        TaskValidationError: not an integer from 0 to 99.
+    """
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 99:
+        raise TaskValidationError(
+            f"{where} retry_attempts must be an integer from 0 to 99 (retries after the first "
+            f"attempt), got {retries!r}",
+            field="retry_attempts",
+            value=retries,
+        )
+    return retries + 1

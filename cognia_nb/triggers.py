@@ -229,28 +229,22 @@ class IntervalTrigger(Trigger):
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first ``start_at + k * seconds`` strictly after ``after``."""
-        after_us = _micros(_require_aware(after, "after"))
-        anchor = self._anchor_us
-        if anchor is None:
-            fire = after_us + self._step_us
-        elif after_us < anchor:
-            fire = anchor
-        else:
-            fire = anchor + ((after_us - anchor) // self._step_us + 1) * self._step_us
+        fire = self._next_us(_micros(_require_aware(after, "after")))
         tz = self.start_at.tzinfo if self.start_at is not None else after.tzinfo
         return (_EPOCH + timedelta(microseconds=fire)).astimezone(tz)
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """``anchor + k * seconds`` strictly after ``ts`` (UTC seconds)."""
-        after_us = round(ts * 1_000_000)
+        return self._next_us(round(ts * 1_000_000)) / 1_000_000
+
+    def _next_us(self, after_us: int) -> int:
+        """The first fire time strictly after ``after_us`` (integer microseconds)."""
         anchor = self._anchor_us
         if anchor is None:
-            fire = after_us + self._step_us
-        elif after_us < anchor:
-            fire = anchor
-        else:
-            fire = anchor + ((after_us - anchor) // self._step_us + 1) * self._step_us
-        return fire / 1_000_000
+            return after_us + self._step_us
+        if after_us < anchor:
+            return anchor
+        return anchor + ((after_us - anchor) // self._step_us + 1) * self._step_us
 
     def count_between(self, start_ts: float, end_ts: float) -> int:
         """How many fire times lie in ``(start_ts, end_ts]`` (anchored triggers)."""

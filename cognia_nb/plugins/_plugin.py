@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._errors import TaskValidationError
+from .._taskspec import attempts_from_retries, trigger_from_options
 
 if TYPE_CHECKING:
     from ._context import PluginContext
@@ -48,32 +49,20 @@ class ScheduledSpec:
 
     def trigger(self) -> dict[str, Any]:
         """The trigger dict of the one of ``cron``, ``interval``, ``once_at`` that is set."""
-        if self.cron is not None:
-            out: dict[str, Any] = {"type": "cron", "expression": self.cron}
-            if self.timezone is not None:
-                out["timezone"] = self.timezone
-            return out
-        if self.interval is not None:
-            return {"type": "interval", "seconds": self.interval}
-        return {"type": "once", "runAt": self.once_at}
+        return trigger_from_options("@scheduled", cron=self.cron, interval=self.interval,
+                                    once_at=self.once_at, timezone=self.timezone,
+                                    allow_event=False)  # fmt: skip
 
     def task_dict(self, handler: str, fallback_name: str, fallback_doc: str) -> dict[str, Any]:
         """The ``create_task`` dict for the decorated method."""
-        retries = self.retry_attempts
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 99:
-            raise TaskValidationError(
-                f"@scheduled retry_attempts must be an integer from 0 to 99 (retries after the "
-                f"first attempt), got {retries!r}",
-                field="retry_attempts",
-                value=retries,
-            )
+        max_attempts = attempts_from_retries(self.retry_attempts, "@scheduled")
         return {
             "name": self.name or fallback_name,
             "description": self.description or fallback_doc,
             "handler": handler,
             "trigger": self.trigger(),
             "enabled": self.enabled,
-            "retry": {"maxAttempts": retries + 1, "delaySeconds": self.retry_delay},
+            "retry": {"maxAttempts": max_attempts, "delaySeconds": self.retry_delay},
             "timeout": self.timeout,
             "tags": list(self.tags),
             **self.extra,
@@ -106,15 +95,9 @@ def scheduled(
     Raises:
         TaskValidationError: for no trigger or more than one.
     """
-    given = [k for k, v in (("cron", cron), ("interval", interval), ("once_at", once_at))
-             if v is not None]  # fmt: skip
-    if len(given) != 1:
-        raise TaskValidationError(
-            "@scheduled needs exactly one of cron=, interval=, once_at=; got "
-            + (", ".join(given) or "none"),
-            field="trigger",
-            value=given,
-        )
+    trigger_from_options(
+        "@scheduled", cron=cron, interval=interval, once_at=once_at, allow_event=False
+    )  # refuses none or several, at decoration time
     spec = ScheduledSpec(cron=cron, interval=interval, once_at=once_at, name=name,
                          description=description, enabled=enabled,
                          retry_attempts=retry_attempts, retry_delay=retry_delay,
