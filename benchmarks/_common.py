@@ -8,7 +8,18 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["emit", "have_peer", "summarize"]
+__all__ = ["emit", "have_peer", "rss_bytes", "summarize"]
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process, bytes (Linux /proc; 0 elsewhere)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
 
 
 def emit(record: dict[str, Any]) -> None:

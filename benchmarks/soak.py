@@ -19,10 +19,11 @@ import sys
 import tempfile
 import time
 
+from ._common import rss_bytes
+
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return rss_bytes() / 2**20
 
 
 async def main(minutes: float, tasks: int, every: float) -> dict[str, float]:

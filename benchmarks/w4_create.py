@@ -9,30 +9,20 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import subprocess
 import sys
 import time
 import tracemalloc
 from typing import Any
 
-from ._common import emit, have_peer, summarize
-
-
-def _rss() -> int:
-    """Resident memory of this process, bytes (Linux /proc; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
+from ._common import emit, have_peer, rss_bytes, summarize
 
 
 def run(impl: str, kind: str, n: int, trace: bool) -> dict[str, Any]:
     if trace:
         tracemalloc.start()
     gc.collect()
-    rss0 = _rss()
+    rss0 = rss_bytes()
     if impl == "cognia_nb":
         from cognia_nb import Scheduler
 
@@ -71,7 +61,7 @@ def run(impl: str, kind: str, n: int, trace: bool) -> dict[str, Any]:
         return {"bytes_per_task": round((tracemalloc.get_traced_memory()[0] - base) / n)}
     gc.collect()
     return {"kind": kind, "n": n, "us_per_task": round(took / n * 1e6, 2),
-            "bytes_per_task": round((_rss() - rss0) / n)}  # fmt: skip
+            "bytes_per_task": round((rss_bytes() - rss0) / n)}  # fmt: skip
 
 
 def main() -> int:

@@ -90,6 +90,18 @@ class AbortSignal:
             event = self._event
         return event.wait(timeout)
 
+    def as_future(self) -> asyncio.Future[str]:
+        """A future on the running loop that gets the reason when the signal is set (at once if
+        it is); cancel it when no longer needed."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def resolve(reason: str) -> None:
+            if not future.done():
+                future.set_result(reason)
+
+        self.add_callback(resolve)
+        return future
+
     def add_callback(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(reason)`` on the loop when the signal is set (at once if it is)."""
         if self._aborted:

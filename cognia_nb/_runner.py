@@ -258,8 +258,7 @@ class Runner:
         ctx = handler.context.copy() if handler.context is not None else contextvars.copy_context()
         future = loop.run_in_executor(self.s._pool, ctx.run, _call_in_thread, handler, context)
         self.s.clock.track(future)
-        aborted: asyncio.Future[str] = loop.create_future()
-        signal.add_callback(lambda reason: _resolve(aborted, reason))
+        aborted = signal.as_future()
         await asyncio.wait((future, aborted), return_when=asyncio.FIRST_COMPLETED)
         if not future.done():
             future.add_done_callback(_drop_abandoned)
@@ -391,11 +390,6 @@ class _Aborted(Exception):
 def _call_in_thread(handler: Handler, context: TaskContext) -> Any:
     current_task_context.set(context)  # this thread's copy of the context only
     return handler.call(context)
-
-
-def _resolve(future: asyncio.Future[str], value: str) -> None:
-    if not future.done():
-        future.set_result(value)
 
 
 def _cancel(future: asyncio.Future[Any]) -> None:

@@ -154,8 +154,7 @@ class DaskExecutor(Executor):
         }  # fmt: skip
         remote = run_async_remote if handler.is_async else run_sync_remote
         future = client.submit(remote, handler.fn, handler.arity, meta, key=key, pure=False)
-        aborted: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        signal.add_callback(lambda reason: _resolve(aborted, reason))
+        aborted = signal.as_future()
         waiter = asyncio.ensure_future(future.result())
         try:
             await asyncio.wait({waiter, aborted}, return_when=asyncio.FIRST_COMPLETED)
@@ -195,11 +194,6 @@ class DaskExecutor(Executor):
             if running_on:
                 await client.restart_workers(running_on)
         await future.cancel()
-
-
-def _resolve(future: asyncio.Future[str], value: str) -> None:
-    if not future.done():
-        future.set_result(value)
 
 
 def _culprit(fn: Any) -> str:

@@ -19,6 +19,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .._default import get_scheduler, notebook_plugin_id
 from .._errors import CogniaError
 from .._scheduler import Scheduler
+from ..plugins._manifest import reject_json_constant
 from ._cell import compile_cell
 from ._display import TaskSummary, TaskTableView
 from ._kernel import ensure_streams
@@ -208,7 +209,7 @@ class CogniaMagics(Magics):
         payload = None
         if len(rest) == 2:
             try:
-                payload = json.loads(rest[1], parse_constant=_no_constant)
+                payload = json.loads(rest[1], parse_constant=reject_json_constant)
             except ValueError as exc:
                 raise UsageError(f"%cognia emit: the payload is not JSON: {exc}") from None
         return self.scheduler.emit(rest[0], payload, source="user")
@@ -217,7 +218,3 @@ class CogniaMagics(Magics):
         from . import panel
 
         return panel(self.scheduler)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")

@@ -64,7 +64,8 @@ def _fail(path: str, message: str, value: Any = None) -> ManifestError:
     return ManifestError(f"manifest {path}: {message}", field=path, value=value)
 
 
-def _no_constants(name: str) -> Any:
+def reject_json_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: NaN and Infinity are not JSON."""
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -103,7 +104,7 @@ def parse_manifest(source: str | bytes | dict[str, Any], *, origin: str = "manif
         if size > MAX_MANIFEST_BYTES:
             raise _fail("$", f"{origin} is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")
         try:
-            data = json.loads(source, parse_constant=_no_constants,
+            data = json.loads(source, parse_constant=reject_json_constant,
                               object_pairs_hook=_no_duplicates)  # fmt: skip
         except (ValueError, RecursionError) as exc:
             raise _fail("$", f"{origin} is not valid JSON: {exc}") from exc
