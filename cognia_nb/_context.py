@@ -179,9 +179,8 @@ class TaskContext:
         "task_name",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - positional for the runner, by keyword for everyone else
         self,
-        *,
         task_id: str,
         execution_id: str,
         plugin_id: str,

@@ -5,7 +5,12 @@ No polling: when nothing is due the only pending callback is the timer (re-read 
 are handed to the scheduler in slices of ``slice_size`` with a yield to the loop between slices,
 so 10,000 tasks due at the same instant never freeze the loop.
 
-Entries are never removed from the middle of the heap: changing or removing a task bumps its
+Entries are grouped by the instant they fire at: the heap holds each distinct instant once and
+a bucket (a list, in scheduling order) holds the entries of that instant. Tasks that share a
+schedule (every second, ``*/5 * * * *``) share an instant, so 10,000 of them cost one heap entry,
+and taking the next due entry is a list read, not a heap pop.
+
+Entries are never removed from the middle of a bucket: changing or removing a task bumps its
 generation and stale entries are skipped when they surface (and compacted when they pile up).
 """
 
@@ -13,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 from collections.abc import Callable
 
 from ._clock import Clock, TimerHandle
@@ -21,10 +25,11 @@ from ._clock import Clock, TimerHandle
 __all__ = ["Dispatcher"]
 
 DueCallback = Callable[[str, float, float], None]  # (task_id, nominal due ts, now)
+_Entry = tuple[str, int, float]  # (task_id, generation, nominal due)
 
 
 class Dispatcher:
-    """Heap + single timer + sliced dispatch.
+    """Heap of instants + buckets + single timer + sliced dispatch.
 
     Args:
         clock: the time source.
@@ -36,9 +41,11 @@ class Dispatcher:
         self._clock = clock
         self._on_due = on_due
         self.slice_size = slice_size
-        # (fire_at, seq, task_id, generation, nominal_due)
-        self._heap: list[tuple[float, int, str, int, float]] = []
-        self._seq = itertools.count()
+        self._instants: list[float] = []  # heap; an instant may appear twice (see _head)
+        self._buckets: dict[float, list[_Entry | None]] = {}  # None: dispatched
+        self._entries = 0  # entries in all buckets, stale ones included
+        self._head_at: float | None = None  # the bucket being consumed ...
+        self._head_pos = 0  # ... and how far
         self._gen: dict[str, int] = {}
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
@@ -66,8 +73,14 @@ class Dispatcher:
         generation = self._gen.get(task_id, 0) + 1
         self._gen[task_id] = generation
         at = nominal if fire_at is None else fire_at
-        heapq.heappush(self._heap, (at, next(self._seq), task_id, generation, nominal))
-        if len(self._heap) > 2 * len(self._gen) + 1024:
+        bucket = self._buckets.get(at)
+        if bucket is None:  # a new instant
+            self._buckets[at] = [(task_id, generation, nominal)]
+            heapq.heappush(self._instants, at)
+        else:
+            bucket.append((task_id, generation, nominal))
+        self._entries += 1
+        if self._entries > 2 * len(self._gen) + 1024 and not self._dispatching:
             self._compact()
         if not self._dispatching and (self._timer_at is None or at < self._timer_at):
             self._arm()
@@ -82,28 +95,57 @@ class Dispatcher:
         self.unschedule(task_id)
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._entries
 
     def _compact(self) -> None:
         gen = self._gen
-        self._heap = [e for e in self._heap if gen.get(e[2]) == e[3]]
-        heapq.heapify(self._heap)
+        buckets: dict[float, list[_Entry | None]] = {}
+        for at, bucket in self._buckets.items():
+            kept: list[_Entry | None] = [
+                e for e in bucket if e is not None and gen.get(e[0]) == e[1]
+            ]
+            if kept:
+                buckets[at] = kept
+        self._buckets = buckets
+        self._instants = list(buckets)
+        heapq.heapify(self._instants)
+        self._entries = sum(len(b) for b in buckets.values())
+        self._head_at, self._head_pos = None, 0
 
-    def _drop_stale(self) -> None:
-        heap, gen = self._heap, self._gen
-        while heap and gen.get(heap[0][2]) != heap[0][3]:
-            heapq.heappop(heap)
+    def _head(self) -> tuple[float, list[_Entry | None]] | None:
+        """The earliest instant with a live entry, its bucket positioned on that entry."""
+        instants, buckets, gen = self._instants, self._buckets, self._gen
+        while instants:
+            at = instants[0]
+            bucket = buckets.get(at)
+            if at != self._head_at:
+                self._head_at, self._head_pos = at, 0
+            if bucket is not None:
+                pos = self._head_pos
+                while pos < len(bucket):
+                    entry = bucket[pos]
+                    if entry is not None and gen.get(entry[0]) == entry[1]:
+                        self._head_pos = pos
+                        return at, bucket
+                    pos += 1
+                self._entries -= len(bucket)
+                del buckets[at]
+            # An emptied bucket leaves its instant; a bucket made again for the same instant
+            # pushed it again, so the duplicate surfaces next and finds no bucket.
+            heapq.heappop(instants)
+            self._head_at, self._head_pos = None, 0
+        return None
 
     def _arm(self) -> None:
         if self._loop is None:
             return
-        self._drop_stale()
-        if not self._heap:
+        head = self._head()
+        if head is None:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = self._timer_at = None
             return
-        at = self._heap[0][0]
+        at = head[0]
         if self._timer is not None:
             if self._timer_at == at:
                 return
@@ -121,24 +163,33 @@ class Dispatcher:
         if self._loop is None:
             return
         now = self._clock.now()
-        heap, gen = self._heap, self._gen
+        gen, on_due = self._gen, self._on_due
         budget = self.slice_size
         self._dispatching = True
         try:
-            while heap and budget:
-                at, _, task_id, generation, nominal = heap[0]
-                if gen.get(task_id) != generation:
-                    heapq.heappop(heap)
-                    continue
-                if at > now:
+            while budget and self._loop is not None:
+                head = self._head()
+                if head is None or head[0] > now:
                     break
-                heapq.heappop(heap)
-                budget -= 1
-                self._on_due(task_id, nominal, now)
+                bucket = head[1]
+                pos = self._head_pos
+                # Entries scheduled into this bucket meanwhile are appended and read here too.
+                # A dispatched entry is blanked, so it is never handed out twice.
+                while pos < len(bucket) and budget:
+                    entry = bucket[pos]
+                    bucket[pos] = None
+                    pos += 1
+                    if entry is not None and gen.get(entry[0]) == entry[1]:
+                        budget -= 1
+                        self._head_pos = pos
+                        on_due(entry[0], entry[2], now)
+                self._head_pos = pos
         finally:
             self._dispatching = False
-        self._drop_stale()
-        if heap and heap[0][0] <= now:
+        if self._loop is None:  # stopped by something it dispatched
+            return
+        head = self._head()
+        if head is not None and head[0] <= now:
             # More is due: continue after the loop has run whatever else is waiting.
             self._continuation = self._loop.call_soon(self._run_slice)
         else:

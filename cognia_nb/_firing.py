@@ -25,7 +25,8 @@ from ._models import (
     TaskStatus,
     TriggerKind,
 )
-from ._runner import Run, _Outcome
+from ._outcome import Outcome
+from ._runner import Run
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger
 
 if TYPE_CHECKING:
@@ -114,24 +115,30 @@ class Firing:
 
     def fire_due(self, task: Task, due: float, now: float) -> None:
         """Fire a due task by its misfire policy and schedule its next fire time."""
-        times, extra, nxt = self._collect_due(task, due, now)
-        fired = self._apply_misfire(task, times, extra, now)
+        s = self.s
+        nxt = task.trigger.next_fire_timestamp(due)
+        if (nxt is None or nxt > now) and now - due <= task.misfire_grace_seconds:
+            fired = self.fire(task, due, TriggerKind.SCHEDULE) is not None  # on time
+        else:
+            times, extra, nxt = self._collect_due(task, due, now, nxt)
+            fired = self._apply_misfire(task, times, extra, now)
         task.next_run_ts = nxt
         if nxt is not None:
-            jitter = self.s._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
-            self.s._dispatcher.schedule(task.id, nxt, nxt + jitter)
+            jitter = s._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
+            s._dispatcher.schedule(task.id, nxt, nxt + jitter)
         elif isinstance(task.trigger, OnceTrigger) and not fired:
             task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
-        self.s.store.save_task_state(task)
+        if not s.store.live_objects:
+            s.store.save_task_state(task)
 
     def _collect_due(
-        self, task: Task, due: float, now: float
+        self, task: Task, due: float, now: float, nxt: float | None
     ) -> tuple[list[float], int, float | None]:
-        """Fire times from ``due`` up to ``now``: (the first MAX_CATCH_UP, how many more, next)."""
+        """Fire times from ``due`` up to ``now`` (``nxt`` follows ``due``): the first
+        MAX_CATCH_UP of them, how many more, and the next one after ``now``."""
         trigger = task.trigger
         times = [due]
         extra = 0
-        nxt = trigger.next_fire_timestamp(due)
         while nxt is not None and nxt <= now:
             if len(times) < MAX_CATCH_UP:
                 times.append(nxt)
@@ -182,11 +189,17 @@ class Firing:
         overlap: Overlap | None = None,
     ) -> Execution | None:
         """Start one firing, applying the overlap policy. None if it was skipped."""
-        running = self.s._runner.running_for(task.id)
+        runner = self.s._runner
+        if task.id not in runner.by_task:  # nothing running: the common case
+            ex = self._new_execution(task, scheduled_ts, kind, missed, event)
+            self.s.store.save_execution(ex)
+            runner.submit(Run(task, ex, depth))
+            return ex
+        running = runner.running_for(task.id)
         policy = overlap or task.overlap
         if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
             policy = Overlap.QUEUE  # "run now" never silently does nothing
-        if running and policy is Overlap.SKIP:
+        if policy is Overlap.SKIP:
             task.skipped_count += 1
             for run in running:
                 run.execution.skipped += 1
@@ -194,15 +207,15 @@ class Firing:
         ex = self._new_execution(task, scheduled_ts, kind, missed, event)
         run = Run(task, ex, depth)
         self.s.store.save_execution(ex)
-        if running and policy is Overlap.QUEUE:
-            if not self.s._runner.enqueue(run):
+        if policy is Overlap.QUEUE:
+            if not runner.enqueue(run):
                 task.skipped_count += 1
-                self.s._runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
+                runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
             return ex
-        if running and policy is Overlap.REPLACE:
+        if policy is Overlap.REPLACE:
             for old in running:
-                self.s._runner.cancel(old, "replaced")
-        self.s._runner.submit(run)
+                runner.cancel(old, "replaced")
+        runner.submit(run)
         return ex
 
     def _new_execution(
@@ -213,52 +226,56 @@ class Firing:
         missed: int,
         event: Event | None,
     ) -> Execution:
-        return Execution(
-            id=f"x_{self.s._id_prefix}{next(self.s._ids):07x}",
-            task_id=task.id,
-            plugin_id=task.plugin_id,
-            task_name=task.name,
-            trigger_kind=kind,
-            scheduled_ts=scheduled_ts,
-            created_ts=self.s.clock.now(),
-            missed=missed,
-            event=event,
-        )
+        s = self.s
+        ex = Execution(
+            f"x_{s._id_prefix}{next(s._ids):07x}", task.id, task.plugin_id, task.name, kind,
+            scheduled_ts, ExecutionStatus.PENDING, 0, s.clock.now(),
+        )  # fmt: skip
+        if missed:
+            ex.missed = missed
+        if event is not None:
+            ex.event = event
+        return ex
 
     def after_finish(self, run: Run) -> None:
         """Called by the runner once an execution has its final status."""
-        task, ex = run.task, run.execution
-        if isinstance(task.trigger, OnceTrigger) and ex.trigger_kind is TriggerKind.SCHEDULE:
+        s, task, ex = self.s, run.task, run.execution
+        if ex.trigger_kind is TriggerKind.SCHEDULE and task.trigger.kind == "once":
             task.status = TaskStatus.COMPLETED
             task.next_run_ts = None
-        self.s.store.save_execution(ex)
-        if task.id in self.s._tasks:
-            self.s.store.save_task_state(task)
-        event_type: str | None
-        if ex.status is ExecutionStatus.SUCCEEDED:
-            self.s.hooks.fire("task_complete", task, ex, ex.result)
+        if not s.store.live_objects:
+            s.store.save_execution(ex)
+            if task.id in s._tasks:
+                s.store.save_task_state(task)
+        succeeded = ex.status is ExecutionStatus.SUCCEEDED
+        if s.hooks.active:
+            if succeeded:
+                s.hooks.fire("task_complete", task, ex, ex.result)
+            else:
+                s.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
+        if not s._event_tasks or s._loop is None:
+            return
+        if succeeded:
             event_type = "task:succeeded"
+        elif ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT):
+            event_type = "task:failed"
         else:
-            self.s.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
-            event_type = (
-                "task:failed"
-                if ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
-                else None
-            )
-        if event_type and self.s._event_tasks.get(event_type) and self.s._loop is not None:
-            if run.depth >= MAX_EVENT_DEPTH:
-                log.warning("event chain stopped after %d links at %r", run.depth, task.name)
-                return
-            payload = {
-                "taskId": task.id,
-                "taskName": task.name,
-                "pluginId": task.plugin_id,
-                "executionId": ex.id,
-                "status": str(ex.status),
-                "error": ex.error,
-            }
-            # A task never fires on its own success or failure (that would loop forever).
-            self.emit(event_type, payload, "scheduler", run.depth + 1, exclude=task.id)
+            return
+        if not s._event_tasks.get(event_type):
+            return
+        if run.depth >= MAX_EVENT_DEPTH:
+            log.warning("event chain stopped after %d links at %r", run.depth, task.name)
+            return
+        payload = {
+            "taskId": task.id,
+            "taskName": task.name,
+            "pluginId": task.plugin_id,
+            "executionId": ex.id,
+            "status": str(ex.status),
+            "error": ex.error,
+        }
+        # A task never fires on its own success or failure (that would loop forever).
+        self.emit(event_type, payload, "scheduler", run.depth + 1, exclude=task.id)
 
     def notify_progress(self, run: Run) -> None:
         if not self.s.hooks.has("task_progress"):
@@ -315,5 +332,5 @@ class SchedulerSink(_Sink):
         self.s._firing.notify_progress(run)
 
 
-def _queue_full() -> _Outcome:
-    return _Outcome(error="more than 100 executions queued; firing dropped")
+def _queue_full() -> Outcome:
+    return Outcome(error="more than 100 executions queued; firing dropped")

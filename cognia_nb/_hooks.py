@@ -33,6 +33,8 @@ class HookRegistry:
     def __init__(self) -> None:
         self._listeners: dict[str, list[Callable[..., Any]]] = {name: [] for name in HOOK_NAMES}
         self._background: set[asyncio.Task[Any]] = set()
+        #: Whether any hook has a listener (checked before building a hook's arguments).
+        self.active = False
 
     def add(self, name: str, fn: Callable[..., Any]) -> Callable[[], None]:
         """Register ``fn`` for ``name``; returns a function that removes it."""
@@ -48,10 +50,12 @@ class HookRegistry:
             )
         listeners = self._listeners[name]
         listeners.append(fn)
+        self.active = True
 
         def remove() -> None:
             if fn in listeners:
                 listeners.remove(fn)
+            self.active = any(self._listeners.values())
 
         return remove
 

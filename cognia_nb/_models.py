@@ -8,6 +8,7 @@ next run).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -316,7 +317,7 @@ class Execution:
     error: str | None = None
     traceback: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
-    logs: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=MAX_LOG_ENTRIES))
+    logs: deque[LogEntry] = field(default_factory=functools.partial(deque, maxlen=MAX_LOG_ENTRIES))
     missed: int = 0
     skipped: int = 0
     event: Any = None

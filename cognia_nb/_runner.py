@@ -13,27 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import traceback
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
-from ._eager import start_eagerly
-from ._errors import TaskAbortedError
+from ._eager import Resume
 from ._handlers import Handler
-from ._models import Execution, ExecutionStatus, LogEntry, Task, TaskResult
+from ._models import Execution, ExecutionStatus, LogEntry, Task
+from ._outcome import Aborted, Outcome, aborted_outcome, error_outcome, value_outcome
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
+    from .executors import Executor
 
 __all__ = ["Run", "Runner"]
 
 log = logging.getLogger("cognia_nb.scheduler")
 
 MAX_QUEUED_PER_TASK = 100
+_OPEN = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
 class Run:
@@ -43,6 +46,8 @@ class Run:
         "abort_ts",
         "aio_task",
         "cancel_reason",
+        "ctx",
+        "deadline",
         "depth",
         "execution",
         "launched",
@@ -59,18 +64,12 @@ class Run:
         self.signal: AbortSignal | None = None
         self.aio_task: asyncio.Task[None] | None = None
         self.timer: tuple[int, int] | None = None  # timeout token
+        self.deadline: float | None = None  # of the current attempt
+        self.ctx: contextvars.Context | None = None  # the handler runs in it
         self.cancel_reason: str | None = None
         self.abort_ts: float | None = None
         self.launched = False
         self.waiters: list[asyncio.Future[Execution]] = []
-
-
-@dataclass(slots=True)
-class _Outcome:
-    result: TaskResult | None = None
-    error: str | None = None
-    trace: str | None = None
-    aborted: str | None = None  # the signal's reason
 
 
 class Runner:
@@ -85,7 +84,7 @@ class Runner:
         self.waiting: deque[Run] = deque()  # launched when a concurrency slot frees
         self.queued: dict[str, deque[Run]] = {}  # overlap="queue": behind the task's own run
         self.deadlines = Deadlines(scheduler.clock)
-        self._eager_depth = 0
+        self._sync_depth = 0  # > 0 while an execution's synchronous step runs
 
     # -- admission ------------------------------------------------------------------------
 
@@ -116,142 +115,134 @@ class Runner:
     def _launch(self, run: Run) -> None:
         self.active += 1
         run.launched = True
-        if self._eager_depth:
+        if self._sync_depth:
             # Launched from inside another execution's synchronous step (a run that finished
-            # and frees a slot, an event chain): start it on the next loop turn, so eager starts
-            # never nest.
+            # and frees a slot, an event chain): start it on the next loop turn, so these
+            # steps never nest.
             self.s._require_loop().call_soon(self._begin, run)
         else:
             self._begin(run)
 
     def _begin(self, run: Run) -> None:
-        if run.execution.finished:  # cancelled while it waited for its turn
+        s, ex, task = self.s, run.execution, run.task
+        if ex.status is not ExecutionStatus.PENDING:  # cancelled while it waited for its turn
             return
-        loop = self.s._require_loop()
-        handler = self.s.handler_for(run.task)
+        handler = s.handler_for(task)
         captured = handler.context if handler is not None else None
         # A handler registered with a captured context (a notebook cell's) runs in a copy of
         # it, so what it prints goes where that cell's output goes.
-        context = captured.copy() if captured is not None else None
-        self._eager_depth += 1
-        try:
-            run.aio_task = start_eagerly(loop, self._execute(run), context)
-        finally:
-            self._eager_depth -= 1
-
-    # -- one execution --------------------------------------------------------------------
-
-    async def _execute(self, run: Run) -> None:
-        s, ex, task = self.s, run.execution, run.task
+        run.ctx = captured.copy() if captured is not None else contextvars.copy_context()
         ex.status = ExecutionStatus.RUNNING
-        ex.started_ts = s.clock.now()
-        task.last_run_ts = ex.started_ts
-        s.store.save_execution(ex)
-        s.hooks.fire("task_start", task, ex)
-        try:
-            while True:
-                ex.attempt += 1
-                outcome = await self._attempt(run, s.handler_for(task))
-                if ex.finished:
-                    return
-                if outcome.result is not None and outcome.result.success:
-                    self.finish(run, ExecutionStatus.SUCCEEDED, outcome)
-                    return
-                timed_out = outcome.aborted == "timeout"
-                if ex.attempt >= task.retry.max_attempts:
-                    status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
-                    self.finish(run, status, outcome)
-                    return
-                delay = task.retry.delay_before(ex.attempt + 1)
-                self._note(
-                    ex,
-                    "warning",
-                    f"attempt {ex.attempt} failed ({outcome.error}); retrying in {delay:g} s",
-                    {"delay": delay},
-                )
-                if not await self._wait_retry(run, delay):
-                    return
-        except asyncio.CancelledError:
-            if not ex.finished:
-                reason = "shutdown" if s._stopping else "cancelled"
-                status = ExecutionStatus.CANCELLED
-                self.finish(run, status, _Outcome(error=f"execution {reason}"), reason=reason)
-            raise
-        except Exception as exc:
-            log.exception("internal error while running execution %s", ex.id)
-            self.finish(
-                run,
-                ExecutionStatus.FAILED,
-                _Outcome(error=f"internal error: {exc!r}", trace=traceback.format_exc()),
-            )
+        ex.started_ts = task.last_run_ts = s.clock.now()
+        if not s.store.live_objects:
+            s.store.save_execution(ex)
+        if s.hooks.active:
+            s.hooks.fire("task_start", task, ex)
+        self._start_attempt(run, handler)
 
-    async def _attempt(self, run: Run, handler: Handler | None) -> _Outcome:
+    # -- one attempt ----------------------------------------------------------------------
+    #
+    # An attempt starts synchronously. An async handler's coroutine runs its first step at
+    # once (what ``asyncio.eager_task_factory`` does): most light handlers never suspend and
+    # finish right there, without a Task, a timer or a loop turn. One that suspends is handed
+    # to a Task that resumes it where it stopped, and only then is its timeout armed (a
+    # synchronous step cannot be interrupted anyway). Sync handlers (a thread) and executors
+    # always get a Task. During that first step ``asyncio.current_task()`` is the caller's.
+
+    def _start_attempt(self, run: Run, handler: Handler | None) -> None:
+        self._sync_depth += 1
+        try:
+            self._attempt(run, handler)
+        except Exception as exc:
+            log.exception("internal error while running execution %s", run.execution.id)
+            outcome = Outcome(error=f"internal error: {exc!r}", trace=traceback.format_exc())
+            self.finish(run, ExecutionStatus.FAILED, outcome)
+        finally:
+            self._sync_depth -= 1
+
+    def _attempt(self, run: Run, handler: Handler | None) -> None:
         s, ex, task = self.s, run.execution, run.task
+        ex.attempt += 1
         if handler is None:
-            return _Outcome(error=f"handler {task.handler!r} is not registered")
+            self._attempt_done(run, Outcome(error=f"handler {task.handler!r} is not registered"))
+            return
         signal = AbortSignal()
         run.signal = signal
+        now = s.clock.now()
         context = TaskContext(
-            task_id=task.id,
-            execution_id=ex.id,
-            plugin_id=task.plugin_id,
-            task_name=task.name,
-            scheduled_ts=ex.scheduled_ts,
-            started_ts=s.clock.now(),
-            attempt_number=ex.attempt,
-            signal=signal,
-            args=task.args,
-            event=ex.event,
-            sink=s._sink,
-            clock=s.clock,
-        )
-        if task.timeout is not None:
-            deadline = s.clock.now() + task.timeout
-            run.timer = self.deadlines.add(deadline, lambda: self.abort(run, signal, "timeout"))
+            task.id, ex.id, task.plugin_id, task.name, ex.scheduled_ts, now, ex.attempt, signal,
+            task.args, ex.event, s._sink, s.clock,
+        )  # fmt: skip
+        timeout = task.timeout
+        run.deadline = None if timeout is None else now + timeout
+        ctx = run.ctx
+        assert ctx is not None  # set by _begin
+        loop = s._require_loop()
+        executor = None if task.executor == "default" else s.executor_for(task)
+        if executor is not None or not handler.is_async:
+            self._arm_deadline(run)
+            coro = self._elsewhere(run, handler, context, executor)
+            run.aio_task = loop.create_task(coro, context=ctx)
+            return
         try:
-            executor = s.executor_for(task)
-            if executor is not None:
-                value = await executor.run(handler, context, signal, task.timeout)
-            elif handler.is_async:
-                value = await self._call_async(run, handler, context, signal)
-            else:
-                value = await self._call_sync(handler, context, signal)
-        except _Aborted:
-            return self._aborted_outcome(run, signal)
-        except TaskAbortedError as exc:
-            if signal.aborted or exc.reason == "timeout":  # an executor's own timeout too
-                signal._abort(exc.reason)
-                return self._aborted_outcome(run, signal)
-            return _Outcome(error=f"TaskAbortedError: {exc}", trace=traceback.format_exc())
+            step, first = ctx.run(_first_step, handler, context)
+        except StopIteration as stop:
+            outcome = value_outcome(stop.value, signal, timeout)
+        except asyncio.CancelledError:  # raised by the handler's own first step
+            outcome = Outcome(error="CancelledError: the handler cancelled itself")
         except Exception as exc:  # noqa: BLE001 - a failing handler is data
-            if signal.aborted:
-                return self._aborted_outcome(run, signal)
-            return _Outcome(error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
-        finally:
-            if run.timer is not None:
-                self.deadlines.remove(run.timer)
-                run.timer = None
-        if signal.aborted:
-            return self._aborted_outcome(run, signal)
-        result = TaskResult.from_value(value)
-        if not result.success:
-            return _Outcome(result=result, error=result.error or "handler reported success=False")
-        return _Outcome(result=result)
+            outcome = error_outcome(exc, signal, timeout)
+        else:
+            self._arm_deadline(run)
+            run.aio_task = loop.create_task(self._resume(run, step, first), context=ctx)
+            if signal.aborted:  # it cancelled its own execution during the first step
+                self._cancel_after_grace(run, signal)
+            return
+        self._attempt_done(run, outcome)
 
-    async def _call_async(
-        self, run: Run, handler: Handler, context: TaskContext, signal: AbortSignal
-    ) -> Any:
-        token = current_task_context.set(context)
+    async def _resume(self, run: Run, step: Coroutine[Any, Any, Any], first: Any) -> None:
+        """Drive an async handler that suspended in its first step to its end."""
+        signal = run.signal
+        assert signal is not None
+        timeout = run.task.timeout
         try:
-            return await handler.call(context)
+            value = await Resume(step, first)
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if signal.aborted and not self.s._stopping and current is not None:
-                current.uncancel()  # our own grace-period cancel, not the caller's
-                raise _Aborted from None
-            raise
+            if not signal.aborted or self.s._stopping or current is None:
+                self._cancelled(run)
+                raise
+            current.uncancel()  # our own grace-period cancel, not the caller's
+            outcome = aborted_outcome(signal, timeout)
+        except Exception as exc:  # noqa: BLE001 - a failing handler is data
+            outcome = error_outcome(exc, signal, timeout)
+        else:
+            outcome = value_outcome(value, signal, timeout)
         finally:
-            current_task_context.reset(token)
+            self._disarm_deadline(run)
+        self._attempt_done(run, outcome)
+
+    async def _elsewhere(
+        self, run: Run, handler: Handler, context: TaskContext, executor: Executor | None
+    ) -> None:
+        """Run a sync handler in the thread pool, or any handler on an executor."""
+        signal = context.signal
+        timeout = run.task.timeout
+        try:
+            if executor is not None:
+                value = await executor.run(handler, context, signal, timeout)
+            else:
+                value = await self._call_sync(handler, context, signal)
+        except asyncio.CancelledError:
+            self._cancelled(run)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing handler is data
+            outcome = error_outcome(exc, signal, timeout)
+        else:
+            outcome = value_outcome(value, signal, timeout)
+        finally:
+            self._disarm_deadline(run)
+        self._attempt_done(run, outcome)
 
     async def _call_sync(self, handler: Handler, context: TaskContext, signal: AbortSignal) -> Any:
         loop = self.s._require_loop()
@@ -262,21 +253,74 @@ class Runner:
         await asyncio.wait((future, aborted), return_when=asyncio.FIRST_COMPLETED)
         if not future.done():
             future.add_done_callback(_drop_abandoned)
-            raise _Aborted
+            raise Aborted
         aborted.cancel()
         return future.result()
 
-    def _aborted_outcome(self, run: Run, signal: AbortSignal) -> _Outcome:
-        reason = signal.reason or "aborted"
-        if reason == "timeout":
-            return _Outcome(error=f"timed out after {run.task.timeout:g} s", aborted=reason)
-        return _Outcome(error=f"execution {reason}", aborted=reason)
+    def _attempt_done(self, run: Run, outcome: Outcome) -> None:
+        """Finish the execution, or schedule its next attempt."""
+        ex, task = run.execution, run.task
+        if ex.status is not ExecutionStatus.RUNNING:  # cancelled meanwhile
+            return
+        if outcome.result is not None and outcome.result.success:
+            self.finish(run, ExecutionStatus.SUCCEEDED, outcome)
+            return
+        if ex.attempt >= task.retry.max_attempts:
+            timed_out = outcome.aborted == "timeout"
+            self.finish(run, ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED,
+                        outcome)  # fmt: skip
+            return
+        delay = task.retry.delay_before(ex.attempt + 1)
+        self._note(
+            ex,
+            "warning",
+            f"attempt {ex.attempt} failed ({outcome.error}); retrying in {delay:g} s",
+            {"delay": delay},
+        )
+        # The wait runs in a copy: the next attempt enters run.ctx itself.
+        context = (run.ctx or contextvars.copy_context()).copy()
+        loop = self.s._require_loop()
+        run.aio_task = loop.create_task(self._retry_after(run, delay), context=context)
+
+    async def _retry_after(self, run: Run, delay: float) -> None:
+        try:
+            if not await self._wait_retry(run, delay):
+                return
+        except asyncio.CancelledError:
+            self._cancelled(run)
+            raise
+        self._start_attempt(run, self.s.handler_for(run.task))
+
+    def _cancelled(self, run: Run) -> None:
+        """The execution's Task was cancelled from outside (shutdown, loop closing)."""
+        if run.execution.finished:
+            return
+        reason = "shutdown" if self.s._stopping else "cancelled"
+        outcome = Outcome(error=f"execution {reason}")
+        self.finish(run, ExecutionStatus.CANCELLED, outcome, reason=reason)
+
+    def _arm_deadline(self, run: Run) -> None:
+        if run.deadline is not None:
+            run.timer = self.deadlines.add(run.deadline, functools.partial(self._timed_out, run))
+
+    def _disarm_deadline(self, run: Run) -> None:
+        if run.timer is not None:
+            self.deadlines.remove(run.timer)
+            run.timer = None
+
+    def _timed_out(self, run: Run) -> None:
+        run.timer = None
+        if run.signal is not None:
+            self.abort(run, run.signal, "timeout")
 
     def abort(self, run: Run, signal: AbortSignal, reason: str) -> None:
         """Set the attempt's signal; cancel an async handler that ignores it after a grace."""
         if not signal._abort(reason):
             return
         run.abort_ts = self.s.clock.now()
+        self._cancel_after_grace(run, signal)
+
+    def _cancel_after_grace(self, run: Run, signal: AbortSignal) -> None:
         task = run.aio_task
         if task is None or task.done():
             return
@@ -316,7 +360,7 @@ class Runner:
         elif run.signal is not None:
             self.abort(run, run.signal, reason)
         self.finish(
-            run, ExecutionStatus.CANCELLED, _Outcome(error=f"execution {reason}"), reason=reason
+            run, ExecutionStatus.CANCELLED, Outcome(error=f"execution {reason}"), reason=reason
         )
 
     def _unqueue(self, run: Run) -> None:
@@ -327,11 +371,11 @@ class Runner:
             queue.remove(run)
 
     def finish(
-        self, run: Run, status: ExecutionStatus, outcome: _Outcome, reason: str | None = None
+        self, run: Run, status: ExecutionStatus, outcome: Outcome, reason: str | None = None
     ) -> None:
         """Record the final status, free the slot, notify, and start what waits."""
         s, ex, task = self.s, run.execution, run.task
-        if ex.finished:
+        if ex.status not in _OPEN:
             return
         now = s.clock.now()
         ex.status = status
@@ -341,10 +385,11 @@ class Runner:
         if ex.started_ts is None:
             ex.started_ts = None if status is ExecutionStatus.CANCELLED else now
         ex.reason = reason or outcome.aborted
-        if outcome.result is not None:
-            ex.output = outcome.result.output
-            if outcome.result.metrics:
-                ex.metrics.update(outcome.result.metrics)
+        result = outcome.result
+        if result is not None:
+            ex.output = result.output
+            if result.metrics:
+                ex.metrics.update(result.metrics)
         ex.error = None if status is ExecutionStatus.SUCCEEDED else outcome.error
         ex.traceback = outcome.trace
         if run.timer is not None:
@@ -363,7 +408,8 @@ class Runner:
         for waiter in run.waiters:
             if not waiter.done():
                 waiter.set_result(ex)
-        self._start_next(task.id)
+        if self.queued or self.waiting:
+            self._start_next(task.id)
 
     def _start_next(self, task_id: str) -> None:
         queue = self.queued.get(task_id)
@@ -383,8 +429,11 @@ class Runner:
         log.info("%s: %s", ex.task_name, message)
 
 
-class _Aborted(Exception):
-    """The attempt's signal was set and the handler was left or cancelled."""
+def _first_step(handler: Handler, context: TaskContext) -> tuple[Coroutine[Any, Any, Any], Any]:
+    """Start an async handler and run it to its first suspension (StopIteration: it ended)."""
+    current_task_context.set(context)  # in the execution's own context copy
+    step = handler.call(context)
+    return step, step.send(None)
 
 
 def _call_in_thread(handler: Handler, context: TaskContext) -> Any:

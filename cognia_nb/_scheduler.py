@@ -395,6 +395,8 @@ class Scheduler(ExecutionQueries):
             ids = self._event_tasks.get(task.trigger.event_type)
             if ids is not None:
                 ids.discard(task.id)
+                if not ids:  # an empty index lets finishing skip the event check
+                    del self._event_tasks[task.trigger.event_type]
 
     def _arm(self, task: Task, now: float, *, restore: bool = False) -> None:
         """Put the task's next fire time on the heap (or take it off).

@@ -17,13 +17,17 @@ class Store(ABC):
     (a disk store queues writes to a writer thread and commits them in groups).
 
     Executions are saved when created, when they start and when they finish; ``save_*`` of an
-    object already stored replaces it.
+    object already stored replaces it. A store with ``live_objects`` keeps the scheduler's own
+    objects, so it is only told about new ones.
     """
 
     #: Where the data lives, for messages ("memory" or a path).
     location: str = "memory"
     #: True when claims are answered later, from another thread (a shared store).
     claims_async: bool = False
+    #: True when the store keeps the very Task and Execution objects it was given: saving one
+    #: again after a change is then not needed (and the scheduler skips it).
+    live_objects: bool = False
     #: The time source for retention and bookkeeping; a scheduler sets its clock's ``now``.
     now: Callable[[], float] = staticmethod(time.time)
 

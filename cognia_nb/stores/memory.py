@@ -19,6 +19,7 @@ class MemoryStore(Store):
     """
 
     location = "memory"
+    live_objects = True
 
     def __init__(self, max_executions_per_task: int = 1000) -> None:
         self.max_executions_per_task = max_executions_per_task

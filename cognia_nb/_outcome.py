@@ -1,0 +1,73 @@
+"""What one attempt came to: a handler's value, its exception, or the abort that ended it."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from ._context import AbortSignal
+from ._errors import TaskAbortedError
+from ._models import TaskResult
+
+__all__ = ["Aborted", "Outcome", "aborted_outcome", "error_outcome", "value_outcome"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One attempt's result (``result`` set) or failure (``error`` set)."""
+
+    result: TaskResult | None = None
+    error: str | None = None
+    trace: str | None = None
+    aborted: str | None = None  # the signal's reason
+
+
+class Aborted(Exception):
+    """The attempt's signal was set and the handler was left or cancelled."""
+
+
+# A handler returning None (the common case) succeeds with nothing to record; one shared
+# result serves them all (nothing mutates a finished attempt's result).
+_NONE_SUCCEEDED = Outcome(result=TaskResult())
+
+
+def aborted_outcome(signal: AbortSignal, timeout: float | None) -> Outcome:
+    """The outcome of an attempt its signal ended (cancel, replace, shutdown or timeout)."""
+    reason = signal.reason or "aborted"
+    if reason == "timeout":
+        return Outcome(error=f"timed out after {timeout:g} s", aborted=reason)
+    return Outcome(error=f"execution {reason}", aborted=reason)
+
+
+def value_outcome(value: Any, signal: AbortSignal, timeout: float | None) -> Outcome:
+    """The outcome of an attempt whose handler returned ``value``."""
+    if signal._aborted:
+        return aborted_outcome(signal, timeout)
+    if value is None:
+        return _NONE_SUCCEEDED
+    result = TaskResult.from_value(value)
+    if not result.success:
+        return Outcome(result=result, error=result.error or "handler reported success=False")
+    return Outcome(result=result)
+
+
+def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None) -> Outcome:
+    """The outcome of an attempt whose handler (or executor) raised ``exc``.
+
+    A failing handler is data: the error text and the traceback are kept on the execution.
+    """
+    if isinstance(exc, Aborted):
+        return aborted_outcome(signal, timeout)
+    if isinstance(exc, TaskAbortedError):
+        if signal.aborted or exc.reason == "timeout":  # an executor's own timeout too
+            signal._abort(exc.reason)
+            return aborted_outcome(signal, timeout)
+        return Outcome(error=f"TaskAbortedError: {exc}", trace=_trace(exc))
+    if signal.aborted:
+        return aborted_outcome(signal, timeout)
+    return Outcome(error=f"{type(exc).__name__}: {exc}", trace=_trace(exc))
+
+
+def _trace(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
