@@ -8,9 +8,9 @@ next run).
 from __future__ import annotations
 
 import enum
-import functools
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -316,12 +316,36 @@ class Execution:
     output: Any = None
     error: str | None = None
     traceback: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    logs: deque[LogEntry] = field(default_factory=functools.partial(deque, maxlen=MAX_LOG_ENTRIES))
     missed: int = 0
     skipped: int = 0
     event: Any = None
     reason: str | None = None  # why it was cancelled / interrupted / timed out
+    # Most executions never log a line or report a metric: both containers are made on first
+    # use (an empty bounded deque alone is larger than the rest of the record).
+    _metrics: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _logs: deque[LogEntry] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Metrics the handler reported (a dict; made on first use)."""
+        if self._metrics is None:
+            self._metrics = {}
+        return self._metrics
+
+    @metrics.setter
+    def metrics(self, value: dict[str, Any]) -> None:
+        self._metrics = dict(value)
+
+    @property
+    def logs(self) -> deque[LogEntry]:
+        """The last ``MAX_LOG_ENTRIES`` log lines, oldest first (made on first use)."""
+        if self._logs is None:
+            self._logs = deque(maxlen=MAX_LOG_ENTRIES)
+        return self._logs
+
+    @logs.setter
+    def logs(self, value: Iterable[LogEntry]) -> None:
+        self._logs = deque(value, maxlen=MAX_LOG_ENTRIES)
 
     @property
     def scheduled_at(self) -> datetime:
@@ -357,7 +381,7 @@ class Execution:
             success=self.status is ExecutionStatus.SUCCEEDED,
             output=self.output,
             error=self.error,
-            metrics=dict(self.metrics),
+            metrics=dict(self._metrics or {}),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,13 +405,13 @@ class Execution:
             "progressMessage": self.progress_message,
             "output": self.output,
             "error": self.error,
-            "metrics": dict(self.metrics),
+            "metrics": dict(self._metrics or {}),
             "missed": self.missed,
             "skipped": self.skipped,
             "reason": self.reason,
             "logs": [
                 {"time": e.time.isoformat(), "level": e.level, "message": e.message, **e.fields}
-                for e in self.logs
+                for e in self._logs or ()
             ],
         }
 

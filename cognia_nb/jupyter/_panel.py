@@ -70,7 +70,7 @@ class ExecutionLog:
             self.text.value = "<i>no execution selected</i>"
             return
         ex = self.scheduler.get_execution(self.choice.value)
-        lines = list(ex.logs)[-self.limit :]
+        lines = list(ex._logs or ())[-self.limit :]
         body = "\n".join(
             f"{time.strftime('%H:%M:%S', time.gmtime(e.ts))} {html.escape(e.level):<7} "
             f"{html.escape(e.message)}" for e in lines

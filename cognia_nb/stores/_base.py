@@ -115,7 +115,7 @@ class Store(ABC):
             "progress": [e.progress for e in rows],
             "error": [e.error for e in rows],
             "output": [dumps(e.output) for e in rows],
-            "metrics": [dumps(e.metrics) if e.metrics else None for e in rows],
+            "metrics": [dumps(e._metrics) if e._metrics else None for e in rows],
         }
 
     def flush(self) -> None:  # noqa: B027 - optional hook

@@ -8,7 +8,6 @@ from collections import deque
 from typing import Any
 
 from .._models import (
-    MAX_LOG_ENTRIES,
     Execution,
     ExecutionStatus,
     LogEntry,
@@ -138,13 +137,13 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
     logs = [
         {"ts": e.ts, "level": e.level, "message": e.message, "fields": e.fields,
          "attempt": e.attempt}
-        for e in list(ex.logs)
+        for e in list(ex._logs or ())
     ]  # fmt: skip
     return (
         ex.id, ex.task_id, ex.plugin_id, ex.task_name, str(ex.trigger_kind), str(ex.status),
         ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.progress,
         ex.progress_message, dumps(ex.output), ex.error, ex.traceback,
-        dumps(dict(ex.metrics)) if ex.metrics else None, dumps(logs) if logs else None,
+        dumps(dict(ex._metrics)) if ex._metrics else None, dumps(logs) if logs else None,
         ex.missed, ex.skipped, ex.reason, _event_json(ex.event), owner,
     )  # fmt: skip
 
@@ -152,16 +151,23 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
 def execution_from_row(row: tuple[Any, ...]) -> Execution:
     """An execution from a row of :data:`EXECUTION_COLUMNS`."""
     r = dict(zip(EXECUTION_COLUMNS, row, strict=True))
-    logs: deque[LogEntry] = deque(maxlen=MAX_LOG_ENTRIES)
-    for item in loads(r["logs"]) or ():
-        logs.append(LogEntry(item["ts"], item["level"], item["message"], item.get("fields") or {},
-                             item.get("attempt", 1)))  # fmt: skip
-    return Execution(
+    ex = Execution(
         id=r["id"], task_id=r["task_id"], plugin_id=r["plugin_id"], task_name=r["task_name"],
         trigger_kind=TriggerKind(r["trigger_kind"]), scheduled_ts=r["scheduled_ts"],
         status=ExecutionStatus(r["status"]), attempt=r["attempt"], created_ts=r["created_ts"],
         started_ts=r["started_ts"], finished_ts=r["finished_ts"], progress=r["progress"],
         progress_message=r["progress_message"], output=loads(r["output"]), error=r["error"],
-        traceback=r["traceback"], metrics=loads(r["metrics"]) or {}, logs=logs,
-        missed=r["missed"], skipped=r["skipped"], reason=r["reason"], event=loads(r["event"]),
+        traceback=r["traceback"], missed=r["missed"], skipped=r["skipped"], reason=r["reason"],
+        event=loads(r["event"]),
     )  # fmt: skip
+    metrics = loads(r["metrics"])
+    if metrics:
+        ex.metrics = metrics
+    logs = loads(r["logs"])
+    if logs:
+        ex.logs = (
+            LogEntry(item["ts"], item["level"], item["message"], item.get("fields") or {},
+                     item.get("attempt", 1))
+            for item in logs
+        )  # fmt: skip
+    return ex
