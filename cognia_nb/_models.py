@@ -19,6 +19,7 @@ from ._errors import TaskValidationError
 from .triggers import CronTrigger, Trigger
 
 __all__ = [
+    "DEFAULT_RETRY",
     "Execution",
     "ExecutionStatus",
     "LogEntry",
@@ -157,6 +158,10 @@ class RetryPolicy:
         return out
 
 
+#: No retry: one attempt. Policies are immutable, so every task without one shares this.
+DEFAULT_RETRY = RetryPolicy()
+
+
 @dataclass(slots=True)
 class TaskResult:
     """What a handler returns (or what its return value is read as).
@@ -214,7 +219,7 @@ class Task:
     trigger: Trigger
     description: str = ""
     args: Any = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = DEFAULT_RETRY
     timeout: float | None = 300.0
     tags: tuple[str, ...] = ()
     status: TaskStatus = TaskStatus.ACTIVE
@@ -231,7 +236,19 @@ class Task:
     missed_count: int = 0
     run_count: int = 0
     handler_missing: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    # Free-form user data; most tasks have none, so the dict is made on first use.
+    _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Free-form data kept with the task (a dict; made on first use)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any] | None) -> None:
+        self._metadata = dict(value) if value else None
 
     @property
     def next_run_at(self) -> datetime | None:

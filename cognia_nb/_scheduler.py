@@ -328,7 +328,8 @@ class Scheduler(ExecutionQueries):
         Raises:
             TaskValidationError: naming the field and the value; nothing is changed.
         """
-        kwargs = {k: v for k, v in locals().items() if k not in ("self", "spec")}
+        kwargs = {k: v for k, v in locals().items() if v is not UNSET and k != "self"}
+        del kwargs["spec"]
         task_spec = read_task_spec(spec, kwargs, default_timezone=self.timezone)
         return self._upsert(task_spec)
 
@@ -357,14 +358,14 @@ class Scheduler(ExecutionQueries):
             self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
         if existing is None:
             task = Task(
-                id=tid,
-                plugin_id=plugin_id,
-                name=spec.name,
-                handler=spec.handler,
-                trigger=trigger,
-                created_ts=now,
-            )
-            task.status = TaskStatus.ACTIVE if spec.enabled else TaskStatus.PAUSED
+                tid, plugin_id, spec.name, spec.handler, trigger, spec.description, spec.args,
+                spec.retry, spec.timeout, spec.tags,
+                TaskStatus.ACTIVE if spec.enabled else TaskStatus.PAUSED, spec.overlap,
+                spec.misfire, spec.misfire_grace_seconds, spec.jitter_seconds, spec.executor,
+                now, now,
+            )  # fmt: skip
+            if spec.metadata:
+                task.metadata = spec.metadata
             same_trigger = False
         else:
             task = existing
@@ -372,18 +373,19 @@ class Scheduler(ExecutionQueries):
             self._unindex(task)
             if task.status is TaskStatus.COMPLETED and task.trigger != trigger:
                 task.status = TaskStatus.ACTIVE
-        task.handler, task.trigger = spec.handler, trigger
-        task.description, task.args, task.retry = spec.description, spec.args, spec.retry
-        task.timeout, task.tags, task.overlap = spec.timeout, spec.tags, spec.overlap
-        task.misfire, task.misfire_grace_seconds = spec.misfire, spec.misfire_grace_seconds
-        task.jitter_seconds, task.executor = spec.jitter_seconds, spec.executor
-        task.metadata, task.updated_ts = spec.metadata, now
+            task.handler, task.trigger = spec.handler, trigger
+            task.description, task.args, task.retry = spec.description, spec.args, spec.retry
+            task.timeout, task.tags, task.overlap = spec.timeout, spec.tags, spec.overlap
+            task.misfire, task.misfire_grace_seconds = spec.misfire, spec.misfire_grace_seconds
+            task.jitter_seconds, task.executor = spec.jitter_seconds, spec.executor
+            task.metadata, task.updated_ts = spec.metadata, now
         task.handler_missing = self.handler_for(task) is None
         self._tasks[tid] = task
         self._index(task)
         self._arm(task, now, restore=same_trigger)
         self.store.save_task(task)
-        self.hooks.fire("task_create" if existing is None else "task_update", task)
+        if self.hooks.active:
+            self.hooks.fire("task_create" if existing is None else "task_update", task)
         return task
 
     def _index(self, task: Task) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._errors import TaskValidationError
-from ._models import Misfire, Overlap, RetryPolicy
+from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from .triggers import CronTrigger, Trigger, parse_trigger
 
 __all__ = [
@@ -71,7 +71,7 @@ class TaskSpec:
     handler_fn: Callable[..., Any] | None = None
     description: str = ""
     args: Any = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = DEFAULT_RETRY
     timeout: float | None = 300.0
     tags: tuple[str, ...] = ()
     enabled: bool = True
@@ -80,7 +80,7 @@ class TaskSpec:
     misfire_grace_seconds: float = 1.0
     jitter_seconds: float = 0.0
     executor: str = "default"
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
     plugin_id: str | None = None
 
 
@@ -142,7 +142,7 @@ def read_retry(value: object) -> RetryPolicy:
     """``None``, a :class:`RetryPolicy` or ``{maxAttempts, delaySeconds, backoff,
     maxDelaySeconds}`` (either spelling) as a RetryPolicy."""
     if value is None:
-        return RetryPolicy()
+        return DEFAULT_RETRY
     if isinstance(value, RetryPolicy):
         return value
     if not isinstance(value, Mapping):
@@ -237,7 +237,8 @@ def read_task_spec(
             field="task",
             value=spec,
         )
-    values = _from_mapping(spec or {}, {k: v for k, v in kwargs.items() if v is not _UNSET})
+    given = {k: v for k, v in kwargs.items() if v is not _UNSET}
+    values = _from_mapping(spec, given) if spec else given
     for required in ("name", "handler", "trigger"):
         if values.get(required) is None:
             raise TaskValidationError(f"a task needs {required!r}", field=required, value=None)
@@ -250,11 +251,14 @@ def read_task_spec(
     handler = _name(handler, "handler")
     trigger = _trigger(values["trigger"], default_timezone)
     out = TaskSpec(name=name, handler=handler, trigger=trigger, handler_fn=handler_fn)
-    out.description = _text(
-        values.get("description") or "", "description", max_len=10_000, allow_empty=True
-    )
-    out.args = values.get("args")
-    out.retry = read_retry(values.get("retry"))
+    # Only what was given is read: absent fields keep TaskSpec's (valid) defaults.
+    get = values.get
+    if get("description"):
+        out.description = _text(values["description"], "description", max_len=10_000,
+                                allow_empty=True)  # fmt: skip
+    out.args = get("args")
+    if get("retry") is not None:
+        out.retry = read_retry(values["retry"])
     if "timeout" in values:
         timeout = _seconds(values["timeout"], "timeout", allow_none=True)
         if timeout == 0:
@@ -262,32 +266,69 @@ def read_task_spec(
                 "timeout must be > 0 seconds (None for no timeout), got 0", field="timeout", value=0
             )
         out.timeout = timeout
-    out.tags = _tags(values.get("tags") or ())
-    enabled = values.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise TaskValidationError(
-            f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
-        )
-    out.enabled = enabled
-    out.overlap = _enum(values.get("overlap", "skip"), Overlap, "overlap")
-    out.misfire = _enum(values.get("misfire", "coalesce"), Misfire, "misfire")
-    grace = _seconds(values.get("misfire_grace_seconds", 1.0), "misfire_grace_seconds")
-    jitter = _seconds(values.get("jitter_seconds", 0.0), "jitter_seconds")
-    assert grace is not None and jitter is not None
-    out.misfire_grace_seconds, out.jitter_seconds = grace, jitter
-    out.executor = _name(values.get("executor", "default"), "executor")
-    metadata = values.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise TaskValidationError(
-            f"metadata must be a dict, got {metadata!r}", field="metadata", value=metadata
-        )
-    out.metadata = dict(metadata)
-    plugin_id = values.get("plugin_id")
+    if get("tags"):
+        out.tags = _tags(values["tags"])
+    if "enabled" in values:
+        enabled = values["enabled"]
+        if not isinstance(enabled, bool):
+            raise TaskValidationError(
+                f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
+            )
+        out.enabled = enabled
+    if "overlap" in values:
+        out.overlap = _enum(values["overlap"], Overlap, "overlap")
+    if "misfire" in values:
+        out.misfire = _enum(values["misfire"], Misfire, "misfire")
+    for key in ("misfire_grace_seconds", "jitter_seconds"):
+        if key in values:
+            setattr(out, key, _seconds(values[key], key))
+    if "executor" in values:
+        out.executor = _name(values["executor"], "executor")
+    metadata = get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TaskValidationError(
+                f"metadata must be a dict, got {metadata!r}", field="metadata", value=metadata
+            )
+        out.metadata = dict(metadata)
+    plugin_id = get("plugin_id")
     out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
     return out
 
 
 def _trigger(value: object, default_timezone: str) -> Trigger:
+    # Triggers are immutable: one dict given again (100,000 tasks on the same schedule) is
+    # parsed once. Only plain, hashable dicts are remembered, under their exact items.
+    key = _trigger_key(value, default_timezone)
+    if key is not None:
+        known = _PARSED.get(key)
+        if known is not None:
+            return known
+    trigger = _parse_trigger(value, default_timezone)
+    if key is not None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = trigger
+    return trigger
+
+
+_PARSED: dict[tuple[Any, ...], Trigger] = {}
+_PARSED_MAX = 256
+
+
+def _trigger_key(value: object, default_timezone: str) -> tuple[Any, ...] | None:
+    if type(value) is not dict or value.get("type") == "once":  # once: checked against now
+        return None
+    # The value types are part of the key: 1, 1.0 and True are equal but not the same input.
+    key = (default_timezone, tuple(value.items()), tuple(map(type, value.values())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _parse_trigger(value: object, default_timezone: str) -> Trigger:
     if isinstance(value, Mapping) and value.get("type") == "cron" and "timezone" not in value:
         value = {**value, "timezone": default_timezone}
     # Past "once" times are checked by the scheduler, which knows whether the task exists.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -57,27 +56,31 @@ def _require_aware(value: datetime, field: str) -> datetime:
     return value
 
 
-class Trigger(ABC):
-    """Base class of the four triggers."""
+class Trigger:
+    """Base class of the four triggers. Triggers are immutable values: tasks share them.
+
+    (A plain class, not an ``ABC``: the scheduler asks ``isinstance`` of triggers often, and
+    an ABC makes every such check a Python-level call.)
+    """
 
     kind: ClassVar[str]
 
-    @abstractmethod
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after`` (aware), or None if there is none."""
+        raise NotImplementedError
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC POSIX timestamps (the scheduler's fast path)."""
         nxt = self.next_fire_time(datetime.fromtimestamp(ts, UTC))
         return None if nxt is None else nxt.timestamp()
 
-    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The seed's camelCase dict for this trigger; ``parse_trigger`` reads it back."""
+        raise NotImplementedError
 
-    @abstractmethod
     def describe(self) -> str:
         """A human sentence, such as ``"At 09:00 AM, Monday through Friday (Europe/Berlin)"``."""
+        raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -225,7 +228,14 @@ class IntervalTrigger(Trigger):
 
     def anchored(self, anchor: datetime) -> IntervalTrigger:
         """This trigger with ``start_at`` set (unless it has one already)."""
-        return self if self.start_at is not None else IntervalTrigger(self.seconds, anchor)
+        if self.start_at is not None:
+            return self
+        if not isinstance(anchor, datetime) or anchor.utcoffset() is None:
+            return IntervalTrigger(self.seconds, anchor)  # refuses it, naming the field
+        clone = IntervalTrigger.__new__(IntervalTrigger)  # seconds were checked by self
+        clone.seconds, clone._step_us = self.seconds, self._step_us
+        clone.start_at, clone._anchor_us = anchor, _micros(anchor)
+        return clone
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first ``start_at + k * seconds`` strictly after ``after``."""

@@ -8,12 +8,12 @@ from collections import deque
 from typing import Any
 
 from .._models import (
+    DEFAULT_RETRY,
     Execution,
     ExecutionStatus,
     LogEntry,
     Misfire,
     Overlap,
-    RetryPolicy,
     Task,
     TaskStatus,
     TriggerKind,
@@ -89,7 +89,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
         dumps(list(task.tags)), str(task.status), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
         task.updated_ts, task.next_run_ts, task.last_run_ts, task.skipped_count,
-        task.missed_count, task.run_count, dumps(task.metadata),
+        task.missed_count, task.run_count, dumps(task._metadata),
     )  # fmt: skip
 
 
@@ -111,8 +111,8 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
     trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
     if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
         raise ValueError(f"stored interval task {r['id']!r} has no anchor")
-    retry = read_retry(loads(r["retry"])) if r["retry"] else RetryPolicy()
-    return Task(
+    retry = read_retry(loads(r["retry"])) if r["retry"] else DEFAULT_RETRY
+    task = Task(
         id=r["id"], plugin_id=r["plugin_id"], name=r["name"], handler=r["handler"],
         trigger=trigger, description=r["description"] or "", args=loads(r["args"]), retry=retry,
         timeout=r["timeout"], tags=tuple(loads(r["tags"]) or ()), status=TaskStatus(r["status"]),
@@ -121,8 +121,10 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
         executor=r["executor"], created_ts=r["created_ts"], updated_ts=r["updated_ts"],
         next_run_ts=r["next_run_ts"], last_run_ts=r["last_run_ts"],
         skipped_count=r["skipped_count"], missed_count=r["missed_count"],
-        run_count=r["run_count"], handler_missing=True, metadata=loads(r["metadata"]) or {},
+        run_count=r["run_count"], handler_missing=True,
     )  # fmt: skip
+    task.metadata = loads(r["metadata"])
+    return task
 
 
 def _event_json(event: Any) -> str | None:
