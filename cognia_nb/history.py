@@ -7,11 +7,13 @@ Frames are built from column arrays (see ``Store.history_columns``), not row by 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._models import ExecutionStatus, TriggerKind
+from ._models import ExecutionStatus
+from .stores._history import KIND_ORDER, STATUS_ORDER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["history_frame", "history_summary", "timeline"]
 
-STATUS_ORDER = [str(s) for s in ExecutionStatus]
-KIND_ORDER = [str(k) for k in TriggerKind]
 STATUS_COLOURS = {
     "succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#ef6c00", "cancelled": "#757575",
     "interrupted": "#6a1b9a", "running": "#1565c0", "pending": "#90caf9",
@@ -73,67 +73,116 @@ def history_frame(
 ) -> pd.DataFrame:
     """One row per execution (oldest first), indexed by ``execution_id``. See
     :meth:`Scheduler.history`."""
-    import numpy as np
-    import pandas as pd
 
     tid = scheduler.get_task(task_id).id if task_id is not None else None
     cols = scheduler.store.history_columns(
         tid, limit=limit, statuses=_statuses(status), since_ts=_since(since)
     )
+    return _decode(cols, parse_output=parse_output)
+
+
+def _decode(cols: dict[str, Any], *, parse_output: bool) -> pd.DataFrame:
+    """The DataFrame of a store's history encoding (see ``stores/_history.py``)."""
+    import numpy as np
+    import pandas as pd
+
+    from .stores._history import COUNT_SHIFT, UNKNOWN_CODE
+
+    n = cols["rows"]
+    ids = cols["id"].split("\n") if n else []
+    task_ids = pd.Categorical(cols["task_id"].split("\n") if n else [])
+    names = cols["names"]
+    labels = [names.get(t, ("", "")) for t in task_ids.categories]
+
+    def relabel(i: int) -> pd.Categorical:  # task_name / plugin_id share task_id's codes
+        values = [label[i] for label in labels]
+        unique = list(dict.fromkeys(values))
+        where = {v: k for k, v in enumerate(unique)}
+        lookup = np.array([where[v] for v in values] or [0], dtype="int64")
+        codes = lookup[task_ids.codes] if n else np.empty(0, dtype="int64")
+        codes[task_ids.codes < 0] = -1
+        return pd.Categorical.from_codes(codes, categories=unique)
+
+    codes = _parse(cols["codes"], "int64")
+    counts = _parse(cols["counts"], "int64")
+
+    def category(values: Any, order: list[str]) -> pd.Categorical:
+        values = values.astype("int8")
+        values[values >= min(len(order), UNKNOWN_CODE)] = -1
+        return pd.Categorical.from_codes(values, categories=order)
 
     def when(key: str) -> pd.DatetimeIndex:
-        return pd.to_datetime(np.array(cols[key], dtype="float64"), unit="s", utc=True)
+        micros = _parse(cols[key], "int64").view("datetime64[us]")  # NAT parses as NaT
+        return pd.DatetimeIndex(micros).tz_localize("UTC")
 
-    scheduled, started, finished = when("scheduled_ts"), when("started_ts"), when("finished_ts")
+    scheduled, started, finished = when("scheduled_us"), when("started_us"), when("finished_us")
+    progress = _parse(cols["progress"], "int64") / 1000
+    progress[progress < 0] = np.nan
+    error = np.full(n, None, dtype=object)
+    output = np.full(n, None, dtype=object)
+    metrics: dict[int, str] = {}
+    sparse = cols["sparse"]
+    if sparse:
+        rowids = _parse(cols["rowid"], "int64")
+        where = np.searchsorted(rowids, np.array([r[0] for r in sparse], dtype="int64"))
+        for i, (_, err, out, met) in zip(where.tolist(), sparse, strict=True):
+            error[i] = err
+            output[i] = json.loads(out) if parse_output and out is not None else out
+            if met:
+                metrics[i] = met
     frame = pd.DataFrame(
         {
-            "task_id": pd.Categorical(cols["task_id"]),
-            "task_name": pd.Categorical(cols["task_name"]),
-            "plugin_id": pd.Categorical(cols["plugin_id"]),
-            "trigger_kind": pd.Categorical(cols["trigger_kind"], categories=KIND_ORDER),
-            "status": pd.Categorical(cols["status"], categories=STATUS_ORDER),
-            "attempts": np.array(cols["attempt"], dtype="int64"),
-            "missed": np.array(cols["missed"], dtype="int64"),
-            "skipped": np.array(cols["skipped"], dtype="int64"),
+            "task_id": task_ids,
+            "task_name": relabel(0),
+            "plugin_id": relabel(1),
+            "trigger_kind": category(codes & 7, KIND_ORDER),
+            "status": category((codes >> 3) & 7, STATUS_ORDER),
+            "attempts": codes >> 7,
+            "missed": counts // COUNT_SHIFT,
+            "skipped": counts % COUNT_SHIFT,
             "scheduled_at": scheduled,
             "started_at": started,
             "finished_at": finished,
             "lateness": started - scheduled,
             "duration": finished - started,
-            "progress": np.array(cols["progress"], dtype="float64"),
-            "error": cols["error"],
-            "output": (
-                [None if o is None else json.loads(o) for o in cols["output"]]
-                if parse_output
-                else cols["output"]
-            ),
+            "progress": progress,
+            "error": error,
+            "output": output,
         },
-        index=pd.Index(cols["id"], name="execution_id", dtype="object"),
+        index=pd.Index(ids, name="execution_id", dtype="object"),
+        copy=False,
     )
-    return _with_metrics(frame, cols["metrics"])
+    return _with_metrics(frame, metrics)
 
 
-def _with_metrics(frame: pd.DataFrame, metrics: list[Any]) -> pd.DataFrame:
+def _parse(text: str | None, dtype: str) -> Any:
+    """A comma-separated column as a numpy array, parsed in C (no Python object per value)."""
+    import numpy as np
+
+    if not text:
+        return np.empty(0, dtype=dtype)
+    with warnings.catch_warnings():  # text-mode fromstring is the fast, supported path
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return np.fromstring(text, dtype=dtype, sep=",")
+
+
+def _with_metrics(frame: pd.DataFrame, metrics: dict[int, str]) -> pd.DataFrame:
+    """``metrics.<key>`` columns from the rows' metrics JSON (parsed in one call)."""
+    import numpy as np
     import pandas as pd
 
-    found: dict[str, dict[int, Any]] = {}
-    for i, text in enumerate(metrics):
-        if not text:
-            continue
-        values = json.loads(text) if isinstance(text, str) else text
-        if isinstance(values, dict):
-            for key, value in values.items():
-                found.setdefault(str(key), {})[i] = value
-    if not found:
+    if not metrics:
         return frame
-    extra = {
-        f"metrics.{key}": pd.Series(values, dtype="object").reindex(range(len(frame)))
-        for key, values in sorted(found.items())
-    }
-    extra_frame = pd.DataFrame(extra)
-    extra_frame = extra_frame.infer_objects()
-    extra_frame.index = frame.index
-    return pd.concat([frame, extra_frame], axis=1)
+    positions = np.fromiter(metrics, dtype="int64", count=len(metrics))
+    parsed = json.loads("[" + ",".join(metrics.values()) + "]")
+    keys = sorted({str(k) for d in parsed if isinstance(d, dict) for k in d})
+    extra = {}
+    for key in keys:
+        values = [d.get(key) if isinstance(d, dict) else None for d in parsed]
+        column = np.full(len(frame), None, dtype=object)
+        column[positions] = values
+        extra[f"metrics.{key}"] = pd.Series(column, index=frame.index).infer_objects()
+    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
 
 
 def history_summary(scheduler: Scheduler, since: datetime | float | str | None = None) -> Any:

@@ -87,36 +87,14 @@ class Store(ABC):
         limit: int | None = None,
         statuses: Sequence[ExecutionStatus] | None = None,
         since_ts: float | None = None,
-    ) -> dict[str, list[Any]]:
-        """Executions as columns (oldest first) for ``Scheduler.history``.
-
-        Keys: id, task_id, task_name, plugin_id, trigger_kind, status, attempt, missed,
-        skipped, created_ts, scheduled_ts, started_ts, finished_ts, progress, error, output
-        (JSON text), metrics (JSON text or None).
-        """
-        from ._codec import dumps
+    ) -> dict[str, Any]:
+        """Executions (oldest first) for ``Scheduler.history``, in the encoding of
+        ``stores/_history.py``: a few long strings instead of an object per row."""
+        from ._history import encode_executions
 
         rows = self.list_executions(task_id, limit=limit, statuses=statuses, since_ts=since_ts)
-        rows.reverse()
-        return {
-            "id": [e.id for e in rows],
-            "task_id": [e.task_id for e in rows],
-            "task_name": [e.task_name for e in rows],
-            "plugin_id": [e.plugin_id for e in rows],
-            "trigger_kind": [str(e.trigger_kind) for e in rows],
-            "status": [str(e.status) for e in rows],
-            "attempt": [e.attempt for e in rows],
-            "missed": [e.missed for e in rows],
-            "skipped": [e.skipped for e in rows],
-            "created_ts": [e.created_ts for e in rows],
-            "scheduled_ts": [e.scheduled_ts for e in rows],
-            "started_ts": [e.started_ts for e in rows],
-            "finished_ts": [e.finished_ts for e in rows],
-            "progress": [e.progress for e in rows],
-            "error": [e.error for e in rows],
-            "output": [dumps(e.output) for e in rows],
-            "metrics": [dumps(e._metrics) if e._metrics else None for e in rows],
-        }
+        rows.sort(key=lambda e: (e.created_ts, e.id))  # ids count up within a scheduler
+        return encode_executions(rows)
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write everything queued (blocks until written)."""

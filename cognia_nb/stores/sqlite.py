@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from ._codec import (
 )
 from ._procs import NETWORK_FS_WARNED, network_fs_type, owner_token, process_alive
 from ._schema import SCHEMA_VERSION, current_version, migrate
+from ._sqlite_history import read_history
 from ._writer import Writer
 
 __all__ = ["SQLiteStore"]
@@ -42,19 +42,6 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger("cognia_nb.stores.sqlite")
 
 BUSY_TIMEOUT_MS = 10_000
-HISTORY_COLUMNS = (
-    "id", "task_id", "task_name", "plugin_id", "trigger_kind", "status", "attempt", "missed",
-    "skipped", "created_ts", "scheduled_ts", "started_ts", "finished_ts", "progress", "error",
-    "output", "metrics",
-)  # fmt: skip
-
-
-def _in_creation_order(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    created = columns["created_ts"]
-    if all(a <= b for a, b in itertools.pairwise(created)):
-        return columns
-    order = sorted(range(len(created)), key=created.__getitem__)
-    return {name: [values[i] for i in order] for name, values in columns.items()}
 
 
 class SQLiteStore(Store):
@@ -311,29 +298,15 @@ class SQLiteStore(Store):
         limit: int | None = None,
         statuses: Sequence[ExecutionStatus] | None = None,
         since_ts: float | None = None,
-    ) -> dict[str, list[Any]]:
-        """Columns of the executions, oldest first, built inside SQLite as JSON arrays.
-
-        One ``json_group_array`` per column turns a million rows into a handful of strings that
-        ``json.loads`` reads at C speed, instead of a million Python tuples.
-        """
-        import json
-
+    ) -> dict[str, Any]:
+        """Executions encoded as a few strings built inside SQLite (see ``_history.py``)."""
         self.flush()
         where, params = self._where(task_id, statuses, since_ts)
-        arrays = ", ".join(f"json_group_array({c})" for c in HISTORY_COLUMNS)
-        if limit is None:
-            # One plain table scan: rows are inserted when created, so rowid order is already
-            # (almost) creation order; an ORDER BY would cost an index walk plus a lookup per row.
-            sql = f"SELECT {arrays} FROM executions{where}"
-        else:
+        if limit is not None:
             newest = (f"SELECT rowid FROM executions{where} "
                       "ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
-            sql = f"SELECT {arrays} FROM executions WHERE rowid IN ({newest})"
-            params.append(limit)
-        row = self._db().execute(sql, params).fetchone()
-        columns = {c: json.loads(text) for c, text in zip(HISTORY_COLUMNS, row, strict=True)}
-        return _in_creation_order(columns)
+            where, params = f" WHERE rowid IN ({newest})", [*params, limit]
+        return read_history(self._connect, where, params)
 
     # -- retention (writer thread) --------------------------------------------------------
 

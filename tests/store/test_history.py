@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -103,4 +104,94 @@ async def test_empty_history(tmp_path: Path) -> None:
     scheduler = Scheduler(store=str(tmp_path / "e.db"), clock=FakeClock(), timezone="UTC")
     df = scheduler.history()
     assert len(df) == 0 and "status" in df.columns
+    scheduler.close()
+
+
+async def _mixed(store: str) -> pd.DataFrame:
+    """Runs of every shape: succeeded with metrics, failed, still running with progress."""
+
+    async def slow(ctx: TaskContext) -> None:
+        ctx.report_progress(42.125)
+        await ctx.sleep(1000)
+
+    clock = FakeClock()
+    scheduler = Scheduler(store=store, clock=clock, timezone="UTC").start()
+    scheduler.register_handler("w", work)
+    scheduler.register_handler("slow", slow)
+    scheduler.create_task(name="good", handler="w", trigger={"type": "interval", "seconds": 60})
+    scheduler.create_task(name="bad", handler="w", trigger={"type": "interval", "seconds": 90})
+    scheduler.create_task(name="slow", handler="slow", trigger={"type": "interval", "seconds": 300})
+    await clock.advance(301.5)
+    scheduler.run_task_now("good")
+    await clock.advance(3)
+    df = scheduler.history()
+    await scheduler.stop()
+    scheduler.close()
+    return df.reset_index(drop=True)
+
+
+async def test_history_is_the_same_from_both_stores(tmp_path: Path) -> None:
+    memory, sqlite = await _mixed("memory"), await _mixed(str(tmp_path / "m.db"))
+    pd.testing.assert_frame_equal(memory, sqlite)
+    running = sqlite[sqlite["task_name"] == "slow"].iloc[0]
+    assert running["status"] == "running" and running["progress"] == 42.125
+    assert running["finished_at"] is pd.NaT and running["started_at"] is not pd.NaT
+    assert set(sqlite["trigger_kind"]) == {"schedule", "manual"}
+    assert sqlite["scheduled_at"].iloc[0] == pd.Timestamp("2024-01-01T00:01:00Z")
+
+
+async def test_history_reads_again_when_a_write_lands_between_its_halves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cognia_nb.stores import _sqlite_history
+
+    path = str(tmp_path / "r.db")
+    clock = FakeClock()
+    scheduler = Scheduler(store=path, clock=clock, timezone="UTC").start()
+    scheduler.register_handler("w", work)
+    scheduler.create_task(name="good", handler="w", trigger={"type": "interval", "seconds": 60})
+    await clock.advance(185)
+    scheduler.store.flush()
+    columns = _sqlite_history._Reader.columns
+    calls = []
+
+    def columns_then_write(self: object, half: int, conn: object) -> list[object]:
+        out = columns(self, half, conn)  # type: ignore[arg-type]
+        calls.append(half)
+        if len(calls) == 1:  # another writer commits one more row after the first half
+            import sqlite3
+
+            with sqlite3.connect(path) as other:
+                other.execute(
+                    "INSERT INTO executions (id, task_id, plugin_id, task_name, trigger_kind, "
+                    "status, attempt, created_ts, scheduled_ts) "
+                    "SELECT 'x_extra', task_id, plugin_id, task_name, trigger_kind, status, "
+                    "attempt, created_ts + 1, scheduled_ts + 1 FROM executions LIMIT 1"
+                )
+        return out
+
+    class InOrder:  # run the "parallel" half first and to its end: the write lands in between
+        def __init__(self, _workers: int) -> None:
+            pass
+
+        def __enter__(self) -> InOrder:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def submit(self, fn: Any, *args: Any) -> Any:
+            from concurrent.futures import Future
+
+            future: Future[Any] = Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(_sqlite_history._Reader, "columns", columns_then_write)
+    monkeypatch.setattr(_sqlite_history, "ThreadPoolExecutor", InOrder)
+    df = scheduler.history()
+    assert calls == [1, 0, 0, 1]  # both halves, then both again in one snapshot
+    assert len(df) == 4 and "x_extra" in df.index
+    assert df["scheduled_at"].notna().all() and df["task_name"].eq("good").all()
+    await scheduler.stop()
     scheduler.close()
