@@ -73,7 +73,7 @@ class Firing:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self._claimed, batch, won, answered)
 
-        self.s.store.claim_batch([(t.id, due) for t, due in batch], done)
+        self.s.store.claim_batch(batch, done)
 
     def _claimed(
         self, batch: list[tuple[Task, float]], won: list[bool], answered: asyncio.Future[None]

@@ -238,6 +238,8 @@ class Task:
     handler_missing: bool = False
     # Free-form user data; most tasks have none, so the dict is made on first use.
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    # Bumped by a store each time the firing state is saved (stores/_states.py).
+    _state_seq: int = field(default=0, init=False, repr=False)
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -70,13 +70,13 @@ class Store(ABC):
         """Executions, newest first."""
 
     def claim_batch(
-        self, items: list[tuple[str, float]], done: Callable[[list[bool]], None]
+        self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
     ) -> None:
-        """Claim due firings ``(task_id, due_ts)``; ``done(won)`` gets one bool per item.
+        """Claim due firings ``(task, due_ts)``; ``done(won)`` gets one bool per item.
 
         A store shared between processes answers with an atomic conditional update, possibly
         later and from another thread (``claims_async``); a private store wins every claim at
-        once.
+        once. A claim may also record the task's firing state (the SQLite store does).
         """
         done([True] * len(items))
 

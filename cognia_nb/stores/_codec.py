@@ -23,11 +23,13 @@ from ..triggers import IntervalTrigger, parse_trigger
 
 __all__ = [
     "EXECUTION_COLUMNS",
+    "PLAIN_EXECUTION_COLUMNS",
     "TASK_COLUMNS",
     "TASK_STATE_UPDATE",
     "dumps",
     "execution_from_row",
     "execution_row",
+    "plain_execution_row",
     "task_from_row",
     "task_row",
     "task_state_row",
@@ -147,6 +149,30 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
         ex.progress_message, dumps(ex.output), ex.error, ex.traceback,
         dumps(dict(ex._metrics)) if ex._metrics else None, dumps(logs) if logs else None,
         ex.missed, ex.skipped, ex.reason, _event_json(ex.event), owner,
+    )  # fmt: skip
+
+
+#: The columns of a plain execution: one with no output, error, progress, metrics, logs, event
+#: or reason (most of them). Those fields only ever go from empty to set, so a plain execution's
+#: stored row has them empty too, and writing the short row is enough (and ~3 µs cheaper).
+PLAIN_EXECUTION_COLUMNS = (
+    "id", "task_id", "plugin_id", "task_name", "trigger_kind", "status", "attempt", "created_ts",
+    "scheduled_ts", "started_ts", "finished_ts", "missed", "skipped", "owner",
+)  # fmt: skip
+
+
+def plain_execution_row(ex: Execution, owner: str) -> tuple[Any, ...] | None:
+    """The row of :data:`PLAIN_EXECUTION_COLUMNS`, or None if ``ex`` is not plain."""
+    if (
+        ex.output is not None or ex.error is not None or ex.progress is not None
+        or ex._metrics or ex._logs or ex.event is not None or ex.reason is not None
+        or ex.traceback is not None or ex.progress_message is not None
+    ):  # fmt: skip
+        return None
+    return (
+        ex.id, ex.task_id, ex.plugin_id, ex.task_name, str(ex.trigger_kind), str(ex.status),
+        ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.missed,
+        ex.skipped, owner,
     )  # fmt: skip
 
 

@@ -1,9 +1,14 @@
 """The SQLite writer thread: every write of a process goes through it, in group commits.
 
-The loop thread only marks objects dirty (a dict assignment). The writer wakes on the first
-dirty object and commits whatever accumulated within ``window`` seconds (or as soon as
-``max_rows`` are dirty, a claim waits or someone flushes) in one transaction, so the event
-loop never waits on the disk and thousands of executions cost a handful of commits.
+The loop thread only marks objects dirty: executions and task states are appended to a deque
+(thread-safe, no lock), rarer changes (whole tasks, deletes, claims, flushes) go under the lock.
+The writer wakes on the first dirty object and commits whatever accumulated within ``window``
+seconds (or as soon as ``max_rows`` are dirty, a claim waits or someone flushes) in one
+transaction, so the event loop never waits on the disk and thousands of executions cost a
+handful of commits. An execution saved three times before its commit is written once.
+
+No append is ever stranded: the loop appends *before* it looks whether the writer is idle, and
+the writer marks itself idle *before* it drains the deques.
 
 Rows are built here, from the live objects. An object changed while its row is built is marked
 dirty again by the change, so the last row written is the final state.
@@ -15,30 +20,34 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from .._models import Execution, Task
 from ._codec import (
     EXECUTION_COLUMNS,
+    PLAIN_EXECUTION_COLUMNS,
     TASK_COLUMNS,
-    TASK_STATE_UPDATE,
     execution_row,
+    plain_execution_row,
     task_row,
-    task_state_row,
 )
+from ._states import HeldStates
 
 __all__ = ["Writer"]
 
 log = logging.getLogger("cognia_nb.stores.sqlite")
 
 ClaimDone = Callable[[list[bool]], None]
+Claim = tuple[list[tuple[Task, float]], ClaimDone]
 _Batch = tuple[
     dict[str, Task],
     dict[str, Task],
     set[str],
     dict[str, Execution],
-    list[tuple[list[tuple[str, float]], ClaimDone]],
+    list[Claim],
     list[threading.Event],
+    bool,  # stopping
 ]
 
 
@@ -51,10 +60,7 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 _TASK_UPSERT = _upsert_sql("tasks", TASK_COLUMNS)
 _EXECUTION_UPSERT = _upsert_sql("executions", EXECUTION_COLUMNS)
-_CLAIM = (
-    "UPDATE tasks SET claimed_due = ?, claimed_by = ? "
-    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
-)
+_PLAIN_EXECUTION_UPSERT = _upsert_sql("executions", PLAIN_EXECUTION_COLUMNS)
 
 
 class Writer(threading.Thread):
@@ -80,7 +86,10 @@ class Writer(threading.Thread):
         self._states: dict[str, Task] = {}
         self._deleted: set[str] = set()
         self._executions: dict[str, Execution] = {}
-        self._claims: list[tuple[list[tuple[str, float]], ClaimDone]] = []
+        self._execution_queue: deque[Execution] = deque()  # appended by the loop, no lock
+        self._state_queue: deque[Task] = deque()
+        self._claims: list[Claim] = []
+        self._held = HeldStates()  # the writer thread's own
         self._flushes: list[threading.Event] = []
         self._first_dirty: float | None = None
         self._stopping = False
@@ -91,13 +100,15 @@ class Writer(threading.Thread):
 
     def save_task(self, task: Task, *, full: bool = True) -> None:
         """Mark a task for writing: all of it, or only its firing state (``full=False``)."""
+        if not full:
+            self._state_queue.append(task)
+            if self._first_dirty is None:
+                self._wake()
+            return
         with self._cond:
-            if full:
-                self._deleted.discard(task.id)
-                self._tasks[task.id] = task
-                self._states.pop(task.id, None)
-            elif task.id not in self._tasks:
-                self._states[task.id] = task
+            self._deleted.discard(task.id)
+            self._tasks[task.id] = task
+            self._states.pop(task.id, None)
             self._dirty()
 
     def delete_task(self, task_id: str) -> None:
@@ -108,11 +119,17 @@ class Writer(threading.Thread):
             self._dirty()
 
     def save_execution(self, execution: Execution) -> None:
+        """Mark an execution for writing (its row is built at commit, from the object)."""
+        queue = self._execution_queue
+        queue.append(execution)
+        if self._first_dirty is None or len(queue) == self.max_rows:
+            self._wake()
+
+    def _wake(self) -> None:
         with self._cond:
-            self._executions[execution.id] = execution
             self._dirty()
 
-    def claim(self, items: list[tuple[str, float]], done: ClaimDone) -> None:
+    def claim(self, items: list[tuple[Task, float]], done: ClaimDone) -> None:
         """Claim due firings; ``done(results)`` is called from the writer thread."""
         with self._cond:
             self._claims.append((items, done))
@@ -136,11 +153,14 @@ class Writer(threading.Thread):
         if self.is_alive():
             self.join(30)
 
+    def _pending(self) -> int:
+        return len(self._execution_queue) + len(self._state_queue) + len(self._tasks)
+
     def _dirty(self) -> None:
         if self._first_dirty is None:
             self._first_dirty = time.monotonic()
             self._cond.notify()
-        elif len(self._executions) + len(self._tasks) + len(self._states) >= self.max_rows:
+        elif self._pending() >= self.max_rows:
             self._cond.notify()
 
     # -- the thread -----------------------------------------------------------------------
@@ -168,8 +188,11 @@ class Writer(threading.Thread):
         if self._stopping or self._claims or self._flushes:
             return True
         if self._first_dirty is None:
-            return False
-        if len(self._executions) + len(self._tasks) + len(self._states) >= self.max_rows:
+            if not (self._execution_queue or self._state_queue):
+                held_due = self._held.next_due()
+                return held_due is not None and time.monotonic() >= held_due
+            self._first_dirty = time.monotonic()  # appended while the last batch was taken
+        if self._pending() >= self.max_rows:
             return True
         return time.monotonic() - self._first_dirty >= self.window
 
@@ -179,39 +202,61 @@ class Writer(threading.Thread):
                 wait = None
                 if self._first_dirty is not None:
                     wait = max(0.0, self.window - (time.monotonic() - self._first_dirty))
+                held_due = self._held.next_due()
+                if held_due is not None:
+                    until = max(0.0, held_due - time.monotonic())
+                    wait = until if wait is None else min(wait, until)
                 self._cond.wait(wait)
-            if self._stopping and not (self._tasks or self._states or self._executions
-                                       or self._deleted or self._claims
-                                       or self._flushes):  # fmt: skip
+            self._first_dirty = None  # before draining: see the module docstring
+            executions, states = self._executions, self._states
+            queue = self._execution_queue
+            while queue:
+                execution = queue.popleft()
+                executions[execution.id] = execution
+            tasks = self._tasks
+            state_queue = self._state_queue
+            while state_queue:
+                task = state_queue.popleft()
+                if task.id not in tasks:
+                    states[task.id] = task
+            if self._stopping and not (tasks or states or executions or self._deleted
+                                       or self._claims or self._flushes
+                                       or len(self._held)):  # fmt: skip
                 return None
-            batch = (self._tasks, self._states, self._deleted, self._executions, self._claims,
-                     self._flushes)  # fmt: skip
+            batch = (tasks, states, self._deleted, executions, self._claims, self._flushes,
+                     self._stopping)  # fmt: skip
             self._tasks, self._states, self._deleted, self._executions = {}, {}, set(), {}
             self._claims, self._flushes = [], []
-            self._first_dirty = None
             return batch
 
     def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
-        tasks, states, deleted, executions, claims, flushes = batch
+        tasks, states, deleted, executions, claims, flushes, stopping = batch
+        held = self._held
+        held.hold(list(states.values()))
         task_rows = [task_row(t) for t in tasks.values()]
-        state_rows = [task_state_row(t) for t in states.values()]
-        execution_rows = [execution_row(e, self.owner) for e in executions.values()]
+        plain_rows, execution_rows = [], []
+        for execution in executions.values():
+            row = plain_execution_row(execution, self.owner)
+            if row is not None:
+                plain_rows.append(row)
+            else:
+                execution_rows.append(execution_row(execution, self.owner))
         results: list[list[bool]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if task_rows:
+            if task_rows:  # whole rows, their state included
                 conn.executemany(_TASK_UPSERT, task_rows)
-            if state_rows:
-                conn.executemany(TASK_STATE_UPDATE, state_rows)
+                held.written(list(tasks))
+            for items, _ in claims:
+                results.append(held.claim(conn, self.owner, items))
+            held.write(conn, everything=bool(flushes) or stopping)
             if deleted:
                 conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in deleted])
+                held.written(list(deleted))
+            if plain_rows:
+                conn.executemany(_PLAIN_EXECUTION_UPSERT, plain_rows)
             if execution_rows:
                 conn.executemany(_EXECUTION_UPSERT, execution_rows)
-            for items, _ in claims:
-                results.append([
-                    conn.execute(_CLAIM, (due, self.owner, task_id, due)).rowcount == 1
-                    for task_id, due in items
-                ])  # fmt: skip
             if self._on_commit is not None:
                 self._on_commit(conn)
             conn.execute("COMMIT")

@@ -201,6 +201,7 @@ class SQLiteStore(Store):
         self._w().save_task(task)
 
     def save_task_state(self, task: Task) -> None:
+        task._state_seq += 1
         self._w().save_task(task, full=False)
 
     def delete_task(self, task_id: str) -> None:
@@ -210,7 +211,7 @@ class SQLiteStore(Store):
         self._w().save_execution(execution)
 
     def claim_batch(
-        self, items: list[tuple[str, float]], done: Callable[[list[bool]], None]
+        self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
     ) -> None:
         self._w().claim(items, done)
 

@@ -1,0 +1,127 @@
+"""Task firing state in the SQLite writer: claims that carry it, and writes held back.
+
+Each firing changes a task's state (next/last run, counters) and, on a shared store, claims
+the firing with an ``UPDATE`` of the same row. Writing the row twice per firing was a third of
+the writer's work, so the two are merged:
+
+* a claim writes the task's state as it is when the claim is made (read from the live object,
+  like every row the writer builds), together with ``claimed_due``;
+* a state change is *held* for up to :data:`HOLD_SECONDS`; a won claim made after it carries it,
+  and the held write is dropped. What no claim carries in time is written on its own, and a
+  flush (every read, ``stop``) writes everything held.
+
+So a task firing every few seconds costs one row write per firing, and the stored state is never
+more than :data:`HOLD_SECONDS` behind (``flush()`` makes it exact). Every object here belongs to
+the writer thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import TYPE_CHECKING
+
+from ._codec import TASK_STATE_UPDATE, task_state_row
+
+if TYPE_CHECKING:
+    from .._models import Task
+
+__all__ = ["HOLD_SECONDS", "HeldStates"]
+
+HOLD_SECONDS = 2.0
+
+# A conditional update per firing (run by executemany: no Python per row) records the claim and
+# the task's state; the winners are then read back, one SELECT per distinct due time. The write
+# lock held by the transaction keeps other processes out between the two.
+_CLAIM = (
+    "UPDATE tasks SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
+    "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
+    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
+)
+_WON = (
+    "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?)) "
+    "AND claimed_due = ? AND claimed_by = ?"
+)
+
+
+class HeldStates:
+    """State writes held back by the writer thread (see the module docstring)."""
+
+    def __init__(self, hold_seconds: float = HOLD_SECONDS) -> None:
+        self.hold_seconds = hold_seconds
+        self._claims = 0  # makes each claim's claimed_by unique: see claim()
+        # task id -> (task, when first held, its state_seq then); insertion order = age
+        self._held: dict[str, tuple[Task, float, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, tasks: list[Task]) -> None:
+        """Tasks whose state changed (a later change keeps the first one's age)."""
+        held, now = self._held, time.monotonic()
+        for task in tasks:
+            old = held.get(task.id)
+            held[task.id] = (task, now if old is None else old[1], task._state_seq)
+
+    def written(self, task_ids: list[str]) -> None:
+        """These tasks' rows were written whole (or deleted): nothing of them is held."""
+        for task_id in task_ids:
+            self._held.pop(task_id, None)
+
+    def next_due(self) -> float | None:
+        """When (``time.monotonic``) the oldest held state must be written, if any."""
+        for _, since, _ in self._held.values():
+            return since + self.hold_seconds
+        return None
+
+    def claim(
+        self, conn: sqlite3.Connection, owner: str, items: list[tuple[Task, float]]
+    ) -> list[bool]:
+        """Claim ``(task, due)`` firings, writing each won task's state; one bool per item."""
+        # claimed_by names this very claim, so reading the winners back cannot mistake an
+        # earlier claim of the same firing for this one.
+        self._claims += 1
+        token = f"{owner}/{self._claims}"
+        rows = []
+        by_due: dict[float, list[str]] = {}
+        seqs: dict[str, int] = {}
+        for task, due in items:
+            seqs[task.id] = task._state_seq  # before reading the state: see release below
+            rows.append((
+                due, token, str(task.status), task.next_run_ts, task.last_run_ts,
+                task.skipped_count, task.missed_count, task.run_count, task.id, due,
+            ))  # fmt: skip
+            by_due.setdefault(due, []).append(task.id)
+        conn.executemany(_CLAIM, rows)
+        won: set[tuple[str, float]] = set()
+        for due, ids in by_due.items():
+            answer = conn.execute(_WON, (json.dumps(ids), due, token)).fetchall()
+            won.update((task_id, due) for (task_id,) in answer)
+        held = self._held
+        results = []
+        for task, due in items:  # an item given twice is won once
+            mine = (task.id, due) in won
+            won.discard((task.id, due))
+            results.append(mine)
+            entry = held.get(task.id) if mine else None
+            if entry is not None and entry[2] <= seqs[task.id]:
+                del held[task.id]  # the claim carried everything that was held
+        return results
+
+    def write(self, conn: sqlite3.Connection, *, everything: bool = False) -> int:
+        """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
+        held = self._held
+        if not held:
+            return 0
+        cutoff = time.monotonic() - self.hold_seconds
+        due: list[Task] = []
+        for task, since, _ in held.values():
+            if not everything and since > cutoff:
+                break
+            due.append(task)
+        for task in due:
+            del held[task.id]
+        if due:
+            conn.executemany(TASK_STATE_UPDATE, [task_state_row(t) for t in due])
+        return len(due)
