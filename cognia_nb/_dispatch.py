@@ -2,8 +2,10 @@
 
 No polling: when nothing is due the only pending callback is the timer (re-read at least every
 ``MAX_TIMER_DELAY`` seconds so a wall-clock jump is noticed). When the timer fires, due entries
-are handed to the scheduler in slices of ``slice_size`` with a yield to the loop between slices,
-so 10,000 tasks due at the same instant never freeze the loop.
+are handed to the scheduler in slices (at most ``slice_size`` entries and about
+``slice_seconds`` of work, whichever comes first) with a yield to the loop between slices, so
+10,000 tasks due at the same instant never freeze the loop, and a few slow handlers do not
+either.
 
 Entries are grouped by the instant they fire at: the heap holds each distinct instant once and
 a bucket (a list, in scheduling order) holds the entries of that instant. Tasks that share a
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import time
 from collections.abc import Callable
 
 from ._clock import Clock, TimerHandle
@@ -34,13 +37,22 @@ class Dispatcher:
     Args:
         clock: the time source.
         on_due: called as ``on_due(task_id, nominal_due, now)`` for every due entry.
-        slice_size: due entries handled per loop iteration.
+        slice_size: due entries handled per loop iteration, at most.
+        slice_seconds: (real) time spent per loop iteration, about: a slice ends after the
+            entry that crosses it.
     """
 
-    def __init__(self, clock: Clock, on_due: DueCallback, slice_size: int = 64) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        on_due: DueCallback,
+        slice_size: int = 256,
+        slice_seconds: float = 0.001,
+    ) -> None:
         self._clock = clock
         self._on_due = on_due
         self.slice_size = slice_size
+        self.slice_seconds = slice_seconds
         self._instants: list[float] = []  # heap; an instant may appear twice (see _head)
         self._buckets: dict[float, list[_Entry | None]] = {}  # None: dispatched
         self._entries = 0  # entries in all buckets, stale ones included
@@ -165,6 +177,7 @@ class Dispatcher:
         now = self._clock.now()
         gen, on_due = self._gen, self._on_due
         budget = self.slice_size
+        clock, until = time.perf_counter, time.perf_counter() + self.slice_seconds
         self._dispatching = True
         try:
             while budget and self._loop is not None:
@@ -183,6 +196,8 @@ class Dispatcher:
                         budget -= 1
                         self._head_pos = pos
                         on_due(entry[0], entry[2], now)
+                        if clock() >= until:
+                            budget = 0
                 self._head_pos = pos
         finally:
             self._dispatching = False

@@ -71,7 +71,8 @@ class Scheduler(ExecutionQueries):
         sync_workers: threads for sync handlers.
         cancel_grace: seconds an async handler gets to honour its abort signal before it is
             cancelled.
-        slice_size: due firings handled per loop iteration before yielding.
+        slice_size: due firings handled per loop iteration before yielding, at most (a slice
+            also ends after about a millisecond of work).
         executors: named executors for tasks created with ``executor=<name>`` (such as
             ``{"dask": cognia_nb.executors.DaskExecutor()}``); "default" runs in-process.
     """
@@ -85,7 +86,7 @@ class Scheduler(ExecutionQueries):
         *,
         sync_workers: int | None = None,
         cancel_grace: float = 1.0,
-        slice_size: int = 64,
+        slice_size: int = 256,
         executors: Mapping[str, Executor] | None = None,
     ) -> None:
         self.store = open_store(store)

@@ -98,13 +98,15 @@ class Writer(threading.Thread):
 
     # -- called from the loop thread (never blocks on disk) -------------------------------
 
-    def save_task(self, task: Task, *, full: bool = True) -> None:
-        """Mark a task for writing: all of it, or only its firing state (``full=False``)."""
-        if not full:
-            self._state_queue.append(task)
-            if self._first_dirty is None:
-                self._wake()
-            return
+    def save_state(self, task: Task) -> None:
+        """Mark a task's firing state for writing (see ``_states.py``)."""
+        task._state_seq += 1
+        self._state_queue.append(task)
+        if self._first_dirty is None:
+            self._wake()
+
+    def save_task(self, task: Task) -> None:
+        """Mark a whole task for writing."""
         with self._cond:
             self._deleted.discard(task.id)
             self._tasks[task.id] = task

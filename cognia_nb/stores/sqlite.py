@@ -138,6 +138,9 @@ class SQLiteStore(Store):
         self._writer = Writer(self._connect, self.owner, window=self.commit_window,
                               on_commit=self._prune)  # fmt: skip
         self._writer.start()
+        # The two saves of every firing go straight to the writer (a few per execution).
+        self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
+        self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
 
     def _register(self, conn: sqlite3.Connection) -> None:
         """Record this process; executions of processes that are gone become interrupted."""
@@ -201,8 +204,7 @@ class SQLiteStore(Store):
         self._w().save_task(task)
 
     def save_task_state(self, task: Task) -> None:
-        task._state_seq += 1
-        self._w().save_task(task, full=False)
+        self._w().save_state(task)
 
     def delete_task(self, task_id: str) -> None:
         self._w().delete_task(task_id)
@@ -225,6 +227,8 @@ class SQLiteStore(Store):
         if self._writer is not None:
             self._writer.stop()
             self._writer = None
+            for bound in ("save_execution", "save_task_state"):
+                self.__dict__.pop(bound, None)
         if self._conn is not None:
             try:
                 self._conn.execute("DELETE FROM processes WHERE owner = ?", (self.owner,))
