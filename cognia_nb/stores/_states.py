@@ -32,17 +32,14 @@ __all__ = ["HOLD_SECONDS", "HeldStates"]
 HOLD_SECONDS = 2.0
 
 # A conditional update per firing (run by executemany: no Python per row) records the claim and
-# the task's state; the winners are then read back, one SELECT per distinct due time. The write
-# lock held by the transaction keeps other processes out between the two.
+# the task's state; the winners are then read back in one SELECT (claimed_by names this very
+# claim). The write lock held by the transaction keeps other processes out between the two.
 _CLAIM = (
     "UPDATE tasks SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
     "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
     "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
 )
-_WON = (
-    "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?)) "
-    "AND claimed_due = ? AND claimed_by = ?"
-)
+_WON = "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
 
 
 class HeldStates:
@@ -84,25 +81,23 @@ class HeldStates:
         self._claims += 1
         token = f"{owner}/{self._claims}"
         rows = []
-        by_due: dict[float, list[str]] = {}
         seqs: dict[str, int] = {}
-        for task, due in items:
+        for i, (task, due) in enumerate(items, 1):
+            if not i % 200:
+                time.sleep(0)  # let a thread waiting for the GIL (the event loop) run
             seqs[task.id] = task._state_seq  # before reading the state: see release below
             rows.append((
                 due, token, str(task.status), task.next_run_ts, task.last_run_ts,
                 task.skipped_count, task.missed_count, task.run_count, task.id, due,
             ))  # fmt: skip
-            by_due.setdefault(due, []).append(task.id)
         conn.executemany(_CLAIM, rows)
-        won: set[tuple[str, float]] = set()
-        for due, ids in by_due.items():
-            answer = conn.execute(_WON, (json.dumps(ids), due, token)).fetchall()
-            won.update((task_id, due) for (task_id,) in answer)
+        ids = json.dumps(list(seqs))
+        won = {task_id for (task_id,) in conn.execute(_WON, (ids, token))}
         held = self._held
         results = []
-        for task, due in items:  # an item given twice is won once
-            mine = (task.id, due) in won
-            won.discard((task.id, due))
+        for task, _ in items:  # a task given twice is won once
+            mine = task.id in won
+            won.discard(task.id)
             results.append(mine)
             entry = held.get(task.id) if mine else None
             if entry is not None and entry[2] <= seqs[task.id]:

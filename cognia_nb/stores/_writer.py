@@ -63,6 +63,16 @@ _EXECUTION_UPSERT = _upsert_sql("executions", EXECUTION_COLUMNS)
 _PLAIN_EXECUTION_UPSERT = _upsert_sql("executions", PLAIN_EXECUTION_COLUMNS)
 
 
+# Building rows is Python work that holds the GIL, and a thread waiting for the GIL only asks
+# for it after the switch interval (5 ms): the event loop would stall that long whenever the
+# writer is busy. So the writer lets go of the GIL every few hundred rows.
+_ROWS_PER_GIL_HOLD = 200
+
+
+def _let_others_run() -> None:
+    time.sleep(0)  # a blocking call: the GIL is released and a waiting thread takes it
+
+
 class Writer(threading.Thread):
     """One thread, one connection, group commits."""
 
@@ -72,6 +82,7 @@ class Writer(threading.Thread):
         owner: str,
         *,
         window: float = 0.05,
+        claim_window: float = 0.002,
         max_rows: int = 500,
         on_commit: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
@@ -79,6 +90,9 @@ class Writer(threading.Thread):
         self._connect = connect
         self.owner = owner
         self.window = window
+        # Claims wait this long for company: firings spread over a few milliseconds (tasks
+        # created one after another) then share one transaction instead of one each.
+        self.claim_window = claim_window
         self.max_rows = max_rows
         self._on_commit = on_commit
         self._cond = threading.Condition()
@@ -89,6 +103,7 @@ class Writer(threading.Thread):
         self._execution_queue: deque[Execution] = deque()  # appended by the loop, no lock
         self._state_queue: deque[Task] = deque()
         self._claims: list[Claim] = []
+        self._first_claim = 0.0  # when the oldest waiting claim came
         self._held = HeldStates()  # the writer thread's own
         self._flushes: list[threading.Event] = []
         self._first_dirty: float | None = None
@@ -134,6 +149,8 @@ class Writer(threading.Thread):
     def claim(self, items: list[tuple[Task, float]], done: ClaimDone) -> None:
         """Claim due firings; ``done(results)`` is called from the writer thread."""
         with self._cond:
+            if not self._claims:
+                self._first_claim = time.monotonic()
             self._claims.append((items, done))
             self._cond.notify()
 
@@ -187,7 +204,9 @@ class Writer(threading.Thread):
             conn.close()
 
     def _ready(self) -> bool:
-        if self._stopping or self._claims or self._flushes:
+        if self._stopping or self._flushes:
+            return True
+        if self._claims and time.monotonic() - self._first_claim >= self.claim_window:
             return True
         if self._first_dirty is None:
             if not (self._execution_queue or self._state_queue):
@@ -204,6 +223,9 @@ class Writer(threading.Thread):
                 wait = None
                 if self._first_dirty is not None:
                     wait = max(0.0, self.window - (time.monotonic() - self._first_dirty))
+                if self._claims:
+                    until = max(0.0, self._first_claim + self.claim_window - time.monotonic())
+                    wait = until if wait is None else min(wait, until)
                 held_due = self._held.next_due()
                 if held_due is not None:
                     until = max(0.0, held_due - time.monotonic())
@@ -237,12 +259,14 @@ class Writer(threading.Thread):
         held.hold(list(states.values()))
         task_rows = [task_row(t) for t in tasks.values()]
         plain_rows, execution_rows = [], []
-        for execution in executions.values():
+        for i, execution in enumerate(executions.values(), 1):
             row = plain_execution_row(execution, self.owner)
             if row is not None:
                 plain_rows.append(row)
             else:
                 execution_rows.append(execution_row(execution, self.owner))
+            if not i % _ROWS_PER_GIL_HOLD:
+                _let_others_run()
         results: list[list[bool]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
