@@ -25,22 +25,35 @@ __all__ = [
     "EXECUTION_COLUMNS",
     "PLAIN_EXECUTION_COLUMNS",
     "TASK_COLUMNS",
+    "STATE_COLUMNS",
+    "TASK_SELECT",
     "TASK_STATE_UPDATE",
+    "TASK_STATE_UPSERT",
     "dumps",
     "execution_from_row",
     "execution_row",
     "plain_execution_row",
     "task_from_row",
     "task_row",
+    "state_row",
     "task_state_row",
 ]
 
 TASK_COLUMNS = (
     "id", "plugin_id", "name", "handler", "trigger", "description", "args", "retry", "timeout",
-    "tags", "status", "overlap", "misfire", "misfire_grace", "jitter", "executor", "created_ts",
-    "updated_ts", "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count",
-    "metadata",
+    "tags", "overlap", "misfire", "misfire_grace", "jitter", "executor", "created_ts",
+    "updated_ts", "metadata",
 )  # fmt: skip
+#: What firing changes, in the narrow ``task_state`` table (with the claim).
+STATE_COLUMNS = (
+    "id", "status", "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count",
+)  # fmt: skip
+#: A task as loaded: its definition and its state (a task without a state row is active).
+TASK_SELECT = (
+    "SELECT " + ", ".join(f"t.{c}" for c in TASK_COLUMNS) + ", coalesce(s.status, 'active'), "
+    "s.next_run_ts, s.last_run_ts, coalesce(s.skipped_count, 0), coalesce(s.missed_count, 0), "
+    "coalesce(s.run_count, 0) FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
+)
 
 EXECUTION_COLUMNS = (
     "id", "task_id", "plugin_id", "task_name", "trigger_kind", "status", "attempt", "created_ts",
@@ -84,32 +97,46 @@ def loads(text: str | None) -> Any:
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
-    """A task as a row of :data:`TASK_COLUMNS`."""
+    """A task's definition as a row of :data:`TASK_COLUMNS`."""
     return (
         task.id, task.plugin_id, task.name, task.handler, dumps(task.trigger.to_dict()),
         task.description, dumps(task.args), dumps(task.retry.to_dict()), task.timeout,
-        dumps(list(task.tags)), str(task.status), str(task.overlap), str(task.misfire),
+        dumps(list(task.tags)), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
-        task.updated_ts, task.next_run_ts, task.last_run_ts, task.skipped_count,
-        task.missed_count, task.run_count, dumps(task._metadata),
+        task.updated_ts, dumps(task._metadata),
     )  # fmt: skip
 
 
+#: A whole task's state (a new task, or one changed by hand); the claim is left alone.
+TASK_STATE_UPSERT = (
+    "INSERT INTO task_state (id, status, next_run_ts, last_run_ts, skipped_count, missed_count, "
+    "run_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "status = excluded.status, next_run_ts = excluded.next_run_ts, "
+    "last_run_ts = excluded.last_run_ts, skipped_count = excluded.skipped_count, "
+    "missed_count = excluded.missed_count, run_count = excluded.run_count"
+)
+#: What firing changed (a deleted task's state is not brought back).
 TASK_STATE_UPDATE = (
-    "UPDATE tasks SET status = ?, next_run_ts = ?, last_run_ts = ?, skipped_count = ?, "
+    "UPDATE task_state SET status = ?, next_run_ts = ?, last_run_ts = ?, skipped_count = ?, "
     "missed_count = ?, run_count = ? WHERE id = ?"
 )
 
 
+def state_row(task: Task) -> tuple[Any, ...]:
+    """The parameters of :data:`TASK_STATE_UPSERT`."""
+    return (task.id, str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
+            task.missed_count, task.run_count)  # fmt: skip
+
+
 def task_state_row(task: Task) -> tuple[Any, ...]:
-    """The parameters of :data:`TASK_STATE_UPDATE`: what firing changes on a task."""
+    """The parameters of :data:`TASK_STATE_UPDATE`."""
     return (str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
             task.missed_count, task.run_count, task.id)  # fmt: skip
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
     """A task from a row of :data:`TASK_COLUMNS` (the trigger keeps its stored anchor)."""
-    r = dict(zip(TASK_COLUMNS, row, strict=True))
+    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:]), row, strict=True))
     trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
     if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
         raise ValueError(f"stored interval task {r['id']!r} has no anchor")

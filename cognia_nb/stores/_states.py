@@ -35,11 +35,11 @@ HOLD_SECONDS = 2.0
 # the task's state; the winners are then read back in one SELECT (claimed_by names this very
 # claim). The write lock held by the transaction keeps other processes out between the two.
 _CLAIM = (
-    "UPDATE tasks SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
+    "UPDATE task_state SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
     "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
     "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
 )
-_WON = "SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
+_WON = "SELECT id FROM task_state WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
 
 
 class HeldStates:

@@ -28,8 +28,10 @@ from ._codec import (
     EXECUTION_COLUMNS,
     PLAIN_EXECUTION_COLUMNS,
     TASK_COLUMNS,
+    TASK_STATE_UPSERT,
     execution_row,
     plain_execution_row,
+    state_row,
     task_row,
 )
 from ._states import HeldStates
@@ -258,6 +260,7 @@ class Writer(threading.Thread):
         held = self._held
         held.hold(list(states.values()))
         task_rows = [task_row(t) for t in tasks.values()]
+        whole_states = [state_row(t) for t in tasks.values()]
         plain_rows, execution_rows = [], []
         for i, execution in enumerate(executions.values(), 1):
             row = plain_execution_row(execution, self.owner)
@@ -270,14 +273,17 @@ class Writer(threading.Thread):
         results: list[list[bool]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if task_rows:  # whole rows, their state included
+            if task_rows:  # whole tasks, their state included
                 conn.executemany(_TASK_UPSERT, task_rows)
+                conn.executemany(TASK_STATE_UPSERT, whole_states)
                 held.written(list(tasks))
             for items, _ in claims:
                 results.append(held.claim(conn, self.owner, items))
             held.write(conn, everything=bool(flushes) or stopping)
             if deleted:
-                conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in deleted])
+                gone = [(i,) for i in deleted]
+                conn.executemany("DELETE FROM tasks WHERE id = ?", gone)
+                conn.executemany("DELETE FROM task_state WHERE id = ?", gone)
                 held.written(list(deleted))
             if plain_rows:
                 conn.executemany(_PLAIN_EXECUTION_UPSERT, plain_rows)

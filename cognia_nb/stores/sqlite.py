@@ -28,7 +28,7 @@ from .._models import Execution, ExecutionStatus, Task
 from ._base import Store
 from ._codec import (
     EXECUTION_COLUMNS,
-    TASK_COLUMNS,
+    TASK_SELECT,
     execution_from_row,
     task_from_row,
 )
@@ -250,7 +250,7 @@ class SQLiteStore(Store):
     def load_tasks(self) -> list[Task]:
         self.flush()
         tasks = []
-        for row in self._db().execute(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks"):
+        for row in self._db().execute(TASK_SELECT):
             try:
                 tasks.append(task_from_row(row))
             except (ValueError, KeyError) as exc:

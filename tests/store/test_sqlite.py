@@ -226,3 +226,38 @@ async def test_retention_prunes_old_executions(tmp_path: Path) -> None:
     assert count <= 6  # 5 kept (+ at most one written after the prune)
     await scheduler.stop()
     scheduler.close()
+
+
+def test_a_version_1_store_is_migrated_with_its_tasks_and_their_state(tmp_path: Path) -> None:
+    from cognia_nb.stores._schema import MIGRATIONS, current_version
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    conn.execute(
+        "INSERT INTO tasks (id, plugin_id, name, handler, trigger, retry, tags, status, overlap, "
+        "misfire, misfire_grace, jitter, executor, created_ts, updated_ts, next_run_ts, "
+        "last_run_ts, skipped_count, missed_count, run_count, claimed_due, claimed_by) "
+        "VALUES ('t_1', 'default', 'old', 'h', "
+        '\'{"type": "interval", "seconds": 60, "startAt": "2024-01-01T00:00:00+00:00"}\', '
+        "NULL, '[\"x\"]', 'paused', 'skip', 'coalesce', 1.0, 0.0, 'default', 1.0, 2.0, "
+        "1704067260.0, 1704067200.0, 1, 2, 5, 1704067200.0, 'gone')"
+    )
+    conn.close()
+    store = SQLiteStore(path)
+    store.open()
+    (task,) = store.load_tasks()
+    assert (task.name, task.tags, str(task.status)) == ("old", ("x",), "paused")
+    assert (task.run_count, task.missed_count, task.skipped_count) == (5, 2, 1)
+    assert (task.next_run_ts, task.last_run_ts) == (1704067260.0, 1704067200.0)
+    check = sqlite3.connect(path)
+    assert current_version(check) == 2
+    assert check.execute("SELECT claimed_due, claimed_by FROM task_state").fetchone() == (
+        1704067200.0,
+        "gone",
+    )
+    check.close()
+    store.close()

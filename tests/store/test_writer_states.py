@@ -23,7 +23,7 @@ def _state(path: Path, task_id: str) -> tuple[object, ...]:
     with sqlite3.connect(path) as conn:
         row = conn.execute(
             "SELECT status, next_run_ts, last_run_ts, run_count, claimed_due, claimed_by "
-            "FROM tasks WHERE id = ?",
+            "FROM task_state WHERE id = ?",
             (task_id,),
         ).fetchone()
     assert row is not None
@@ -72,12 +72,12 @@ def test_a_won_claim_carries_the_held_state(tmp_path: Path) -> None:
     assert held.claim(conn, "me", [(task, 100.0)]) == [True]  # type: ignore[list-item]
     assert held.write(conn) == 0 and len(held) == 0  # carried: nothing left to write
     conn.execute("COMMIT")
-    assert conn.execute("SELECT run_count, claimed_due FROM tasks").fetchone() == (7, 100.0)
+    assert conn.execute("SELECT run_count, claimed_due FROM task_state").fetchone() == (7, 100.0)
 
 
 def test_a_lost_claim_leaves_the_state_held_until_written(tmp_path: Path) -> None:
     _, conn, task = _store_with_task(tmp_path)
-    conn.execute("UPDATE tasks SET claimed_due = 100.0, claimed_by = 'other'")
+    conn.execute("UPDATE task_state SET claimed_due = 100.0, claimed_by = 'other'")
     held = HeldStates(hold_seconds=3600)
     task.run_count, task._state_seq = 3, 1  # type: ignore[attr-defined]
     held.hold([task])  # type: ignore[list-item]
@@ -86,7 +86,7 @@ def test_a_lost_claim_leaves_the_state_held_until_written(tmp_path: Path) -> Non
     assert held.write(conn) == 0 and len(held) == 1  # still young: held
     assert held.write(conn, everything=True) == 1  # a flush writes it
     conn.execute("COMMIT")
-    assert conn.execute("SELECT run_count, claimed_by FROM tasks").fetchone() == (3, "other")
+    assert conn.execute("SELECT run_count, claimed_by FROM task_state").fetchone() == (3, "other")
 
 
 def test_state_changed_after_the_claim_read_it_stays_held(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_state_changed_after_the_claim_read_it_stays_held(tmp_path: Path) -> Non
     held.hold([task])  # a later change: newer than the claim
     assert held.write(conn) == 1
     conn.execute("COMMIT")
-    assert conn.execute("SELECT run_count FROM tasks").fetchone() == (9,)
+    assert conn.execute("SELECT run_count FROM task_state").fetchone() == (9,)
 
 
 def test_one_firing_claimed_twice_is_won_once(tmp_path: Path) -> None:
