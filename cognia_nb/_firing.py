@@ -47,6 +47,10 @@ class Firing:
         self.s = scheduler
         self._claims: list[tuple[Task, float]] = []
         self._won: deque[tuple[Task, float]] = deque()
+        # Claim answers, appended by the writer thread; one loop wakeup drains all that came.
+        self._answers: deque[tuple[list[tuple[Task, float]], list[bool], asyncio.Future[None]]]
+        self._answers = deque()
+        self._draining = False
 
     def on_due(self, task_id: str, due: float, now: float) -> None:
         """The dispatcher says ``task_id`` is due (nominally at ``due``)."""
@@ -70,10 +74,18 @@ class Firing:
         self.s.clock.track(answered)  # a fake clock waits for the answer before moving on
 
         def done(won: list[bool]) -> None:  # called from the writer thread
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._claimed, batch, won, answered)
+            self._answers.append((batch, won, answered))  # before the flag: see _drain
+            if not self._draining and not loop.is_closed():
+                self._draining = True
+                loop.call_soon_threadsafe(self._drain)
 
         self.s.store.claim_batch(batch, done)
+
+    def _drain(self) -> None:
+        self._draining = False  # before draining: an answer appended later schedules a drain
+        answers = self._answers
+        while answers:
+            self._claimed(*answers.popleft())
 
     def _claimed(
         self, batch: list[tuple[Task, float]], won: list[bool], answered: asyncio.Future[None]
