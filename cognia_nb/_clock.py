@@ -94,17 +94,21 @@ class _WallTimer:
     """A timer for a wall-clock instant; runs ``callback`` once ``time.time() >= when``
     (or as close as the loop can: asyncio rounds its waits up to the millisecond)."""
 
-    __slots__ = ("_callback", "_handle", "_loop", "_when")
+    __slots__ = ("_callback", "_handle", "_loop", "_now", "_when")
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], None]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        when: float,
+        callback: Callable[[], None],
+        now: Callable[[], float] = time.time,
     ) -> None:
-        self._loop, self._when, self._callback = loop, when, callback
+        self._loop, self._when, self._callback, self._now = loop, when, callback, now
         self._handle: asyncio.TimerHandle | None = None
         self._arm()
 
     def _arm(self) -> None:
-        delay = self._when - time.time()
+        delay = self._when - self._now()
         if delay > 2 * _FINAL_APPROACH:
             wait = min(delay - _FINAL_APPROACH, MAX_TIMER_DELAY)
             self._handle = self._loop.call_later(wait, self._arm)
