@@ -17,7 +17,7 @@ import functools
 import logging
 import traceback
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ._context import AbortSignal, TaskContext, current_task_context
@@ -29,7 +29,6 @@ from ._outcome import Aborted, Outcome, aborted_outcome, error_outcome, value_ou
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
-    from .executors import Executor
 
 __all__ = ["Run", "Runner"]
 
@@ -181,7 +180,12 @@ class Runner:
         executor = None if task.executor == "default" else s.executor_for(task)
         if executor is not None or not handler.is_async:
             self._arm_deadline(run)
-            coro = self._elsewhere(run, handler, context, executor)
+            work = (
+                executor.run(handler, context, signal, timeout)
+                if executor is not None
+                else self._call_sync(handler, context, signal)
+            )
+            coro = self._finish_attempt(run, work, signal, on_loop=False)
             run.aio_task = loop.create_task(coro, context=ctx)
             return
         try:
@@ -194,48 +198,32 @@ class Runner:
             outcome = error_outcome(exc, signal, timeout)
         else:
             self._arm_deadline(run)
-            run.aio_task = loop.create_task(self._resume(run, step, first), context=ctx)
+            coro = self._finish_attempt(run, Resume(step, first), signal, on_loop=True)
+            run.aio_task = loop.create_task(coro, context=ctx)
             if signal.aborted:  # it cancelled its own execution during the first step
                 self._cancel_after_grace(run, signal)
             return
         self._attempt_done(run, outcome)
 
-    async def _resume(self, run: Run, step: Coroutine[Any, Any, Any], first: Any) -> None:
-        """Drive an async handler that suspended in its first step to its end."""
-        signal = run.signal
-        assert signal is not None
+    async def _finish_attempt(
+        self, run: Run, work: Awaitable[Any], signal: AbortSignal, *, on_loop: bool
+    ) -> None:
+        """Await the rest of an attempt (an async handler that suspended in its first step, a
+        sync handler's thread, an executor) and turn what it came to into an outcome.
+
+        ``on_loop``: the handler runs on this loop, so a cancel may be our own grace-period
+        cancel of an aborted attempt (a failed attempt, not a cancelled execution).
+        """
         timeout = run.task.timeout
         try:
-            value = await Resume(step, first)
+            value = await work
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if not signal.aborted or self.s._stopping or current is None:
+            if not on_loop or not signal.aborted or self.s._stopping or current is None:
                 self._cancelled(run)
                 raise
             current.uncancel()  # our own grace-period cancel, not the caller's
             outcome = aborted_outcome(signal, timeout)
-        except Exception as exc:  # noqa: BLE001 - a failing handler is data
-            outcome = error_outcome(exc, signal, timeout)
-        else:
-            outcome = value_outcome(value, signal, timeout)
-        finally:
-            self._disarm_deadline(run)
-        self._attempt_done(run, outcome)
-
-    async def _elsewhere(
-        self, run: Run, handler: Handler, context: TaskContext, executor: Executor | None
-    ) -> None:
-        """Run a sync handler in the thread pool, or any handler on an executor."""
-        signal = context.signal
-        timeout = run.task.timeout
-        try:
-            if executor is not None:
-                value = await executor.run(handler, context, signal, timeout)
-            else:
-                value = await self._call_sync(handler, context, signal)
-        except asyncio.CancelledError:
-            self._cancelled(run)
-            raise
         except Exception as exc:  # noqa: BLE001 - a failing handler is data
             outcome = error_outcome(exc, signal, timeout)
         else:
