@@ -202,29 +202,26 @@ class Firing:
     ) -> Execution | None:
         """Start one firing, applying the overlap policy. None if it was skipped."""
         runner = self.s._runner
-        if task.id not in runner.by_task:  # nothing running: the common case
-            ex = self._new_execution(task, scheduled_ts, kind, missed, event)
-            self.s.store.save_execution(ex)
-            runner.submit(Run(task, ex, depth))
-            return ex
-        running = runner.running_for(task.id)
+        # Nothing running (the common case) costs one dict lookup, no policy at all.
+        running = runner.running_for(task.id) if task.id in runner.by_task else None
         policy = overlap or task.overlap
-        if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
-            policy = Overlap.QUEUE  # "run now" never silently does nothing
-        if policy is Overlap.SKIP:
-            task.skipped_count += 1
-            for run in running:
-                run.execution.skipped += 1
-            return None
+        if running:
+            if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
+                policy = Overlap.QUEUE  # "run now" never silently does nothing
+            if policy is Overlap.SKIP:
+                task.skipped_count += 1
+                for run in running:
+                    run.execution.skipped += 1
+                return None
         ex = self._new_execution(task, scheduled_ts, kind, missed, event)
         run = Run(task, ex, depth)
         self.s.store.save_execution(ex)
-        if policy is Overlap.QUEUE:
+        if running and policy is Overlap.QUEUE:
             if not runner.enqueue(run):
                 task.skipped_count += 1
                 runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
             return ex
-        if policy is Overlap.REPLACE:
+        if running and policy is Overlap.REPLACE:
             for old in running:
                 runner.cancel(old, "replaced")
         runner.submit(run)
@@ -252,7 +249,7 @@ class Firing:
     def after_finish(self, run: Run) -> None:
         """Called by the runner once an execution has its final status."""
         s, task, ex = self.s, run.task, run.execution
-        if ex.trigger_kind is TriggerKind.SCHEDULE and task.trigger.kind == "once":
+        if ex.trigger_kind is TriggerKind.SCHEDULE and isinstance(task.trigger, OnceTrigger):
             task.status = TaskStatus.COMPLETED
             task.next_run_ts = None
         if not s.store.live_objects:

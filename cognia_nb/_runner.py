@@ -35,7 +35,6 @@ __all__ = ["Run", "Runner"]
 log = logging.getLogger("cognia_nb.scheduler")
 
 MAX_QUEUED_PER_TASK = 100
-_OPEN = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
 class Run:
@@ -46,7 +45,6 @@ class Run:
         "aio_task",
         "cancel_reason",
         "ctx",
-        "deadline",
         "depth",
         "execution",
         "launched",
@@ -63,7 +61,6 @@ class Run:
         self.signal: AbortSignal | None = None
         self.aio_task: asyncio.Task[None] | None = None
         self.timer: tuple[int, int] | None = None  # timeout token
-        self.deadline: float | None = None  # of the current attempt
         self.ctx: contextvars.Context | None = None  # the handler runs in it
         self.cancel_reason: str | None = None
         self.abort_ts: float | None = None
@@ -173,13 +170,13 @@ class Runner:
             task.args, ex.event, s._sink, s.clock,
         )  # fmt: skip
         timeout = task.timeout
-        run.deadline = None if timeout is None else now + timeout
+        deadline = None if timeout is None else now + timeout
         ctx = run.ctx
         assert ctx is not None  # set by _begin
         loop = s._require_loop()
-        executor = None if task.executor == "default" else s.executor_for(task)
+        executor = s.executor_for(task)
         if executor is not None or not handler.is_async:
-            self._arm_deadline(run)
+            self._arm_deadline(run, deadline)
             work = (
                 executor.run(handler, context, signal, timeout)
                 if executor is not None
@@ -197,7 +194,7 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - a failing handler is data
             outcome = error_outcome(exc, signal, timeout)
         else:
-            self._arm_deadline(run)
+            self._arm_deadline(run, deadline)
             coro = self._finish_attempt(run, Resume(step, first), signal, on_loop=True)
             run.aio_task = loop.create_task(coro, context=ctx)
             if signal.aborted:  # it cancelled its own execution during the first step
@@ -287,9 +284,9 @@ class Runner:
         outcome = Outcome(error=f"execution {reason}")
         self.finish(run, ExecutionStatus.CANCELLED, outcome, reason=reason)
 
-    def _arm_deadline(self, run: Run) -> None:
-        if run.deadline is not None:
-            run.timer = self.deadlines.add(run.deadline, functools.partial(self._timed_out, run))
+    def _arm_deadline(self, run: Run, deadline: float | None) -> None:
+        if deadline is not None:
+            run.timer = self.deadlines.add(deadline, functools.partial(self._timed_out, run))
 
     def _disarm_deadline(self, run: Run) -> None:
         if run.timer is not None:
@@ -363,7 +360,7 @@ class Runner:
     ) -> None:
         """Record the final status, free the slot, notify, and start what waits."""
         s, ex, task = self.s, run.execution, run.task
-        if ex.status not in _OPEN:
+        if ex.finished:
             return
         now = s.clock.now()
         ex.status = status
@@ -380,9 +377,7 @@ class Runner:
                 ex.metrics.update(result.metrics)
         ex.error = None if status is ExecutionStatus.SUCCEEDED else outcome.error
         ex.traceback = outcome.trace
-        if run.timer is not None:
-            self.deadlines.remove(run.timer)
-            run.timer = None
+        self._disarm_deadline(run)
         self.live.pop(ex.id, None)
         ids = self.by_task.get(task.id)
         if ids is not None:

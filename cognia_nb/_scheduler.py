@@ -329,8 +329,7 @@ class Scheduler(ExecutionQueries):
         Raises:
             TaskValidationError: naming the field and the value; nothing is changed.
         """
-        kwargs = {k: v for k, v in locals().items() if v is not UNSET and k != "self"}
-        del kwargs["spec"]
+        kwargs = {k: v for k, v in locals().items() if k not in ("self", "spec")}
         task_spec = read_task_spec(spec, kwargs, default_timezone=self.timezone)
         return self._upsert(task_spec)
 

@@ -298,12 +298,16 @@ def read_task_spec(
 
 def _trigger(value: object, default_timezone: str) -> Trigger:
     # Triggers are immutable: one dict given again (100,000 tasks on the same schedule) is
-    # parsed once. Only plain, hashable dicts are remembered, under their exact items.
+    # parsed once. Only plain dicts of hashable values are remembered, under their exact items.
     key = _trigger_key(value, default_timezone)
     if key is not None:
-        known = _PARSED.get(key)
-        if known is not None:
-            return known
+        try:
+            known = _PARSED.get(key)
+        except TypeError:  # an unhashable value (a list, a dict): parse it every time
+            key = None
+        else:
+            if known is not None:
+                return known
     trigger = _parse_trigger(value, default_timezone)
     if key is not None:
         if len(_PARSED) >= _PARSED_MAX:
@@ -320,12 +324,7 @@ def _trigger_key(value: object, default_timezone: str) -> tuple[Any, ...] | None
     if type(value) is not dict or value.get("type") == "once":  # once: checked against now
         return None
     # The value types are part of the key: 1, 1.0 and True are equal but not the same input.
-    key = (default_timezone, tuple(value.items()), tuple(map(type, value.values())))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return (default_timezone, tuple(value.items()), tuple(map(type, value.values())))
 
 
 def _parse_trigger(value: object, default_timezone: str) -> Trigger:

@@ -230,11 +230,12 @@ class IntervalTrigger(Trigger):
         """This trigger with ``start_at`` set (unless it has one already)."""
         if self.start_at is not None:
             return self
-        if not isinstance(anchor, datetime) or anchor.utcoffset() is None:
+        if not isinstance(anchor, datetime):
             return IntervalTrigger(self.seconds, anchor)  # refuses it, naming the field
         clone = IntervalTrigger.__new__(IntervalTrigger)  # seconds were checked by self
         clone.seconds, clone._step_us = self.seconds, self._step_us
-        clone.start_at, clone._anchor_us = anchor, _micros(anchor)
+        clone.start_at = _require_aware(anchor, "trigger.startAt")
+        clone._anchor_us = _micros(anchor)
         return clone
 
     def next_fire_time(self, after: datetime) -> datetime | None:
