@@ -36,7 +36,6 @@ __all__ = [
     "task_from_row",
     "task_row",
     "state_row",
-    "task_state_row",
 ]
 
 TASK_COLUMNS = (
@@ -115,23 +114,17 @@ TASK_STATE_UPSERT = (
     "last_run_ts = excluded.last_run_ts, skipped_count = excluded.skipped_count, "
     "missed_count = excluded.missed_count, run_count = excluded.run_count"
 )
-#: What firing changed (a deleted task's state is not brought back).
+#: What firing changed (a deleted task's state is not brought back); same parameters.
 TASK_STATE_UPDATE = (
-    "UPDATE task_state SET status = ?, next_run_ts = ?, last_run_ts = ?, skipped_count = ?, "
-    "missed_count = ?, run_count = ? WHERE id = ?"
+    "UPDATE task_state SET status = ?2, next_run_ts = ?3, last_run_ts = ?4, "
+    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1"
 )
 
 
 def state_row(task: Task) -> tuple[Any, ...]:
-    """The parameters of :data:`TASK_STATE_UPSERT`."""
+    """The parameters of :data:`TASK_STATE_UPSERT` and :data:`TASK_STATE_UPDATE`."""
     return (task.id, str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
             task.missed_count, task.run_count)  # fmt: skip
-
-
-def task_state_row(task: Task) -> tuple[Any, ...]:
-    """The parameters of :data:`TASK_STATE_UPDATE`."""
-    return (str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
-            task.missed_count, task.run_count, task.id)  # fmt: skip
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:

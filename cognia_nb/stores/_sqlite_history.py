@@ -1,14 +1,15 @@
 """Reading the history encoding (``_history.py``) out of a SQLite store, fast.
 
 The aggregates are split between two connections that scan the table at once (SQLite works
-without the GIL, so a million rows take about half the time); the second connection also reads
-the sparse rows (errors, outputs, metrics) in the same transaction. Each half returns a
-fingerprint of the rows it read; if a write landed between the two, the read is made again on
-one connection, in one snapshot.
+without the GIL, so a million rows take about half the time). In the same transaction the
+first connection also reads the task names and the second the sparse rows (errors, outputs,
+metrics). Each half returns a fingerprint of the rows it read; if a write landed between the
+two, the read is made again on one connection, in one snapshot.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,16 @@ class _Reader:
         sql = f"SELECT rowid, error, output, metrics FROM executions WHERE ({_SPARSE}){inner}"
         return conn.execute(sql, self.params).fetchall()
 
+    def names(self, conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+        rows = conn.execute(
+            f"SELECT task_id, task_name, plugin_id FROM executions{self.where} GROUP BY task_id",
+            self.params,
+        )
+        return {tid: (name, plugin) for tid, name, plugin in rows}
+
+    def first(self, conn: sqlite3.Connection) -> tuple[list[Any], dict[str, tuple[str, str]]]:
+        return self.columns(0, conn), self.names(conn)
+
     def second(self, conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
         return self.columns(1, conn), self.sparse(conn)
 
@@ -65,25 +76,17 @@ def read_history(
     reader = _Reader(where, params)
     with ThreadPoolExecutor(1) as pool:
         later = pool.submit(_in_transaction, connect, reader.second)
-        first = _in_transaction(connect, lambda conn: reader.columns(0, conn))
+        first, names = _in_transaction(connect, reader.first)
         second, sparse = later.result()
     if first[-1] != second[-1]:  # a write landed between the two reads
 
-        def both(conn: sqlite3.Connection) -> tuple[list[Any], list[Any], list[Any]]:
-            return reader.columns(0, conn), *reader.second(conn)
+        def both(conn: sqlite3.Connection) -> tuple[Any, ...]:
+            return *reader.first(conn), *reader.second(conn)
 
-        first, second, sparse = _in_transaction(connect, both)
+        first, names, second, sparse = _in_transaction(connect, both)
     keys = [*reader.halves[0], *reader.halves[1]]
     out: dict[str, Any] = dict(zip(keys, (*first[:-1], *second[:-1]), strict=True))
-    out["rows"] = int(first[-1][1:].split(",", 1)[0])
+    out["rows"] = json.loads(first[-1])[0]  # the fingerprint starts with count(*)
     out["sparse"] = sparse
-
-    def names(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
-        rows = conn.execute(
-            f"SELECT task_id, task_name, plugin_id FROM executions{where} GROUP BY task_id",
-            params,
-        )
-        return {tid: (name, plugin) for tid, name, plugin in rows}
-
-    out["names"] = _in_transaction(connect, names)
+    out["names"] = names
     return out

@@ -22,14 +22,25 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING
 
-from ._codec import TASK_STATE_UPDATE, task_state_row
+from ._codec import TASK_STATE_UPDATE, state_row
 
 if TYPE_CHECKING:
     from .._models import Task
 
-__all__ = ["HOLD_SECONDS", "HeldStates"]
+__all__ = ["HOLD_SECONDS", "ROWS_PER_GIL_HOLD", "HeldStates", "let_others_run"]
 
 HOLD_SECONDS = 2.0
+
+# Building rows is Python work that holds the GIL, and a thread waiting for the GIL only asks
+# for it after the switch interval (5 ms): the event loop would stall that long whenever the
+# writer is busy. So the writer lets go of the GIL every few hundred rows.
+ROWS_PER_GIL_HOLD = 200
+
+
+def let_others_run() -> None:
+    """Release the GIL for a moment (a blocking call): a thread waiting for it takes it."""
+    time.sleep(0)
+
 
 # A conditional update per firing (run by executemany: no Python per row) records the claim and
 # the task's state; the winners are then read back in one SELECT (claimed_by names this very
@@ -83,8 +94,8 @@ class HeldStates:
         rows = []
         seqs: dict[str, int] = {}
         for i, (task, due) in enumerate(items, 1):
-            if not i % 200:
-                time.sleep(0)  # let a thread waiting for the GIL (the event loop) run
+            if not i % ROWS_PER_GIL_HOLD:
+                let_others_run()
             seqs[task.id] = task._state_seq  # before reading the state: see release below
             rows.append((
                 due, token, str(task.status), task.next_run_ts, task.last_run_ts,
@@ -118,5 +129,5 @@ class HeldStates:
         for task in due:
             del held[task.id]
         if due:
-            conn.executemany(TASK_STATE_UPDATE, [task_state_row(t) for t in due])
+            conn.executemany(TASK_STATE_UPDATE, [state_row(t) for t in due])
         return len(due)

@@ -34,7 +34,7 @@ from ._codec import (
     state_row,
     task_row,
 )
-from ._states import HeldStates
+from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
 
 __all__ = ["Writer"]
 
@@ -65,16 +65,6 @@ _EXECUTION_UPSERT = _upsert_sql("executions", EXECUTION_COLUMNS)
 _PLAIN_EXECUTION_UPSERT = _upsert_sql("executions", PLAIN_EXECUTION_COLUMNS)
 
 
-# Building rows is Python work that holds the GIL, and a thread waiting for the GIL only asks
-# for it after the switch interval (5 ms): the event loop would stall that long whenever the
-# writer is busy. So the writer lets go of the GIL every few hundred rows.
-_ROWS_PER_GIL_HOLD = 200
-
-
-def _let_others_run() -> None:
-    time.sleep(0)  # a blocking call: the GIL is released and a waiting thread takes it
-
-
 class Writer(threading.Thread):
     """One thread, one connection, group commits."""
 
@@ -99,9 +89,7 @@ class Writer(threading.Thread):
         self._on_commit = on_commit
         self._cond = threading.Condition()
         self._tasks: dict[str, Task] = {}
-        self._states: dict[str, Task] = {}
         self._deleted: set[str] = set()
-        self._executions: dict[str, Execution] = {}
         self._execution_queue: deque[Execution] = deque()  # appended by the loop, no lock
         self._state_queue: deque[Task] = deque()
         self._claims: list[Claim] = []
@@ -127,13 +115,11 @@ class Writer(threading.Thread):
         with self._cond:
             self._deleted.discard(task.id)
             self._tasks[task.id] = task
-            self._states.pop(task.id, None)
             self._dirty()
 
     def delete_task(self, task_id: str) -> None:
         with self._cond:
             self._tasks.pop(task_id, None)
-            self._states.pop(task_id, None)
             self._deleted.add(task_id)
             self._dirty()
 
@@ -234,7 +220,9 @@ class Writer(threading.Thread):
                     wait = until if wait is None else min(wait, until)
                 self._cond.wait(wait)
             self._first_dirty = None  # before draining: see the module docstring
-            executions, states = self._executions, self._states
+            # Saves came through the deques; the last save of an object is the one kept.
+            executions: dict[str, Execution] = {}
+            states: dict[str, Task] = {}
             queue = self._execution_queue
             while queue:
                 execution = queue.popleft()
@@ -251,7 +239,7 @@ class Writer(threading.Thread):
                 return None
             batch = (tasks, states, self._deleted, executions, self._claims, self._flushes,
                      self._stopping)  # fmt: skip
-            self._tasks, self._states, self._deleted, self._executions = {}, {}, set(), {}
+            self._tasks, self._deleted = {}, set()
             self._claims, self._flushes = [], []
             return batch
 
@@ -268,8 +256,8 @@ class Writer(threading.Thread):
                 plain_rows.append(row)
             else:
                 execution_rows.append(execution_row(execution, self.owner))
-            if not i % _ROWS_PER_GIL_HOLD:
-                _let_others_run()
+            if not i % ROWS_PER_GIL_HOLD:
+                let_others_run()
         results: list[list[bool]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
