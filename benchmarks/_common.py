@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["emit", "have_peer", "rss_bytes", "summarize"]
+__all__ = ["emit", "have_peer", "in_fresh_process", "rss_bytes", "summarize"]
 
 
 def rss_bytes() -> int:
@@ -20,6 +20,17 @@ def rss_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return 0
+
+
+def in_fresh_process(*args: object) -> dict[str, Any]:
+    """Run ``python <args>`` in a new process and return the JSON of its last output line
+    (every measurement runs in a fresh process, so one cannot warm or pollute the next)."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def emit(record: dict[str, Any]) -> None:

@@ -20,13 +20,12 @@ import asyncio
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import tracemalloc
 from typing import Any
 
-from ._common import emit, summarize
+from ._common import emit, in_fresh_process, summarize
 
 
 async def _fill(store: str, tasks: int, seconds: float) -> tuple[Any, int]:
@@ -82,12 +81,11 @@ def main() -> int:
     runs: dict[str, list[float]] = {"cognia_nb_memory": [], "cognia_nb_sqlite": []}
     for _ in range(args.repeat):
         for kind, impl in (("memory", "cognia_nb_memory"), ("sqlite", "cognia_nb_sqlite")):
-            out = subprocess.run(
-                [sys.executable, "-m", "benchmarks.stored_executions", "--one", kind,
-                 "--tasks", str(args.tasks), "--seconds", str(args.seconds)],
-                capture_output=True, text=True, check=True,
+            measured = in_fresh_process(
+                "-m", "benchmarks.stored_executions", "--one", kind, "--tasks", args.tasks,
+                "--seconds", args.seconds,
             )  # fmt: skip
-            record = {"workload": "stored", **json.loads(out.stdout.strip().splitlines()[-1])}
+            record = {"workload": "stored", **measured}
             runs[impl].append(record["bytes_per_execution"])
             emit(record)
     summarize("stored executions", "bytes_per_execution", runs, n=args.tasks * int(args.seconds))

@@ -17,14 +17,13 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ._common import emit, have_peer, summarize
+from ._common import emit, have_peer, in_fresh_process, summarize
 
 IMPLS = ("cognia_nb_memory", "cognia_nb_sqlite", "apscheduler")
 
@@ -161,20 +160,11 @@ def main() -> int:
         runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
         for _ in range(args.repeat):
             for impl in impls:  # alternating, a fresh process each
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.w1_dispatch",
-                    "--one",
-                    impl,
-                    "--n",
-                    str(n),
-                    "--seconds",
-                    str(args.seconds),
-                ] + (["--probe"] if args.probe else [])
-                out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-                record = {"workload": "W6" if args.probe else "W1", "impl": impl,
-                          **json.loads(out.stdout.strip().splitlines()[-1])}  # fmt: skip
+                measured = in_fresh_process(
+                    "-m", "benchmarks.w1_dispatch", "--one", impl, "--n", n,
+                    "--seconds", args.seconds, *(["--probe"] if args.probe else []),
+                )  # fmt: skip
+                record = {"workload": "W6" if args.probe else "W1", "impl": impl, **measured}
                 runs[impl].append(record)
                 emit(record)
         metrics = (("probe_p50_ms", "probe_p99_ms", "probe_max_ms") if args.probe

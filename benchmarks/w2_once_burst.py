@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ._common import emit, have_peer, summarize
+from ._common import emit, have_peer, in_fresh_process, summarize
 
 
 def _lateness(values: list[float]) -> dict[str, Any]:
@@ -95,11 +94,9 @@ def main() -> int:
     runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
     for _ in range(args.repeat):
         for impl in impls:
-            out = subprocess.run([sys.executable, "-m", "benchmarks.w2_once_burst", "--one", impl,
-                                  "--n", str(args.n)], capture_output=True, text=True,
-                                 check=True)  # fmt: skip
-            record = {"workload": "W2", "impl": impl, "n": args.n,
-                      **json.loads(out.stdout.strip().splitlines()[-1])}  # fmt: skip
+            measured = in_fresh_process("-m", "benchmarks.w2_once_burst", "--one", impl,
+                                        "--n", args.n)  # fmt: skip
+            record = {"workload": "W2", "impl": impl, "n": args.n, **measured}
             runs[impl].append(record)
             emit(record)
     for metric in ("p50_ms", "p99_ms", "last_ms"):

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._common import emit, have_peer, summarize
+from ._common import emit, have_peer, in_fresh_process, summarize
 
 
 async def _idle(seconds: float) -> dict[str, float]:
@@ -80,11 +79,9 @@ def main() -> int:
     runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
     for _ in range(args.repeat):
         for impl in impls:
-            out = subprocess.run([sys.executable, "-m", "benchmarks.w3_idle", "--one", impl, "--n",
-                                  str(args.n), "--seconds", str(args.seconds)],
-                                 capture_output=True, text=True, check=True)  # fmt: skip
-            record = {"workload": "W3", "impl": impl,
-                      **json.loads(out.stdout.strip().splitlines()[-1])}  # fmt: skip
+            measured = in_fresh_process("-m", "benchmarks.w3_idle", "--one", impl, "--n", args.n,
+                                        "--seconds", args.seconds)  # fmt: skip
+            record = {"workload": "W3", "impl": impl, **measured}
             runs[impl].append(record)
             emit(record)
     for metric in ("cpu_ms", "wakeups"):

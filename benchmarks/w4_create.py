@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import subprocess
 import sys
 import time
 import tracemalloc
 from typing import Any
 
-from ._common import emit, have_peer, rss_bytes, summarize
+from ._common import emit, have_peer, in_fresh_process, rss_bytes, summarize
 
 
 def run(impl: str, kind: str, n: int, trace: bool) -> dict[str, Any]:
@@ -85,14 +84,9 @@ def main() -> int:
             for impl in impls:
                 # bytes: growth of resident memory (tracemalloc would slow the peer's O(n)
                 # inserts to a crawl); --trace gives the exact Python allocation count instead
-                out = subprocess.run([sys.executable, "-m", "benchmarks.w4_create", "--one", impl,
-                                      kind, "--n", str(args.n)], capture_output=True, text=True,
-                                     check=True)  # fmt: skip
-                record: dict[str, Any] = {
-                    "workload": "W4",
-                    "impl": impl,
-                    **json.loads(out.stdout.strip().splitlines()[-1]),
-                }
+                measured = in_fresh_process("-m", "benchmarks.w4_create", "--one", impl, kind,
+                                            "--n", args.n)  # fmt: skip
+                record: dict[str, Any] = {"workload": "W4", "impl": impl, **measured}
                 runs[impl].append(record)
                 emit(record)
         for metric in ("us_per_task", "bytes_per_task"):

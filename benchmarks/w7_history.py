@@ -14,10 +14,10 @@ import json
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
+
+from ._common import in_fresh_process, summarize
 
 
 def fill(path: str, n: int) -> None:
@@ -65,8 +65,7 @@ dt = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"seconds": dt, "mb": (peak - base) / 1024, "rows": len(df)}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return in_fresh_process("-c", code)
 
 
 def main() -> None:
@@ -83,8 +82,6 @@ def main() -> None:
                 r = measure(path, which)
                 runs.append(r)
                 print(json.dumps({"workload": "W7-history", "impl": which, **r}), flush=True)
-        from ._common import summarize
-
         for metric in ("seconds", "mb"):
             summarize("W7-history", metric,
                       {"cognia_nb": [r[metric] for r in results["cognia"]],
