@@ -1,4 +1,10 @@
-"""Scheduler hooks: ``scheduler.on(name, fn)`` listeners, sync or async, never fatal."""
+"""Scheduler hooks: ``scheduler.on(name, fn)`` listeners, sync or async, never fatal.
+
+A listener is user code called from the engine: whatever it raises, ``SystemExit``,
+``KeyboardInterrupt`` and ``GeneratorExit`` included, is logged as a hook failure and the loop
+goes on. The one exception let through is the cancellation of an async listener's own task
+(the engine cancelling it), which ends that listener quietly.
+"""
 
 from __future__ import annotations
 
@@ -64,21 +70,26 @@ class HookRegistry:
         return bool(self._listeners[name])
 
     def fire(self, name: str, *args: Any) -> None:
-        """Call every listener of ``name`` (on the loop thread)."""
+        """Call every listener of ``name`` (on the loop thread); none of them can raise out."""
         for fn in tuple(self._listeners[name]):
             try:
                 result = fn(*args)
                 if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
+                    task = asyncio.ensure_future(_contained(name, fn, result))
                     self._background.add(task)
-                    task.add_done_callback(self._async_done)
-            except Exception:
+                    task.add_done_callback(self._background.discard)
+            except BaseException:  # user code at the boundary: logged, not fatal
+                # Even SystemExit/KeyboardInterrupt: a hook's own raise must not stop the loop
+                # (a sync listener cannot see the engine's cancellation: it never awaits).
                 log.exception("hook %s listener %r raised; the scheduler goes on", name, fn)
 
-    def _async_done(self, task: asyncio.Task[Any]) -> None:
-        self._background.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            log.error("async hook listener raised; the scheduler goes on", exc_info=exc)
+
+async def _contained(name: str, fn: Callable[..., Any], awaitable: Any) -> None:
+    """Await an async listener; what it raises is logged (asyncio would re-raise ``SystemExit``
+    and ``KeyboardInterrupt`` out of the loop). Its task's cancellation propagates."""
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        raise
+    except BaseException:  # user code at the boundary: logged, not fatal
+        log.exception("async hook %s listener %r raised; the scheduler goes on", name, fn)
