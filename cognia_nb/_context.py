@@ -151,6 +151,30 @@ class _Sink:
         raise NotImplementedError
 
 
+class SealedSink(_Sink):
+    """Forwards to another sink through closures, so a handler that reads ``context._sink``
+    finds two functions, not the scheduler behind them (a plugin's handler must not reach
+    other plugins' tasks that way)."""
+
+    __slots__ = ("_log", "_progress")
+
+    def __init__(self, inner: _Sink) -> None:
+        def progress(execution_id: str, percent: float, message: str | None) -> None:
+            inner.progress(execution_id, percent, message)
+
+        def log(execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
+            inner.log(execution_id, level, message, fields)
+
+        self._progress = progress
+        self._log = log
+
+    def progress(self, execution_id: str, percent: float, message: str | None) -> None:
+        self._progress(execution_id, percent, message)
+
+    def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
+        self._log(execution_id, level, message, fields)
+
+
 class TaskContext:
     """Everything a handler gets about the run it is in.
 

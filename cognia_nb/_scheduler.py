@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, RealClock
+from ._context import SealedSink
 from ._dispatch import Dispatcher
 from ._errors import (
     HandlerNotFoundError,
@@ -112,7 +113,7 @@ class Scheduler(ExecutionQueries):
         self._firing = Firing(self)
         self._dispatcher = Dispatcher(self.clock, self._firing.on_due, slice_size)
         self._runner = Runner(self, max_concurrency)
-        self._sink = SchedulerSink(self)
+        self._sink = SealedSink(SchedulerSink(self))  # handlers see no scheduler through it
         self._pool = ThreadPoolExecutor(
             max_workers=sync_workers or min(32, (os.cpu_count() or 1) + 4),
             thread_name_prefix="cognia_nb-handler",

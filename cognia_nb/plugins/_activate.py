@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import TaskValidationError
 from .._models import Task
-from ._context import PluginContext
+from ._context import PluginContext, PluginScope
 from ._loader import LoadedPlugin, PluginLoadError, _camel, _hooks_from, _snake
 from ._manifest import Manifest
 from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
@@ -36,8 +36,9 @@ def activate_plugin(
 ) -> LoadedPlugin:
     """Register, activate, create tasks, wire hooks; undo everything if a step fails."""
     allowed = manifest is None or manifest.has_scheduler
-    context = PluginContext(scheduler, plugin_id, manifest, allowed=allowed)
-    loaded = LoadedPlugin(plugin_id, manifest, context, obj)
+    scope = PluginScope(scheduler, plugin_id)
+    context = PluginContext(scope, manifest, allowed=allowed)
+    loaded = LoadedPlugin(plugin_id, manifest, context, obj, scope)
     created: list[Task] = []
     existing = {t.id for t in scheduler.list_tasks(plugin_id=plugin_id)}
     try:
@@ -54,7 +55,7 @@ def activate_plugin(
                 _create(scheduler, context, loaded, created, task_dict)
         loaded._wire_hooks(scheduler)
     except BaseException:
-        context._scheduler._release()
+        scope.release()
         for task in created:  # only tasks this load brought into being
             if task.id not in existing and task.id in scheduler._tasks:
                 scheduler.delete_task(task.id)

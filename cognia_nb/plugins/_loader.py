@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import CogniaError, TaskValidationError
 from .._models import Task
-from ._context import PluginContext
-from ._manifest import Manifest, load_manifest, parse_manifest
+from ._context import PluginContext, PluginScope
+from ._manifest import Manifest, load_manifest, parse_manifest, reserved_id_problem
 from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
 
 if TYPE_CHECKING:
@@ -100,8 +100,9 @@ class LoadedPlugin:
     """
 
     def __init__(self, plugin_id: str, manifest: Manifest | None, context: PluginContext,
-                 instance: Any) -> None:  # fmt: skip
+                 instance: Any, scope: PluginScope) -> None:  # fmt: skip
         self.plugin_id = plugin_id
+        self._scope = scope
         self.manifest = manifest
         self.context = context
         self.instance = instance
@@ -113,7 +114,7 @@ class LoadedPlugin:
     @property
     def tasks(self) -> list[Task]:
         """The plugin's tasks on the scheduler, now."""
-        return self.context._scheduler._s.list_tasks(plugin_id=self.plugin_id)
+        return self._scope.scheduler.list_tasks(plugin_id=self.plugin_id)
 
     def _wire_hooks(self, scheduler: Scheduler) -> None:
         pid = self.plugin_id
@@ -154,11 +155,11 @@ class LoadedPlugin:
                 log.exception("plugin %s: on_unload raised", self.plugin_id)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        scoped = self.context._scheduler
-        scoped._release()
+        self._scope.release()
         if delete_tasks:
-            for task in scoped._s.list_tasks(plugin_id=self.plugin_id):
-                scoped._s.delete_task(task.id)
+            scheduler = self._scope.scheduler
+            for task in scheduler.list_tasks(plugin_id=self.plugin_id):
+                scheduler.delete_task(task.id)
 
     def __repr__(self) -> str:
         state = "loaded" if self.loaded else "unloaded"
@@ -271,4 +272,7 @@ def load_plugin(
     if isinstance(obj, Plugin) and type(obj).__name__ != "Plugin":
         fallback = type(obj).__name__ if not isinstance(source, str | Path) else fallback
     pid = plugin_id or (parsed.name if parsed else fallback)
+    reserved = reserved_id_problem(pid) if isinstance(pid, str) else None
+    if reserved:
+        raise PluginLoadError(f"plugin id {reserved}")
     return activate_plugin(target, obj, parsed, pid)

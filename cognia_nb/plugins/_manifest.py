@@ -16,13 +16,25 @@ from typing import Any
 from .._errors import ManifestError, TaskValidationError
 from .._taskspec import read_task_spec
 
-__all__ = ["MAX_DEPTH", "MAX_MANIFEST_BYTES", "Manifest", "load_manifest", "parse_manifest"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_MANIFEST_BYTES",
+    "RESERVED_PLUGIN_IDS",
+    "Manifest",
+    "load_manifest",
+    "parse_manifest",
+    "reserved_id_problem",
+]
 
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_DEPTH = 32
 MAX_TASKS = 1000
 _NAME = re.compile(r"(@[a-z0-9][a-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]{0,213}\Z")
 _CAPABILITY = re.compile(r"[a-z][a-z0-9_.:-]{0,63}\Z")
+#: Ids the engine uses itself: the user's tasks (``default``, ``notebook``, ``notebook:<path>``)
+#: and event sources (``scheduler`` for ``task:*`` chains, ``kernel``, ``user``). A plugin with
+#: one of them would see the user's tasks or forge the engine's events, so none may be a plugin's.
+RESERVED_PLUGIN_IDS = frozenset({"default", "notebook", "scheduler", "kernel", "user"})
 TOP_LEVEL_KEYS = {
     "name", "version", "description", "author", "license", "homepage", "repository",
     "keywords", "main", "capabilities", "scheduledTasks", "engines", "icon", "displayName",
@@ -58,6 +70,17 @@ class Manifest:
     def has_scheduler(self) -> bool:
         """Whether the manifest grants the scheduler API."""
         return "scheduler" in self.capabilities
+
+
+def reserved_id_problem(plugin_id: str) -> str | None:
+    """Why ``plugin_id`` cannot be a plugin's (None when it can); case does not matter."""
+    folded = plugin_id.casefold()
+    if folded in RESERVED_PLUGIN_IDS or folded.startswith("notebook:"):
+        return (
+            f"{plugin_id!r} is reserved for the engine's own tasks and events; reserved: "
+            f"{', '.join(sorted(RESERVED_PLUGIN_IDS))} and notebook:<path>; pick another name"
+        )
+    return None
 
 
 def _fail(path: str, message: str, value: Any = None) -> ManifestError:
@@ -126,6 +149,9 @@ def _validate(data: dict[str, Any]) -> Manifest:
     if not isinstance(name, str) or not _NAME.match(name):
         raise _fail("name", f"must be the plugin id, 1-214 characters of A-Z a-z 0-9 . _ - "
                     f"(such as 'my-plugin'), got {name!r}", name)  # fmt: skip
+    reserved = reserved_id_problem(name)
+    if reserved:
+        raise _fail("name", reserved, name)
     version = data.get("version")
     if version is not None and not (isinstance(version, str) and 0 < len(version) <= 64):
         raise _fail("version", f"must be a version string such as '1.0.0', got {version!r}",
