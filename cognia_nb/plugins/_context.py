@@ -8,9 +8,11 @@ scope itself stays with the loader. Without the ``"scheduler"`` capability no fa
 
 from __future__ import annotations
 
+import copy
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from .._errors import CapabilityError, ExecutionNotFoundError, TaskNotFoundError
 from .._models import Execution, Task
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
     from .._scheduler import Scheduler
     from ._manifest import Manifest
 
-__all__ = ["PluginContext", "PluginScheduler", "PluginScope"]
+__all__ = ["PluginContext", "PluginScheduler", "PluginScope", "snapshot"]
+
+_Item = TypeVar("_Item", bound="Task | Execution")
 
 #: What a plugin may ask of its scope (everything else, ``release`` included, is refused).
 _OPERATIONS = frozenset({
@@ -27,6 +31,15 @@ _OPERATIONS = frozenset({
     "resume_task", "delete_task", "run_task_now", "get_executions", "get_execution",
     "get_latest_execution", "cancel_execution", "wait_for", "emit",
 })  # fmt: skip
+
+
+def snapshot(item: _Item) -> _Item:
+    """A copy of a task or execution for a plugin: changing it (``task.plugin_id = ...``)
+    changes nothing in the scheduler (the seed's API returns plain objects too)."""
+    copied = copy.copy(item)
+    if isinstance(copied, Task) and copied._metadata is not None:
+        copied._metadata = copy.deepcopy(copied._metadata)
+    return copied
 
 
 class PluginScope:
@@ -125,9 +138,23 @@ def _capability(scope: PluginScope) -> Callable[..., Any]:
             raise AttributeError(f"a plugin's scheduler has no operation {operation!r}")
         if operation == "plugin_id":
             return scope.plugin_id
-        return getattr(scope, operation)(*args)
+        return _snapshots(getattr(scope, operation)(*args))
 
     return call
+
+
+def _snapshots(result: Any) -> Any:
+    if isinstance(result, Task | Execution):
+        return snapshot(result)
+    if isinstance(result, list):
+        return [snapshot(r) if isinstance(r, Task | Execution) else r for r in result]
+    if inspect.isawaitable(result):
+        return _awaited_snapshot(result)
+    return result
+
+
+async def _awaited_snapshot(awaitable: Any) -> Any:
+    return _snapshots(await awaitable)
 
 
 def _read_only(obj: object, name: str) -> NoReturn:

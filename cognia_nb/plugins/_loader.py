@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import CogniaError, TaskValidationError
 from .._models import Task
-from ._context import PluginContext, PluginScope
+from ._context import PluginContext, PluginScope, snapshot
 from ._manifest import Manifest, load_manifest, parse_manifest, reserved_id_problem
 from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
 
@@ -122,7 +122,7 @@ class LoadedPlugin:
             "on_scheduled_task_start": ("task_start", lambda t, ex: (t.id, ex.id)),
             "on_scheduled_task_complete": ("task_complete", lambda t, ex, r: (t.id, ex.id, r)),
             "on_scheduled_task_error": ("task_error", lambda t, ex, err: (t.id, ex.id, err)),
-            "on_scheduled_task_create": ("task_create", lambda t: (t,)),
+            "on_scheduled_task_create": ("task_create", lambda t: (snapshot(t),)),
             "on_scheduled_task_pause": ("task_pause", lambda t: (t.id,)),
             "on_scheduled_task_resume": ("task_resume", lambda t: (t.id,)),
         }

@@ -139,7 +139,28 @@ async def test_the_one_door_refuses_everything_but_the_api(
     for op in ("get_execution", "cancel_execution"):
         with pytest.raises(ExecutionNotFoundError, match=repr(b_exec.id)):
             door(op, b_exec.id)
-    assert door("list_tasks", None, None) == a.tasks
+    assert [t.id for t in door("list_tasks", None, None)] == [t.id for t in a.tasks]
+
+
+async def test_tasks_a_plugin_gets_are_snapshots_it_cannot_donate(
+    scheduler: Scheduler, two: tuple[LoadedPlugin, LoadedPlugin, dict[str, Any]]
+) -> None:
+    _, b, seen_a = two
+    facade = seen_a["context"].scheduler
+    (mine,) = facade.list_tasks()
+    mine.plugin_id = "b"  # try to hand the task (and its args) to b's handler "h"
+    mine.metadata["x"] = 1
+    created = facade.create_task(name="second", handler="h", trigger={"type": "interval",
+                                                                      "seconds": 60})  # fmt: skip
+    created.plugin_id = "b"
+    assert {t.plugin_id for t in scheduler.list_tasks(plugin_id="a")} == {"a"}
+    assert len(scheduler.list_tasks(plugin_id="a")) == 2
+    assert [t.name for t in b.tasks] == ["job"]
+    assert scheduler.get_task(mine.id).metadata == {}
+    ex = await facade.wait_for(facade.run_task_now(mine.id), timeout=5)
+    assert ex.plugin_id == "a" and ex.status == "succeeded"
+    ex.plugin_id = "b"
+    assert scheduler.get_execution(ex.id).plugin_id == "a"
 
 
 async def test_the_plugin_id_and_scheduler_cannot_be_rebound(
