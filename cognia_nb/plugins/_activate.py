@@ -6,12 +6,19 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._errors import TaskValidationError
-from .._models import Task
+from .._errors import CogniaError, TaskValidationError
 from ._context import PluginContext, PluginScope
-from ._loader import LoadedPlugin, PluginLoadError, _camel, _hooks_from, _snake
+from ._loader import (
+    LoadedPlugin,
+    PluginLoadError,
+    _camel,
+    _hooks_from,
+    _snake,
+    describe_exception,
+)
 from ._manifest import Manifest
 from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
+from ._rollback import LoadSnapshot
 
 if TYPE_CHECKING:
     from .._scheduler import Scheduler
@@ -34,13 +41,21 @@ def _resolve_handler(name: str, registered: set[str]) -> str:
 def activate_plugin(
     scheduler: Scheduler, obj: Any, manifest: Manifest | None, plugin_id: str
 ) -> LoadedPlugin:
-    """Register, activate, create tasks, wire hooks; undo everything if a step fails."""
+    """Register, activate, create tasks, wire hooks: all of it, or nothing.
+
+    A load that fails at any step leaves the scheduler as it was before it (the earlier version
+    of the plugin, if one was loaded, keeps running unchanged; see :class:`LoadSnapshot`).
+
+    Raises:
+        CogniaError: what the plugin's code or a task of it raised, as it was.
+        PluginLoadError: any other exception, ``SystemExit`` and ``KeyboardInterrupt``
+            included, raised by the plugin's code (chained as the cause).
+    """
     allowed = manifest is None or manifest.has_scheduler
     scope = PluginScope(scheduler, plugin_id)
     context = PluginContext(scope, manifest, allowed=allowed)
     loaded = LoadedPlugin(plugin_id, manifest, context, obj, scope)
-    created: list[Task] = []
-    existing = {t.id for t in scheduler.list_tasks(plugin_id=plugin_id)}
+    before = LoadSnapshot(scheduler, plugin_id)
     try:
         decorated = _activate(obj, context, loaded)
         registered = {name for (pid, name) in scheduler._handlers if pid == plugin_id}
@@ -49,17 +64,23 @@ def activate_plugin(
             task_dict = dict(entry)
             task_dict["handler"] = _resolve_handler(entry["handler"], registered)
             used.add(task_dict["handler"])
-            _create(scheduler, context, loaded, created, task_dict)
+            _create(context, loaded, task_dict)
         for handler_name, task_dict in decorated:
             if handler_name not in used:
-                _create(scheduler, context, loaded, created, task_dict)
+                _create(context, loaded, task_dict)
         loaded._wire_hooks(scheduler)
-    except BaseException:
+    except BaseException as exc:  # the plugin's code at the boundary: a refused load
+        for unsubscribe in loaded._unsubscribe:
+            unsubscribe()
         scope.release()
-        for task in created:  # only tasks this load brought into being
-            if task.id not in existing and task.id in scheduler._tasks:
-                scheduler.delete_task(task.id)
-        raise
+        before.restore(scope.started or [])
+        if isinstance(exc, CogniaError):
+            raise
+        raise PluginLoadError(
+            f"plugin {plugin_id!r} cannot load: its code raised {describe_exception(exc)}; "
+            "nothing of this load was kept"
+        ) from exc
+    scope.started = None
     return loaded
 
 
@@ -105,10 +126,9 @@ def _call(fn: Callable[..., Any], *args: Any, what: str) -> Any:
     return result
 
 
-def _create(scheduler: Scheduler, context: PluginContext, loaded: LoadedPlugin,
-            created: list[Task], task_dict: dict[str, Any]) -> None:  # fmt: skip
+def _create(context: PluginContext, loaded: LoadedPlugin, task_dict: dict[str, Any]) -> None:
     try:
-        created.append(context.scheduler.create_task(task_dict))
+        context.scheduler.create_task(task_dict)
     except TaskValidationError as exc:
         if exc.field == "trigger.runAt" and "in the past" in str(exc):
             # A declared one-off whose time has gone: not an error of the plugin, a fact.

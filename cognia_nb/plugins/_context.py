@@ -48,12 +48,19 @@ class PluginScope:
     Another plugin's task or execution id behaves exactly like an unknown one.
     """
 
-    __slots__ = ("_s", "_unregisters", "plugin_id")
+    __slots__ = ("_s", "_unregisters", "plugin_id", "started")
 
     def __init__(self, scheduler: Scheduler, plugin_id: str) -> None:
         self._s = scheduler
         self.plugin_id = plugin_id
         self._unregisters: list[Callable[[], None]] = []
+        #: Executions started while the plugin loads (a failed load cancels them); None after.
+        self.started: list[str] | None = []
+
+    def _note(self, execution_ids: list[str]) -> list[str]:
+        if self.started is not None:
+            self.started.extend(execution_ids)
+        return execution_ids
 
     @property
     def scheduler(self) -> Scheduler:
@@ -98,7 +105,7 @@ class PluginScope:
         self._s.delete_task(self.own(task_id).id)
 
     def run_task_now(self, task_id: str) -> str:
-        return self._s.run_task_now(self.own(task_id).id)
+        return self._note([self._s.run_task_now(self.own(task_id).id)])[0]
 
     def get_executions(self, task_id: str, limit: int) -> list[Execution]:
         return self._s.get_executions(self.own(task_id).id, limit)
@@ -121,7 +128,7 @@ class PluginScope:
         return await self._s.wait_for(execution_id, timeout)
 
     def emit(self, event_type: str, payload: Any) -> list[str]:
-        return self._s.emit(event_type, payload, source=self.plugin_id)
+        return self._note(self._s.emit(event_type, payload, source=self.plugin_id))
 
     def release(self) -> None:
         """Unregister every handler the plugin registered."""

@@ -32,6 +32,11 @@ class PluginLoadError(CogniaError, ImportError):
     """A plugin cannot be found, imported or activated."""
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``SystemExit(0)``, ``KeyboardInterrupt()``, ``RuntimeError('boom')``: the class and args."""
+    return f"{type(exc).__name__}({', '.join(repr(a) for a in exc.args)})"
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
@@ -76,19 +81,25 @@ def _run_hook(fn: Callable[[], Any]) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(_await(result))
+        asyncio.run(_contained(result))
         return
-    task = asyncio.ensure_future(result)
-    task.add_done_callback(_log_failure)
+    task = asyncio.ensure_future(_contained(result))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
-def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("async on_unload raised", exc_info=task.exception())
+_pending: set[asyncio.Future[None]] = set()
 
 
-async def _await(awaitable: Any) -> None:
-    await awaitable
+async def _contained(awaitable: Any) -> None:
+    """Await an async ``on_unload``; what it raises is logged (``SystemExit`` too: asyncio
+    would otherwise re-raise it out of the loop)."""
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        raise
+    except BaseException:  # the plugin's code at the boundary: logged, never fatal
+        log.exception("async on_unload raised; the unload went on")
 
 
 class LoadedPlugin:
@@ -151,8 +162,8 @@ class LoadedPlugin:
         if on_unload is not None:
             try:
                 _run_hook(on_unload)
-            except Exception:
-                log.exception("plugin %s: on_unload raised", self.plugin_id)
+            except BaseException:  # even sys.exit(): logged, the unload goes on
+                log.exception("plugin %s: on_unload raised; the unload went on", self.plugin_id)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._scope.release()
@@ -172,13 +183,17 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise PluginLoadError(f"cannot import plugin module {str(path)!r}")
     module = importlib.util.module_from_spec(spec)
+    earlier = sys.modules.get(name)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
+    except BaseException as exc:  # even sys.exit() at import: a refused load, not an exit
+        if earlier is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = earlier
         raise PluginLoadError(f"plugin module {str(path)!r} raised while importing: "
-                              f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
+                              f"{describe_exception(exc)}") from exc  # fmt: skip
     return module
 
 
@@ -265,8 +280,9 @@ def load_plugin(
     if inspect.isclass(obj):
         try:
             obj = obj()
-        except Exception as exc:
-            raise PluginLoadError(f"plugin class {obj.__name__} cannot be created: {exc}") from exc
+        except BaseException as exc:  # the plugin's code: a refused load, whatever it raised
+            raise PluginLoadError(f"plugin class {obj.__name__} cannot be created: "
+                                  f"{describe_exception(exc)}") from exc  # fmt: skip
     if parsed is None and isinstance(obj, Plugin) and obj.manifest is not None:
         parsed = parse_manifest(dict(obj.manifest))
     if isinstance(obj, Plugin) and type(obj).__name__ != "Plugin":

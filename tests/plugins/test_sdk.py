@@ -241,13 +241,17 @@ async def test_failed_activation_leaves_nothing(scheduler: Scheduler) -> None:
         )
         raise RuntimeError("boom in activate")
 
-    with pytest.raises(RuntimeError, match="boom in activate"):
+    with pytest.raises(
+        PluginLoadError, match=r"plugin 'p' cannot load: .*RuntimeError\('boom in activate'\)"
+    ) as caught:
         load_plugin(
             define_plugin(activate),
             scheduler,
             manifest={"name": "p", "capabilities": ["scheduler"]},
         )
+    assert isinstance(caught.value.__cause__, RuntimeError)
     assert scheduler._handlers == {}
+    assert scheduler.list_tasks() == []  # the task made before the raise is gone too
 
 
 async def test_unload_keeps_tasks_waiting_unless_asked(scheduler: Scheduler) -> None:
