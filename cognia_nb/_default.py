@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from ._models import RetryPolicy
 from ._scheduler import Scheduler
-from ._taskspec import attempts_from_retries, trigger_from_options
+from ._taskspec import attempts_from_retries, checked_keywords, trigger_from_options
 from .stores import default_store_path
 
 __all__ = [
@@ -76,6 +76,7 @@ def notebook_plugin_id() -> str:
     return f"notebook:{path}" if path else "notebook"
 
 
+@checked_keywords
 def task(
     *,
     cron: str | None = None,

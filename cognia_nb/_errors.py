@@ -6,7 +6,8 @@ not know about cognia_nb::
 
     CogniaError
     ├── TaskValidationError (ValueError)      bad task, trigger or manifest input
-    │   └── ManifestError                     a plugin manifest (with its JSON path)
+    │   ├── ManifestError                     a plugin manifest (with its JSON path)
+    │   └── UnknownArgumentError (TypeError)  a keyword a call does not take (names accepted)
     ├── TaskNotFoundError (LookupError)       unknown task id or name
     ├── ExecutionNotFoundError (LookupError)  unknown execution id
     ├── HandlerNotFoundError (LookupError)    a handler name nobody registered
@@ -42,6 +43,14 @@ class TaskValidationError(CogniaError, ValueError):
 
 class ManifestError(TaskValidationError):
     """A plugin manifest that is not valid; ``field`` is its JSON path."""
+
+
+class UnknownArgumentError(TaskValidationError, TypeError):
+    """A keyword argument the call does not take; the message lists those it does.
+
+    Also a ``TypeError``, what Python raises for an unexpected keyword, so ``except TypeError``
+    keeps working.
+    """
 
 
 class TaskNotFoundError(CogniaError, LookupError):

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import itertools
 import logging
+import math
 import os
 import random
 import threading
@@ -37,7 +38,7 @@ from ._hooks import HookRegistry
 from ._models import Task, TaskStatus, TriggerKind
 from ._queries import ExecutionQueries
 from ._runner import Runner
-from ._taskspec import UNSET, TaskSpec, read_task_spec
+from ._taskspec import UNSET, TaskSpec, checked_keywords, read_task_spec, shown
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
 from .executors import Executor
@@ -58,6 +59,31 @@ def task_id_for(plugin_id: str, name: str) -> str:
     """The stable id of the task ``(plugin_id, name)``."""
     digest = hashlib.blake2b(f"{plugin_id}\0{name}".encode(), digest_size=8).hexdigest()
     return f"t_{digest}"
+
+
+def _check_options(
+    max_concurrency: object, sync_workers: object, cancel_grace: object, slice_size: object
+) -> None:
+    """Refuse a ``Scheduler(...)`` option that would make it misbehave later."""
+    for name, value, limit in (("max_concurrency", max_concurrency, None),
+                               ("sync_workers", sync_workers, 1024),
+                               ("slice_size", slice_size, 1_000_000)):  # fmt: skip
+        if value is None and name != "slice_size":
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int) or value < 1
+                or (limit is not None and value > limit)):  # fmt: skip
+            bound = f"from 1 to {limit}" if limit else "of at least 1"
+            none = " or None" if name != "slice_size" else ""
+            raise TaskValidationError(
+                f"{name} must be an integer {bound}{none}, got {shown(value)}",
+                field=name, value=value,
+            )  # fmt: skip
+    if (isinstance(cancel_grace, bool) or not isinstance(cancel_grace, int | float)
+            or not 0 <= cancel_grace <= 3600 or math.isnan(cancel_grace)):  # fmt: skip
+        raise TaskValidationError(
+            f"cancel_grace must be a number of seconds from 0 to 3600, got {shown(cancel_grace)}",
+            field="cancel_grace", value=cancel_grace,
+        )  # fmt: skip
 
 
 class Scheduler(ExecutionQueries):
@@ -94,17 +120,8 @@ class Scheduler(ExecutionQueries):
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
         self.store.now = self.clock.now
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
-            raise TaskValidationError(
-                f"max_concurrency must be a positive integer or None, got {max_concurrency!r}",
-                field="max_concurrency",
-                value=max_concurrency,
-            )
-        self.cancel_grace = cancel_grace
+        _check_options(max_concurrency, sync_workers, cancel_grace, slice_size)
+        self.cancel_grace = float(cancel_grace)
         self.executors: dict[str, Executor] = dict(executors or {})
         self.hooks = HookRegistry()
         self._tasks: dict[str, Task] = {}
@@ -297,6 +314,7 @@ class Scheduler(ExecutionQueries):
 
     # -- tasks ----------------------------------------------------------------------------
 
+    @checked_keywords
     @on_loop
     def create_task(
         self,

@@ -5,19 +5,30 @@ Everything is validated before anything changes, so a refused task leaves nothin
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from ._errors import TaskValidationError
+from ._errors import TaskValidationError, UnknownArgumentError
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
-from .triggers import CronTrigger, Trigger, parse_trigger
+from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, Trigger, parse_trigger
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = [
+    "MAX_SECONDS",
+    "TASK_KEYS",
     "TaskSpec",
     "attempts_from_retries",
+    "checked_keywords",
+    "shown",
+    "unknown_argument",
     "read_retry",
     "read_task_spec",
     "trigger_from_options",
@@ -25,8 +36,14 @@ __all__ = [
 
 MAX_NAME = 200
 MAX_TAGS = 32
+#: The longest timeout, misfire grace, jitter or retry delay: 366 days, like intervals.
+MAX_SECONDS = MAX_INTERVAL_SECONDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TAG = re.compile(r"[^\x00-\x1f\x7f,]{1,64}\Z")
+#: Numbers in a trigger or retry policy beyond this are refused before anything converts them
+#: to float (``10**400`` would raise OverflowError there).
+_MAX_NUMBER = 10**15
 
 # dict key (either spelling) -> keyword
 _KEYS = {
@@ -50,6 +67,8 @@ _KEYS = {
     "pluginId": "plugin_id",
     "plugin_id": "plugin_id",
 }
+#: Every key ``create_task`` takes, in either spelling.
+TASK_KEYS = frozenset(_KEYS)
 _RETRY_KEYS = {
     "maxAttempts": "max_attempts",
     "max_attempts": "max_attempts",
@@ -93,11 +112,45 @@ def _text(value: object, field_name: str, *, max_len: int, allow_empty: bool = F
         )
     if (not value.strip() and not allow_empty) or len(value) > max_len:
         raise TaskValidationError(
-            f"{field_name} must be 1-{max_len} characters and not blank, got {value!r}",
+            f"{field_name} must be 1-{max_len} characters and not blank, got {shown(value)}",
             field=field_name,
             value=value,
         )
+    _no_surrogate(value, field_name)
     return value
+
+
+def _no_surrogate(value: str, field_name: str) -> None:
+    found = _SURROGATE.search(value)
+    if found:
+        raise TaskValidationError(
+            f"{field_name} {shown(value)} holds a lone surrogate {found.group()!r} at index "
+            f"{found.start()}, which is not text (it cannot be stored as UTF-8); remove it",
+            field=field_name,
+            value=value,
+        )
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, shortened: a 400-digit integer is not read by anyone."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_NUMBER:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
+
+
+def _check_magnitudes(value: object, path: str, depth: int = 0) -> None:
+    """Refuse an int too large for a float anywhere in a trigger or retry dict."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > _MAX_NUMBER:
+            raise TaskValidationError(
+                f"{path} is far too large: {shown(value)} (numbers here stay below 10**15)",
+                field=path,
+                value=value,
+            )
+    elif isinstance(value, Mapping) and depth < 4:
+        for key, item in value.items():
+            _check_magnitudes(item, f"{path}.{key}", depth + 1)
 
 
 def _name(value: object, field_name: str) -> str:
@@ -114,16 +167,24 @@ def _name(value: object, field_name: str) -> str:
 def _seconds(value: object, field_name: str, *, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        none = " or None" if allow_none else ""
+    none = " or None" if allow_none else ""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         raise TaskValidationError(
-            f"{field_name} must be a finite number of seconds{none}, got {value!r}",
+            f"{field_name} must be a number of seconds{none}, got {type(value).__name__} "
+            f"{shown(value)}",
             field=field_name,
             value=value,
         )
-    if value < 0:
+    if not 0 <= value <= MAX_SECONDS:  # compares 10**400 and inf without converting them
         raise TaskValidationError(
-            f"{field_name} must be >= 0, got {value!r}", field=field_name, value=value
+            f"{field_name} must be from 0 to {MAX_SECONDS} seconds (366 days){none}, "
+            f"got {shown(value)}",
+            field=field_name,
+            value=value,
         )
     return float(value)
 
@@ -168,13 +229,23 @@ def read_retry(value: object) -> RetryPolicy:
                 value=item,
             )
         kwargs[target] = item
+    _check_magnitudes(dict(value), "retry")
+    for key in ("delay_seconds", "max_delay_seconds"):
+        if kwargs.get(key) is not None:
+            _seconds(kwargs[key], f"retry.{_camel_retry[key]}")
     return RetryPolicy(**kwargs)
+
+
+_camel_retry = {"delay_seconds": "delaySeconds", "max_delay_seconds": "maxDelaySeconds"}
 
 
 def _tags(value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
         raise TaskValidationError(
-            f"tags must be a list of strings, got {value!r}", field="tags", value=value
+            f"tags must be a list of strings such as ['daily', 'reports'], got "
+            f"{type(value).__name__} {shown(value)}",
+            field="tags",
+            value=value,
         )
     items = sorted(value) if isinstance(value, set | frozenset) else list(value)
     if len(items) > MAX_TAGS:
@@ -188,10 +259,11 @@ def _tags(value: object) -> tuple[str, ...]:
         if not isinstance(tag, str) or not _TAG.match(tag):
             raise TaskValidationError(
                 f"tags[{i}] must be 1-64 characters without commas or control characters, "
-                f"got {tag!r}",
+                f"got {shown(tag)}",
                 field=f"tags[{i}]",
                 value=tag,
             )
+        _no_surrogate(tag, f"tags[{i}]")
         if tag not in out:
             out.append(tag)
     return tuple(out)
@@ -253,7 +325,7 @@ def read_task_spec(
     out = TaskSpec(name=name, handler=handler, trigger=trigger, handler_fn=handler_fn)
     # Only what was given is read: absent fields keep TaskSpec's (valid) defaults.
     get = values.get
-    if get("description"):
+    if get("description") is not None:  # 0, [] and False are refused, not skipped
         out.description = _text(values["description"], "description", max_len=10_000,
                                 allow_empty=True)  # fmt: skip
     out.args = get("args")
@@ -266,7 +338,7 @@ def read_task_spec(
                 "timeout must be > 0 seconds (None for no timeout), got 0", field="timeout", value=0
             )
         out.timeout = timeout
-    if get("tags"):
+    if get("tags") is not None:  # 0, "" and {} are refused, not skipped
         out.tags = _tags(values["tags"])
     if "enabled" in values:
         enabled = values["enabled"]
@@ -299,6 +371,8 @@ def read_task_spec(
 def _trigger(value: object, default_timezone: str) -> Trigger:
     # Triggers are immutable: one dict given again (100,000 tasks on the same schedule) is
     # parsed once. Only plain dicts of hashable values are remembered, under their exact items.
+    if isinstance(value, Mapping):
+        _check_magnitudes(value, "trigger")
     key = _trigger_key(value, default_timezone)
     if key is not None:
         try:
@@ -402,3 +476,34 @@ def attempts_from_retries(retries: object, where: str) -> int:
             value=retries,
         )
     return retries + 1
+
+
+def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn an unknown keyword argument into an :class:`UnknownArgumentError` (a
+    ``TaskValidationError`` and a ``TypeError``) that names it and lists the accepted ones."""
+    params = inspect.signature(method).parameters.values()
+    accepted = tuple(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+                     and p.name != "self")  # fmt: skip
+    allowed = frozenset(accepted)
+    where = method.__qualname__.replace("Scheduler.", "")
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for key in kwargs:
+            if key not in allowed:
+                raise unknown_argument(where, key, accepted)
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+def unknown_argument(where: str, key: str, accepted: tuple[str, ...]) -> UnknownArgumentError:
+    """The error for ``where(key=...)`` when ``key`` is not among ``accepted``."""
+    close = difflib.get_close_matches(key, accepted, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UnknownArgumentError(
+        f"{where}() got an unknown keyword argument {key!r}{hint}; it accepts: "
+        f"{', '.join(accepted)}",
+        field=key,
+        value=key,
+    )

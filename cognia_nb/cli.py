@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,6 +37,19 @@ def _default_store() -> str:
     return os.environ.get("COGNIA_NB_STORE") or default_store_path()
 
 
+def _duration(text: str) -> float:
+    """``--for``: a finite number of seconds > 0 (``-5``, ``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0 such as 30 or 2.5, got {text!r}"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cognia-nb",
@@ -48,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run plugins in the foreground until Ctrl-C or --for")
     run.add_argument("plugins", nargs="+", metavar="PLUGIN_DIR")
     run.add_argument("--store", default=None, help=store_help)
-    run.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
-                     help="stop after this many seconds")  # fmt: skip
+    run.add_argument("--for", dest="duration", type=_duration, default=None, metavar="SECONDS",
+                     help="stop after this many seconds (> 0)")  # fmt: skip
     run.add_argument("--timezone", default=None, metavar="ZONE",
                      help="default IANA zone of cron tasks (default: the system's)")  # fmt: skip
     run.add_argument(
@@ -129,8 +144,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
     table = Table(*headers, show_lines=False)
     for row in rows:
         table.add_row(*row)
-    Console(width=max(100, min(200, os.get_terminal_size(0).columns))
-            if sys.stdout.isatty() else 160).print(table)  # fmt: skip
+    # The width of stdout (not stdin's, which may be redirected): COLUMNS, else the terminal.
+    columns = shutil.get_terminal_size((160, 24)).columns
+    Console(width=max(100, min(200, columns)) if sys.stdout.isatty() else 160).print(table)
 
 
 def _tasks(store: str) -> int:

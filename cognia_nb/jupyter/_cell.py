@@ -65,8 +65,8 @@ def compile_cell(
         ``(function, is_async)``.
 
     Raises:
-        TaskValidationError: empty body, a syntax error, or ``yield``; the message says which
-            line of the cell.
+        TaskValidationError: empty body, a syntax error (``break`` outside a loop and
+            ``nonlocal`` included), or ``yield``; the message says which line of the cell.
     """
     source = transform(body) if transform is not None else body
     filename = f"<cognia_task {name} #{next(_counter)}>"
@@ -117,7 +117,17 @@ def compile_cell(
     wrapper = ast.Module(body=[func], type_ignores=[])
     ast.increment_lineno(wrapper, first_line - 1)
     ast.fix_missing_locations(wrapper)
-    code = compile(wrapper, filename, "exec")
+    try:  # 'break' outside a loop, 'nonlocal', a late 'global': found only when compiling
+        code = compile(wrapper, filename, "exec")
+    except SyntaxError as exc:
+        line = exc.lineno or first_line
+        raise TaskValidationError(
+            f"%%cognia_task {name}: {exc.msg} on line {line} of the cell (the body runs as a "
+            "function of its own: no enclosing loop or function, and 'global' goes before "
+            "any use of the name)",
+            field="cell",
+            value=exc.text,
+        ) from None
     cell_lines = [""] * (first_line - 1) + source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, cell_lines, filename)
     scope: dict[str, Any] = {}

@@ -19,13 +19,16 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .._default import get_scheduler, notebook_plugin_id
 from .._errors import CogniaError
 from .._scheduler import Scheduler
-from ..plugins._manifest import reject_json_constant
+from ..plugins._manifest import nesting_depth, reject_json_constant
 from ._cell import compile_cell
 from ._display import TaskSummary, TaskTableView
 from ._kernel import ensure_streams
 
 __all__ = ["CogniaMagics"]
 
+#: How deep a ``%cognia emit`` JSON payload may nest (3,000 levels made json.loads recurse out).
+EMIT_MAX_DEPTH = 64
+_TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
     "emit TYPE [JSON] | panel"  # fmt: skip
 
@@ -210,8 +213,13 @@ class CogniaMagics(Magics):
         if len(rest) == 2:
             try:
                 payload = json.loads(rest[1], parse_constant=reject_json_constant)
+            except RecursionError:
+                payload = _TOO_DEEP
             except ValueError as exc:
                 raise UsageError(f"%cognia emit: the payload is not JSON: {exc}") from None
+            if payload is _TOO_DEEP or nesting_depth(payload, EMIT_MAX_DEPTH) > EMIT_MAX_DEPTH:
+                raise UsageError(f"%cognia emit: the payload nests deeper than {EMIT_MAX_DEPTH} "
+                                 "levels; send a flatter JSON value")  # fmt: skip
         return self.scheduler.emit(rest[0], payload, source="user")
 
     def _cmd_panel(self, rest: list[str]) -> Any:

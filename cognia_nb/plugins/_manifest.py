@@ -8,7 +8,9 @@ anything too large or too deeply nested. Validation names the JSON path of the f
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ __all__ = [
     "RESERVED_PLUGIN_IDS",
     "Manifest",
     "load_manifest",
+    "nesting_depth",
     "parse_manifest",
     "reserved_id_problem",
 ]
@@ -101,7 +104,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep lists and dicts nest in ``value`` (iteratively; stops counting past ``limit``)."""
     stack = [(value, 1)]
     deepest = 0
     while stack:
@@ -133,7 +137,7 @@ def parse_manifest(source: str | bytes | dict[str, Any], *, origin: str = "manif
             raise _fail("$", f"{origin} is not valid JSON: {exc}") from exc
     else:
         data = source
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data) > MAX_DEPTH:
         raise _fail("$", f"nesting is deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise _fail("$", f"must be a JSON object, got {type(data).__name__}", data)
@@ -221,14 +225,31 @@ def load_manifest(path: str | Path) -> Manifest:
         ManifestError: the file cannot be read or is not valid.
     """
     file = Path(path)
-    if file.is_dir():
-        file = file / "plugin.json"
     try:
-        if file.stat().st_size > MAX_MANIFEST_BYTES:
-            raise _fail("$", f"{file} is larger than {MAX_MANIFEST_BYTES} bytes")
-        text = file.read_text(encoding="utf-8")
+        if file.is_dir():
+            file = file / "plugin.json"
+        return _read_manifest(file)
     except OSError as exc:
         raise _fail("$", f"cannot read {str(file)!r}: {exc.strerror or exc}") from exc
+
+
+def _read_manifest(file: Path) -> Manifest:
+    """Read at most the size limit, from a regular file only: opened without blocking (a FIFO
+    would wait for a writer), checked with ``fstat`` (/dev/zero never ends), read bounded."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device"
+                    if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")  # fmt: skip
+            raise _fail("$", f"{str(file)!r} is {kind}; a manifest must be a regular file "
+                        "(a plugin.json or the plugin's directory)")  # fmt: skip
+        data = handle.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _fail("$", f"{str(file)!r} is larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _fail("$", f"{str(file)!r} is not UTF-8 text") from exc
     manifest = parse_manifest(text, origin=str(file))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._errors import TaskValidationError
-from .._taskspec import attempts_from_retries, trigger_from_options
+from .._taskspec import TASK_KEYS, attempts_from_retries, trigger_from_options, unknown_argument
 
 if TYPE_CHECKING:
     from ._context import PluginContext
@@ -93,11 +93,20 @@ def scheduled(
     attaches these parameters; loading the plugin registers the handler and creates the task.
 
     Raises:
-        TaskValidationError: for no trigger or more than one.
+        TaskValidationError: for no trigger or more than one; ``UnknownArgumentError`` (also a
+            ``TypeError``) for a keyword ``create_task`` does not take either.
     """
     trigger_from_options(
         "@scheduled", cron=cron, interval=interval, once_at=once_at, allow_event=False
     )  # refuses none or several, at decoration time
+    own = ("cron", "interval", "once_at", "name", "description", "enabled", "retry_attempts",
+           "retry_delay", "timeout", "tags", "timezone")  # fmt: skip
+    for key in extra:
+        if key not in TASK_KEYS or key in ("trigger", "handler", "plugin_id", "pluginId"):
+            passed = sorted(k for k in TASK_KEYS if "_" in k or k.islower())
+            accepted = own + tuple(k for k in passed if k not in own and k not in
+                                   ("trigger", "handler", "plugin_id", "name"))  # fmt: skip
+            raise unknown_argument("scheduled", key, accepted)
     spec = ScheduledSpec(cron=cron, interval=interval, once_at=once_at, name=name,
                          description=description, enabled=enabled,
                          retry_attempts=retry_attempts, retry_delay=retry_delay,

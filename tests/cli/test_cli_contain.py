@@ -89,3 +89,75 @@ def test_a_reserved_plugin_name_exits_2(tmp_path: Path, name: str) -> None:
     assert f"manifest name: {name!r} is reserved" in result.stderr
     validated = cli("validate", str(directory))
     assert validated.returncode == 2 and f"{name!r} is reserved" in validated.stderr
+
+
+# -- bad input to the other commands ----------------------------------------------------------
+
+
+def test_validate_reads_at_most_the_limit_and_only_regular_files(tmp_path: Path) -> None:
+    fifo = tmp_path / "plugin.json"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 1_000_001)
+    for target, message in (
+        ("/dev/zero", "'/dev/zero' is a character device; a manifest must be a regular file"),
+        (str(fifo), f"{str(fifo)!r} is a FIFO; a manifest must be a regular file"),
+        (str(tmp_path), f"{str(fifo)!r} is a FIFO"),  # the directory's plugin.json
+        (str(big), f"{str(big)!r} is larger than 1000000 bytes"),
+    ):
+        result = cli("validate", target, timeout=30)  # a hang would be a TimeoutExpired
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"cognia-nb: error: manifest $: {message}")
+
+
+def test_validate_names_the_field_of_a_huge_number(tmp_path: Path) -> None:
+    manifest = tmp_path / "plugin.json"
+    manifest.write_text('{"name": "x", "capabilities": ["scheduler"], "scheduledTasks": [{"name": '
+                        '"a", "handler": "h", "trigger": {"type": "interval", "seconds": 1'
+                        + "0" * 400 + "}}]}")  # fmt: skip
+    result = cli("validate", str(manifest))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "cognia-nb: error: manifest scheduledTasks[0].trigger.seconds: trigger.seconds is far "
+        "too large: an integer of 401 digits (numbers here stay below 10**15)"
+    )
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "0", "soon"])
+def test_run_for_must_be_a_positive_finite_number(value: str) -> None:
+    result = cli("run", "nowhere", "--store", "memory", f"--for={value}")
+    assert result.returncode == 2
+    assert (f"argument --for: must be a number of seconds > 0 such as 30 or 2.5, got {value!r}"
+            in result.stderr)  # fmt: skip
+
+
+def test_tasks_with_stdin_redirected_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    from cognia_nb import Scheduler
+
+    store = tmp_path / "t.db"
+    s = Scheduler(store=str(store))
+    s.create_task(name="nightly", handler="h", trigger={"type": "cron", "expression": "0 3 * * *"})
+    s.store.flush()
+    s.close()
+    master, slave = pty.openpty()
+    with open(os.devnull) as devnull:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cognia_nb", "tasks", "--store", str(store)],
+            stdin=devnull, stdout=slave, stderr=subprocess.PIPE, timeout=60, check=False,
+        )  # fmt: skip
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    assert b"nightly" in out and b"unexpected error" not in proc.stderr
