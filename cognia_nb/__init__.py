@@ -23,6 +23,7 @@ from ._errors import (
     TaskAbortedError,
     TaskNotFoundError,
     TaskValidationError,
+    UnknownArgumentError,
 )
 from ._models import (
     Execution,
@@ -78,6 +79,7 @@ __all__ = [
     "TaskStatus",
     "TaskValidationError",
     "TriggerKind",
+    "UnknownArgumentError",
     "__version__",
     "default_timezone",
     "define_plugin",

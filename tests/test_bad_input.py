@@ -12,8 +12,7 @@ import pytest
 import pytest_asyncio
 
 import cognia_nb as cn
-from cognia_nb import ManifestError, Scheduler, TaskValidationError
-from cognia_nb._errors import UnknownArgumentError
+from cognia_nb import ManifestError, Scheduler, TaskValidationError, UnknownArgumentError
 from cognia_nb.plugins import PluginContext, parse_manifest, scheduled
 from cognia_nb.testing import FakeClock
 
