@@ -72,3 +72,21 @@ def test_a_hook_calling_sys_exit_leaves_the_kernel_alive(
     # the scheduler keeps firing after the hook failure
     kernel.check(f"ex2 = sched.emit('contain:{name}')[0]")
     assert _wait_for(kernel, "sched.get_execution(ex2).status == 'succeeded'") == "True"
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("%%cognia_task brk --interval 60\nbreak\n", "UsageError: %%cognia_task brk: 'break' "
+         "outside loop on line 2 of the cell"),
+        ("%%cognia_task nl --interval 60\nnonlocal x\n", "UsageError: %%cognia_task nl: "),
+        ("%cognia emit deep:x '" + "[" * 3000 + "]" * 3000 + "'",
+         "UsageError: %cognia emit: the payload nests deeper than 64 levels"),
+    ],
+)  # fmt: skip
+def test_bad_cells_are_usage_errors_in_a_kernel(kernel: Kernel, cell: str, message: str) -> None:
+    out = kernel.run(cell)  # IPython shows a UsageError as one stderr line, no traceback
+    assert out.stderr.startswith(message), (out.error, out.stderr)
+    assert out.error is None and "Traceback" not in out.stderr
+    assert "SyntaxError" not in out.stderr and "RecursionError" not in out.stderr
+    assert kernel.check("os.getpid() == pid").result == "True"
