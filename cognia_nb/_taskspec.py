@@ -233,6 +233,14 @@ def read_retry(value: object) -> RetryPolicy:
     for key in ("delay_seconds", "max_delay_seconds"):
         if kwargs.get(key) is not None:
             _seconds(kwargs[key], f"retry.{_camel_retry[key]}")
+    backoff = kwargs.get("backoff")
+    if isinstance(backoff, int | float) and not isinstance(backoff, bool) and backoff > 100:
+        raise TaskValidationError(
+            f"retry.backoff must be from 1 to 100 (the factor between delays), got "
+            f"{shown(backoff)}",
+            field="retry.backoff",
+            value=backoff,
+        )
     return RetryPolicy(**kwargs)
 
 
