@@ -14,7 +14,6 @@ import contextvars
 import hashlib
 import itertools
 import logging
-import math
 import os
 import random
 import threading
@@ -23,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._checks import check_scheduler_options, checked_keywords
 from ._clock import Clock, RealClock
 from ._context import SealedSink
 from ._dispatch import Dispatcher
@@ -38,7 +38,7 @@ from ._hooks import HookRegistry
 from ._models import Task, TaskStatus, TriggerKind
 from ._queries import ExecutionQueries
 from ._runner import Runner
-from ._taskspec import UNSET, TaskSpec, checked_keywords, read_task_spec, shown
+from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
 from .executors import Executor
@@ -59,31 +59,6 @@ def task_id_for(plugin_id: str, name: str) -> str:
     """The stable id of the task ``(plugin_id, name)``."""
     digest = hashlib.blake2b(f"{plugin_id}\0{name}".encode(), digest_size=8).hexdigest()
     return f"t_{digest}"
-
-
-def _check_options(
-    max_concurrency: object, sync_workers: object, cancel_grace: object, slice_size: object
-) -> None:
-    """Refuse a ``Scheduler(...)`` option that would make it misbehave later."""
-    for name, value, limit in (("max_concurrency", max_concurrency, None),
-                               ("sync_workers", sync_workers, 1024),
-                               ("slice_size", slice_size, 1_000_000)):  # fmt: skip
-        if value is None and name != "slice_size":
-            continue
-        if (isinstance(value, bool) or not isinstance(value, int) or value < 1
-                or (limit is not None and value > limit)):  # fmt: skip
-            bound = f"from 1 to {limit}" if limit else "of at least 1"
-            none = " or None" if name != "slice_size" else ""
-            raise TaskValidationError(
-                f"{name} must be an integer {bound}{none}, got {shown(value)}",
-                field=name, value=value,
-            )  # fmt: skip
-    if (isinstance(cancel_grace, bool) or not isinstance(cancel_grace, int | float)
-            or not 0 <= cancel_grace <= 3600 or math.isnan(cancel_grace)):  # fmt: skip
-        raise TaskValidationError(
-            f"cancel_grace must be a number of seconds from 0 to 3600, got {shown(cancel_grace)}",
-            field="cancel_grace", value=cancel_grace,
-        )  # fmt: skip
 
 
 class Scheduler(ExecutionQueries):
@@ -120,7 +95,7 @@ class Scheduler(ExecutionQueries):
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
         self.store.now = self.clock.now
-        _check_options(max_concurrency, sync_workers, cancel_grace, slice_size)
+        check_scheduler_options(max_concurrency, sync_workers, cancel_grace, slice_size)
         self.cancel_grace = float(cancel_grace)
         self.executors: dict[str, Executor] = dict(executors or {})
         self.hooks = HookRegistry()

@@ -5,30 +5,22 @@ Everything is validated before anything changes, so a refused task leaves nothin
 
 from __future__ import annotations
 
-import difflib
-import functools
-import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from ._errors import TaskValidationError, UnknownArgumentError
+from ._checks import MAX_NUMBER, shown
+from ._errors import TaskValidationError
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, Trigger, parse_trigger
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 __all__ = [
     "MAX_SECONDS",
     "TASK_KEYS",
     "TaskSpec",
     "attempts_from_retries",
-    "checked_keywords",
-    "shown",
-    "unknown_argument",
     "read_retry",
     "read_task_spec",
     "trigger_from_options",
@@ -41,9 +33,6 @@ MAX_SECONDS = MAX_INTERVAL_SECONDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TAG = re.compile(r"[^\x00-\x1f\x7f,]{1,64}\Z")
-#: Numbers in a trigger or retry policy beyond this are refused before anything converts them
-#: to float (``10**400`` would raise OverflowError there).
-_MAX_NUMBER = 10**15
 
 # dict key (either spelling) -> keyword
 _KEYS = {
@@ -131,18 +120,10 @@ def _no_surrogate(value: str, field_name: str) -> None:
         )
 
 
-def shown(value: object, limit: int = 80) -> str:
-    """``repr(value)`` for a message, shortened: a 400-digit integer is not read by anyone."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_NUMBER:
-        return f"an integer of {len(str(abs(value)))} digits"
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
-
-
 def _check_magnitudes(value: object, path: str, depth: int = 0) -> None:
     """Refuse an int too large for a float anywhere in a trigger or retry dict."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) > _MAX_NUMBER:
+        if abs(value) > MAX_NUMBER:
             raise TaskValidationError(
                 f"{path} is far too large: {shown(value)} (numbers here stay below 10**15)",
                 field=path,
@@ -484,34 +465,3 @@ def attempts_from_retries(retries: object, where: str) -> int:
             value=retries,
         )
     return retries + 1
-
-
-def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn an unknown keyword argument into an :class:`UnknownArgumentError` (a
-    ``TaskValidationError`` and a ``TypeError``) that names it and lists the accepted ones."""
-    params = inspect.signature(method).parameters.values()
-    accepted = tuple(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-                     and p.name != "self")  # fmt: skip
-    allowed = frozenset(accepted)
-    where = method.__qualname__.replace("Scheduler.", "")
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for key in kwargs:
-            if key not in allowed:
-                raise unknown_argument(where, key, accepted)
-        return method(*args, **kwargs)
-
-    return wrapper
-
-
-def unknown_argument(where: str, key: str, accepted: tuple[str, ...]) -> UnknownArgumentError:
-    """The error for ``where(key=...)`` when ``key`` is not among ``accepted``."""
-    close = difflib.get_close_matches(key, accepted, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return UnknownArgumentError(
-        f"{where}() got an unknown keyword argument {key!r}{hint}; it accepts: "
-        f"{', '.join(accepted)}",
-        field=key,
-        value=key,
-    )

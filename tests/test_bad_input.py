@@ -43,6 +43,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      r"misfire_grace_seconds must be from 0 to 31622400 seconds .*1e\+308"),
     ("retry delay 1e308", {"retry": {"maxAttempts": 2, "delaySeconds": 1e308}},
      "retry.delaySeconds", r"retry\.delaySeconds must be from 0 .*1e\+308"),
+    ("timeout 10**10000", {"timeout": 10**10000}, "timeout", r"an integer of about 10001 digits"),
     ("retry backoff 1e300", {"retry": {"maxAttempts": 3, "backoff": 1e300}}, "retry.backoff",
      r"retry\.backoff must be from 1 to 100 .*1e\+300"),
     ("retry attempts 10**400", {"retry": {"maxAttempts": BIG}}, "retry.maxAttempts",
