@@ -235,3 +235,26 @@ async def test_on_unload_that_exits_is_logged_and_the_unload_completes(
             await asyncio.sleep(0)
     assert scheduler._handlers == {} and not loaded.loaded
     assert "on_unload raised" in caplog.text and type(exc).__name__ in caplog.text
+
+
+async def test_a_plugin_hook_that_exits_is_a_logged_hook_failure(
+    scheduler: Scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sys
+
+    def activate(context: PluginContext) -> dict[str, Any]:
+        context.scheduler.register_handler("h", lambda: "ran")
+        context.scheduler.create_task(name="t", handler="h",
+                                      trigger={"type": "event", "eventType": "go"})  # fmt: skip
+        return {"onScheduledTaskStart": lambda tid, xid: sys.exit(0),
+                "on_scheduled_task_complete": lambda tid, xid, r: (_ for _ in ()).throw(
+                    KeyboardInterrupt())}  # fmt: skip
+
+    loaded = load_plugin(define_plugin(activate), scheduler, {"name": "hk", "capabilities": CAPS})
+    with caplog.at_level(logging.ERROR, logger="cognia_nb.hooks"):
+        for _ in range(2):
+            ex = await scheduler.wait_for(scheduler.run_task_now(loaded.tasks[0].id), timeout=5)
+            assert ex.status == "succeeded" and ex.output == "ran"
+    assert caplog.text.count("hook task_start listener") == 2
+    assert caplog.text.count("hook task_complete listener") == 2
+    assert "SystemExit" in caplog.text and "KeyboardInterrupt" in caplog.text
