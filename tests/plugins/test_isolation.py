@@ -169,6 +169,10 @@ async def test_the_plugin_id_and_scheduler_cannot_be_rebound(
     _, b, seen_a = two
     context = seen_a["context"]
     facade = context.scheduler
+    # the escape hatches are gone
+    for target, name in ((facade, "_s"), (facade, "_scheduler"), (context, "_scheduler"),
+                         (context, "_s"), (facade, "__dict__"), (context, "__dict__")):  # fmt: skip
+        assert not hasattr(target, name), name
     attempts = [(facade, "plugin_id"), (facade, "_call"), (facade, "_s"), (context, "plugin_id"),
                 (context, "scheduler"), (context, "_scheduler"), (context, "_facade"),
                 (context, "_plugin_id")]  # fmt: skip
