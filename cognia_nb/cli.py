@@ -3,6 +3,8 @@
     cognia-nb run PLUGIN_DIR... [--store PATH|memory] [--for SECONDS] [--timezone ZONE]
     cognia-nb validate MANIFEST
     cognia-nb tasks [--store PATH]
+    cognia-nb run NOTEBOOK.ipynb... [PLUGIN_DIR...] [--for S] [--grace S] [--kernel NAME]
+    cognia-nb status [--store PATH]
     cognia-nb history [--task NAME] [--limit N] [--format table|csv|json] [--store PATH]
 
 Exit status: 0 success (``run``: stopped by ``--for``, Ctrl-C or SIGTERM); 1 an unexpected
@@ -61,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     store_help = "a SQLite file or 'memory' (default: $COGNIA_NB_STORE, else the Jupyter data dir)"
 
     run = sub.add_parser("run", help="run plugins in the foreground until Ctrl-C or --for")
-    run.add_argument("plugins", nargs="+", metavar="PLUGIN_DIR")
+    run.add_argument("plugins", nargs="+", metavar="PLUGIN_DIR|NOTEBOOK.ipynb")
     run.add_argument("--store", default=None, help=store_help)
     run.add_argument("--for", dest="duration", type=_duration, default=None, metavar="SECONDS",
                      help="stop after this many seconds (> 0)")  # fmt: skip
@@ -73,11 +75,19 @@ def _parser() -> argparse.ArgumentParser:
         help="plain log lines instead of the live table (automatic when not a TTY)",
     )
 
+    run.add_argument("--grace", type=_grace, default=10.0, metavar="SECONDS",
+                     help="Ctrl-C/SIGTERM: running executions get this long (10)")  # fmt: skip
+    run.add_argument("--kernel", default=None, metavar="NAME",
+                     help="kernel of notebooks (default: each notebook's kernelspec)")  # fmt: skip
+
     validate = sub.add_parser("validate", help="check a plugin.json (or a plugin directory)")
     validate.add_argument("manifest", metavar="MANIFEST")
 
     tasks = sub.add_parser("tasks", help="list the tasks in a store")
     tasks.add_argument("--store", default=None, help=store_help)
+
+    status = sub.add_parser("status", help="which kernels and services hold tasks on a store")
+    status.add_argument("--store", default=None, help=store_help)
 
     history = sub.add_parser("history", help="show executions from a store")
     history.add_argument("--store", default=None, help=store_help)
@@ -92,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
+            from ._service._supervise import notebook_args
+
+            if notebook_args(args.plugins)[0]:
+                return _run_notebooks(args)
             from ._cli_run import run_plugins
 
             return asyncio.run(
@@ -107,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.manifest)
         if args.command == "tasks":
             return _tasks(args.store or _default_store())
+        if args.command == "status":
+            from ._service._status import show_status
+
+            return show_status(args.store or _default_store())
         return _history(args.store or _default_store(), args.task, args.limit, args.format)
     except CogniaError as exc:
         print(f"cognia-nb: error: {exc}", file=sys.stderr)
@@ -116,6 +134,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:  # pragma: no cover - run handles SIGINT itself
         return EXIT_OK
+
+
+def _grace(text: str) -> float:
+    """``--grace``: a finite number of seconds >= 0."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _duration(text)
+
+
+def _run_notebooks(args: argparse.Namespace) -> int:
+    from ._service._supervise import ServiceOptions, notebook_args, run_notebooks
+
+    notebooks, plugins = notebook_args(args.plugins)
+    options = ServiceOptions(store=os.path.abspath(args.store or _default_store()),
+                             duration=args.duration, grace=args.grace,
+                             kernel_name=args.kernel)  # fmt: skip
+    if args.store == "memory":
+        raise CogniaError("--store memory cannot be shared with a notebook's kernel; give a "
+                          "SQLite file")  # fmt: skip
+    return asyncio.run(run_notebooks(notebooks, options, plugins, args.timezone,
+                                     plain=args.plain or not sys.stdout.isatty()))  # fmt: skip
 
 
 def _validate(path: str) -> int:

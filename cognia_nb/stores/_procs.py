@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
+import sys
 from pathlib import Path
 
-__all__ = ["NETWORK_FS_WARNED", "network_fs_type", "owner_token", "process_alive"]
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "LEASE_SECONDS",
+    "NETWORK_FS_WARNED",
+    "network_fs_type",
+    "owner_token",
+    "process_alive",
+    "process_info",
+]
+
+#: How often a process's writer thread records that it is alive; a holder whose last beat is
+#: older than LEASE_SECONDS is dead (what a pid check cannot tell for another host).
+HEARTBEAT_SECONDS = 10.0
+LEASE_SECONDS = 3 * HEARTBEAT_SECONDS
 
 NETWORK_FS = {
     "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
@@ -31,6 +46,24 @@ def owner_token() -> str:
     """``host:pid:start:random``: names this process in a shared store."""
     pid = os.getpid()
     return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or '-'}:{secrets.token_hex(3)}"
+
+
+def process_info() -> str:
+    """What this process is, as JSON for the process table: ``kind`` (``service`` when
+    ``cognia-nb run NOTEBOOK`` started it, which passes ``COGNIA_NB_PROCESS_INFO``, else
+    ``kernel`` or ``process``) and the notebook session, if any."""
+    info: dict[str, object] = {}
+    try:
+        given = json.loads(os.environ.get("COGNIA_NB_PROCESS_INFO") or "{}")
+    except ValueError:
+        given = {}
+    if isinstance(given, dict):
+        info.update(given)
+    info.setdefault("kind", "kernel" if "ipykernel" in sys.modules else "process")
+    session = os.environ.get("JPY_SESSION_NAME")
+    if session:
+        info.setdefault("notebook", session)
+    return json.dumps(info)
 
 
 def process_alive(pid: int, owner: str) -> bool:

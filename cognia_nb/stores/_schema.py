@@ -125,6 +125,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE tasks;
     ALTER TABLE tasks_v2 RENAME TO tasks;
     """,
+    # 3: which processes are alive on a store (``cognia-nb status``): each process's writer
+    # thread beats every HEARTBEAT_SECONDS (``_procs.py``); ``info`` says what the process is
+    # (JSON: kind service/kernel/process, the notebook, restarts of a service).
+    """
+    ALTER TABLE processes ADD COLUMN heartbeat_ts REAL;
+    ALTER TABLE processes ADD COLUMN info TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

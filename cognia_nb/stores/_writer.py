@@ -34,6 +34,7 @@ from ._codec import (
     state_row,
     task_row,
 )
+from ._procs import HEARTBEAT_SECONDS
 from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
 
 __all__ = ["Writer"]
@@ -77,6 +78,7 @@ class Writer(threading.Thread):
         claim_window: float = 0.002,
         max_rows: int = 500,
         on_commit: Callable[[sqlite3.Connection], None] | None = None,
+        heartbeat: float | None = HEARTBEAT_SECONDS,
     ) -> None:
         super().__init__(name="cognia_nb-sqlite-writer", daemon=True)
         self._connect = connect
@@ -100,6 +102,9 @@ class Writer(threading.Thread):
         self._stopping = False
         self.error: BaseException | None = None
         self.commits = 0
+        # The process table's heartbeat_ts (``cognia-nb status``), written every `heartbeat` s.
+        self.heartbeat = heartbeat
+        self._next_beat = None if heartbeat is None else time.monotonic() + heartbeat
 
     # -- called from the loop thread (never blocks on disk) -------------------------------
 
@@ -194,6 +199,8 @@ class Writer(threading.Thread):
     def _ready(self) -> bool:
         if self._stopping or self._flushes:
             return True
+        if self._next_beat is not None and time.monotonic() >= self._next_beat:
+            return True
         if self._claims and time.monotonic() - self._first_claim >= self.claim_window:
             return True
         if self._first_dirty is None:
@@ -214,10 +221,10 @@ class Writer(threading.Thread):
                 if self._claims:
                     until = max(0.0, self._first_claim + self.claim_window - time.monotonic())
                     wait = until if wait is None else min(wait, until)
-                held_due = self._held.next_due()
-                if held_due is not None:
-                    until = max(0.0, held_due - time.monotonic())
-                    wait = until if wait is None else min(wait, until)
+                for due in (self._held.next_due(), self._next_beat):
+                    if due is not None:
+                        until = max(0.0, due - time.monotonic())
+                        wait = until if wait is None else min(wait, until)
                 self._cond.wait(wait)
             self._first_dirty = None  # before draining: see the module docstring
             # Saves came through the deques; the last save of an object is the one kept.
@@ -242,6 +249,14 @@ class Writer(threading.Thread):
             self._tasks, self._deleted = {}, set()
             self._claims, self._flushes = [], []
             return batch
+
+    def _beat(self, conn: sqlite3.Connection) -> None:
+        if self._next_beat is None or time.monotonic() < self._next_beat:
+            return
+        assert self.heartbeat is not None
+        self._next_beat = time.monotonic() + self.heartbeat
+        conn.execute("UPDATE processes SET heartbeat_ts = ? WHERE owner = ?",
+                     (time.time(), self.owner))  # fmt: skip
 
     def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
         tasks, states, deleted, executions, claims, flushes, stopping = batch
@@ -279,6 +294,7 @@ class Writer(threading.Thread):
                 conn.executemany(_EXECUTION_UPSERT, execution_rows)
             if self._on_commit is not None:
                 self._on_commit(conn)
+            self._beat(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

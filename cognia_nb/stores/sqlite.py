@@ -32,7 +32,13 @@ from ._codec import (
     execution_from_row,
     task_from_row,
 )
-from ._procs import NETWORK_FS_WARNED, network_fs_type, owner_token, process_alive
+from ._procs import (
+    NETWORK_FS_WARNED,
+    network_fs_type,
+    owner_token,
+    process_alive,
+    process_info,
+)
 from ._schema import SCHEMA_VERSION, current_version, migrate
 from ._sqlite_history import read_history
 from ._writer import Writer
@@ -174,8 +180,9 @@ class SQLiteStore(Store):
                          execution_id),
                     )  # fmt: skip
             conn.execute(
-                "INSERT INTO processes (owner, host, pid, started_ts) VALUES (?, ?, ?, ?)",
-                (self.owner, host, os.getpid(), now),
+                "INSERT INTO processes (owner, host, pid, started_ts, heartbeat_ts, info) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self.owner, host, os.getpid(), now, time.time(), process_info()),
             )
             conn.execute("COMMIT")
         except BaseException:

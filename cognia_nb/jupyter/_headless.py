@@ -1,0 +1,162 @@
+"""Inside a kernel run by ``cognia-nb run NOTEBOOK``: report to the supervising process.
+
+The supervisor (``cognia_nb._service``) is this kernel's only client. It cannot see the
+scheduler, so :func:`attach` sends what the terminal shows as ``display_data`` messages of
+the :data:`MIME` type on iopub (safe from any thread): executions starting and finishing,
+progress (throttled), and each line a handler prints, with the task's name. Lines printed
+outside any handler stay ordinary stream output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from .._context import current_task_context
+from .._default import get_scheduler, notebook_plugin_id
+from .._models import Execution, Task
+from .._scheduler import Scheduler
+
+__all__ = ["MIME", "attach", "ready", "stop"]
+
+MIME = "application/vnd.cognia-nb.event+json"
+PROGRESS_EVERY = 1.0  # seconds between progress events of one execution
+
+log = logging.getLogger("cognia_nb.service")
+
+
+def send(kind: str, **fields: Any) -> None:
+    """One event to the supervisor (never raises: reporting must not break a handler)."""
+    from IPython.display import publish_display_data
+
+    try:
+        publish_display_data({MIME: {"kind": kind, **fields}})  # type: ignore[no-untyped-call]
+    except Exception:  # a closed socket at shutdown
+        log.debug("cognia_nb: could not send a %s event", kind, exc_info=True)
+
+
+def _execution(task: Task, ex: Execution) -> dict[str, Any]:
+    output = None if ex.output is None else repr(ex.output)[:200]
+    return {
+        "task": task.name, "plugin": task.plugin_id, "execution": ex.id,
+        "trigger": str(ex.trigger_kind), "status": str(ex.status), "duration": ex.duration,
+        "error": ex.error, "output": output, "attempt": ex.attempt,
+        "progress": ex.progress, "message": ex.progress_message,
+    }  # fmt: skip
+
+
+class _TaskLines:
+    """Sits under the :class:`~cognia_nb.jupyter._kernel.ExecutionStream`: a handler's lines
+    go to the supervisor with the task's name, anything else to the kernel's stream."""
+
+    def __init__(self, wrapped: TextIO, name: str) -> None:
+        self._wrapped = wrapped
+        self._name = name
+        self._partial: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        context = current_task_context.get()
+        if context is None:
+            return self._wrapped.write(text)
+        key = context.execution_id
+        with self._lock:
+            *lines, rest = (self._partial.pop(key, "") + text).split("\n")
+            if rest:
+                self._partial[key] = rest[-10_000:]
+        for line in lines:
+            send("output", task=context.task_name, execution=key, stream=self._name, line=line)
+        return len(text)
+
+    def flush(self) -> None:
+        self._wrapped.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+def _route_output() -> None:
+    from ._kernel import ensure_streams
+
+    ensure_streams()
+    for name in ("stdout", "stderr"):
+        proxy = getattr(sys, name)
+        if not isinstance(proxy._wrapped, _TaskLines):
+            proxy._wrapped = _TaskLines(proxy._wrapped, name)
+
+
+def _hook(scheduler: Scheduler) -> None:
+    last: dict[str, float] = {}
+
+    def progress(task: Task, ex: Execution) -> None:
+        now = time.monotonic()
+        if ex.progress is None or ex.progress >= 100 or now - last.get(ex.id, 0.0) < PROGRESS_EVERY:
+            return
+        last[ex.id] = now
+        send("progress", **_execution(task, ex))
+
+    def finish(task: Task, ex: Execution, *_: Any) -> None:
+        last.pop(ex.id, None)
+        send("finish", **_execution(task, ex))
+
+    scheduler.on("task_start", lambda t, ex: send("start", **_execution(t, ex)))
+    scheduler.on("task_complete", finish)
+    scheduler.on("task_error", finish)
+    scheduler.on("task_progress", progress)
+
+
+def attach() -> None:
+    """Start the default scheduler and report its executions to the supervisor."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        raise RuntimeError("cognia_nb: the headless agent runs inside an IPython kernel")
+    _route_output()
+    _hook(get_scheduler())
+
+
+def ready(restarts: int = 0, reason: str | None = None) -> None:
+    """The notebook ran: list this notebook's tasks (and say why the kernel restarted)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if "cognia_nb" not in shell.extension_manager.loaded:  # magics, shutdown wiring
+        shell.run_line_magic("load_ext", "cognia_nb")
+    scheduler = get_scheduler()
+    plugin_id = notebook_plugin_id()
+    tasks = [
+        {"task": t.name, "schedule": t.describe(), "status": str(t.status),
+         "next": t.next_run_at.isoformat(timespec="seconds") if t.next_run_at else None}
+        for t in scheduler.list_tasks() if t.plugin_id == plugin_id
+    ]  # fmt: skip
+    owner = getattr(scheduler.store, "owner", None)
+    send("ready", tasks=tasks, store=scheduler.store.location, owner=owner)
+    if restarts:
+        payload = {"restarts": restarts, "reason": reason, "owner": owner}
+        scheduler.emit("service:restarted", payload, source="service")
+
+
+async def stop(grace: float) -> None:
+    """Stop the default scheduler, letting running executions finish for ``grace`` seconds."""
+    scheduler = get_scheduler()
+    running = len(scheduler._runner.live)
+    if "grace" in inspect.signature(scheduler.stop).parameters:
+        await scheduler.stop(grace=grace)  # type: ignore[call-arg]
+    else:
+        await _stop_after(scheduler, grace)
+    scheduler.close()
+    send("stopped", running=running)
+
+
+async def _stop_after(scheduler: Scheduler, grace: float) -> None:
+    """Without ``Scheduler.stop(grace=...)``: no new firings, wait, then cancel the rest."""
+    scheduler._dispatcher.stop()
+    deadline = time.monotonic() + grace
+    while scheduler._runner.live and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await scheduler.stop()
