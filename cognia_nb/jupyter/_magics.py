@@ -30,7 +30,7 @@ __all__ = ["CogniaMagics"]
 EMIT_MAX_DEPTH = 64
 _TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
-    "emit TYPE [JSON] | panel"  # fmt: skip
+    "emit TYPE [JSON] | panel | serve [--print] [--name NAME]"  # fmt: skip
 
 
 def _usage(exc: CogniaError) -> UsageError:
@@ -221,6 +221,21 @@ class CogniaMagics(Magics):
                 raise UsageError(f"%cognia emit: the payload nests deeper than {EMIT_MAX_DEPTH} "
                                  "levels; send a flatter JSON value")  # fmt: skip
         return self.scheduler.emit(rest[0], payload, source="user")
+
+    def _cmd_serve(self, rest: list[str]) -> Any:
+        from ._serve import serve
+
+        name, print_only, words = None, False, list(rest)
+        while words:
+            word = words.pop(0)
+            if word == "--print":
+                print_only = True
+            elif word == "--name" and words:
+                name = words.pop(0)
+            else:
+                raise UsageError(f"%cognia serve: unexpected {word!r}; usage: %cognia serve "
+                                 "[--print] [--name NAME]")  # fmt: skip
+        return serve(self.scheduler.store.location, name=name, print_only=print_only)
 
     def _cmd_panel(self, rest: list[str]) -> Any:
         from . import panel
