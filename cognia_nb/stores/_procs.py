@@ -59,7 +59,9 @@ def process_info() -> str:
         given = {}
     if isinstance(given, dict):
         info.update(given)
-    info.setdefault("kind", "kernel" if "ipykernel" in sys.modules else "process")
+    app = sys.modules.get("ipykernel.kernelapp")  # imported, not necessarily running
+    in_kernel = app is not None and app.IPKernelApp.initialized()
+    info.setdefault("kind", "kernel" if in_kernel else "process")
     session = os.environ.get("JPY_SESSION_NAME")
     if session:
         info.setdefault("notebook", session)
