@@ -91,13 +91,16 @@ def _route_output() -> None:
 
 
 def _hook(scheduler: Scheduler) -> None:
-    last: dict[str, float] = {}
+    last: dict[str, tuple[float, float | None, str | None]] = {}  # when, percent, message
 
     def progress(task: Task, ex: Execution) -> None:
-        now = time.monotonic()
-        if ex.progress is None or ex.progress >= 100 or now - last.get(ex.id, 0.0) < PROGRESS_EVERY:
+        # also called for each log line: only a changed percent or message is news
+        now, (when, percent, message) = time.monotonic(), last.get(ex.id, (0.0, None, None))
+        if ex.progress is None or ex.progress >= 100 or now - when < PROGRESS_EVERY:
             return
-        last[ex.id] = now
+        if (percent, message) == (ex.progress, ex.progress_message):
+            return
+        last[ex.id] = (now, ex.progress, ex.progress_message)
         send("progress", **_execution(task, ex))
 
     def finish(task: Task, ex: Execution, *_: Any) -> None:
