@@ -329,6 +329,77 @@ except cognia_nb.TaskValidationError as exc:
 ]
 
 
+def skip_in_service(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    cell.metadata["tags"] = ["cognia:skip"]
+    return cell
+
+
+SERVICE = [
+    md("""
+# Run a notebook's tasks as a service
+
+The tasks below keep running when this notebook is closed: `cognia-nb run` runs the saved
+notebook in a kernel of its own, on the same store, so the history is one. Cells tagged
+`cognia:skip` (like the ones that look at the service) are not run by the service.
+
+Jupyter tells the kernel which notebook it runs (`JPY_SESSION_NAME`); under nbval we say it.
+"""),
+    code("""
+import os
+os.environ.setdefault("JPY_SESSION_NAME", os.path.abspath("run_as_service.ipynb"))
+%load_ext cognia_nb
+"""),
+    code("""
+%%cognia_task nightly_export --cron '0 2 * * *' --tz UTC --description "export yesterday's rows"
+print("exporting")
+return {"rows": 42}
+"""),
+    md("""
+## How to run it headless
+
+`%cognia serve` writes a systemd user unit and prints the `systemctl --user enable --now` line
+(it never starts anything). `--print` only prints the command line, for tmux, cron `@reboot` or
+a container:
+"""),
+    skip_in_service(
+        code("""
+# NBVAL_IGNORE_OUTPUT
+serve = %cognia serve --print
+serve
+""")
+    ),
+    skip_in_service(
+        code("""
+text = repr(serve)
+assert "-m cognia_nb.cli run" in text and "run_as_service.ipynb" in text and "--grace 10" in text
+""")
+    ),
+    md("""
+## Who runs what
+
+`cognia-nb status` lists the processes that have the store open (this kernel, a service, a
+plugin runner), their tasks and last heartbeat; dead ones are marked `DEAD`.
+"""),
+    skip_in_service(
+        code("""
+# NBVAL_IGNORE_OUTPUT
+import subprocess, sys
+import cognia_nb
+store = cognia_nb.get_scheduler().store.location
+status = subprocess.run([sys.executable, "-m", "cognia_nb.cli", "status", "--store", store],
+                        capture_output=True, text=True, check=True).stdout
+print(status)
+""")
+    ),
+    skip_in_service(
+        code("""
+assert "1 process(es), 1 alive" in status, status
+assert "kernel" in status and "nightly_export" in status
+""")
+    ),
+]
+
+
 def write_and_run(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
@@ -350,6 +421,7 @@ def main() -> None:
     write_and_run("plugin_sdk.ipynb", PLUGIN_SDK)
     write_and_run("history_analysis.ipynb", HISTORY)
     write_and_run("scale_out_dask.ipynb", DASK)
+    write_and_run("run_as_service.ipynb", SERVICE)
 
 
 if __name__ == "__main__":
