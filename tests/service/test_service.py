@@ -172,3 +172,30 @@ def test_an_interactive_kernel_and_the_service_share_a_store_each_due_time_runs_
     assert [key for key, n in per_due.items() if n > 1] == []
     assert {e["status"] for e in scheduled} == {"succeeded"}
     assert len({e["owner"] for e in scheduled}) == 2  # both processes ran some
+
+
+LONG = """@cn.task(interval=1)
+async def long(context):
+    import asyncio
+    print('long begins')
+    await asyncio.sleep(30)"""
+
+
+@pytest.mark.timeout(90)
+def test_a_second_signal_cancels_the_running_execution_now(tmp_path: Path) -> None:
+    nb = write_notebook(tmp_path / "long.ipynb", [SETUP, LONG])
+    store = tmp_path / "s.db"
+    service = Service(["run", str(nb), "--grace", "60", "--store", str(store)], store, tmp_path)
+    try:
+        service.wait_for(r"^\[long\] long begins", 60)
+        service.proc.send_signal(signal.SIGINT)
+        service.wait_for(r"letting 1 running execution\(s\) finish \(grace 60s", 10)
+        service.proc.send_signal(signal.SIGINT)
+        began = time.monotonic()
+        assert service.finish(30) == 0, service.text
+        assert time.monotonic() - began < 15  # not the 60 s grace
+    finally:
+        service.kill()
+    assert "cancelling running executions now" in service.text
+    (run,) = [e for e in executions(store) if e["task_name"] == "long"]
+    assert run["status"] == "cancelled", run
