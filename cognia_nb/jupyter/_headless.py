@@ -130,6 +130,7 @@ def ready(restarts: int = 0, reason: str | None = None) -> None:
     shell = get_ipython()
     if "cognia_nb" not in shell.extension_manager.loaded:  # magics, shutdown wiring
         shell.run_line_magic("load_ext", "cognia_nb")
+    _route_output()  # again: a cell may have replaced sys.stdout
     scheduler = get_scheduler()
     plugin_id = notebook_plugin_id()
     tasks = [

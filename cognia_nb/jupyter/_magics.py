@@ -152,7 +152,7 @@ class CogniaMagics(Magics):
     @line_magic
     def cognia(self, line: str) -> Any:
         """``%cognia list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME]
-        | emit TYPE [JSON] | panel``."""
+        | emit TYPE [JSON] | panel | serve [--print] [--name NAME]``."""
         try:
             words = shlex.split(line)
         except ValueError as exc:
