@@ -138,9 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _grace(text: str) -> float:
     """``--grace``: a finite number of seconds >= 0."""
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _duration(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds >= 0 such as 10 or 0.5, got {text!r}"
+        )
+    return value
 
 
 def _run_notebooks(args: argparse.Namespace) -> int:
