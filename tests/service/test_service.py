@@ -97,6 +97,9 @@ def test_a_killed_kernel_is_restarted_the_notebook_rerun_and_the_restart_recorde
     try:
         first = int(service.wait_for(r"kernel  python3 \(pid (\d+)\)", 60).group(1))
         service.wait_for(r"ok      tick", 60)
+        deadline = time.monotonic() + 10  # SIGKILL loses what the writer had not committed
+        while not executions(store) and time.monotonic() < deadline:
+            time.sleep(0.1)
         os.kill(first, signal.SIGKILL)
         service.wait_for(r"died \(killed by SIGKILL\); restarting in 1s \(restart 1 of", 30)
         second = int(service.wait_for(r"kernel  python3 \(pid (\d+)\)", 60, count=2).group(1))
