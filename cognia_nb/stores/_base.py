@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._models import Execution, ExecutionStatus, Task
+from ._health import StoreHealth
 
 __all__ = ["Store"]
 
@@ -30,6 +31,11 @@ class Store(ABC):
     live_objects: bool = False
     #: The time source for retention and bookkeeping; a scheduler sets its clock's ``now``.
     now: Callable[[], float] = staticmethod(time.time)
+
+    @property
+    def health(self) -> StoreHealth:
+        """Whether writes reach the storage (always ok for a store that cannot fail)."""
+        return StoreHealth()
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Open or create the underlying storage (called by ``Scheduler.start``)."""

@@ -20,6 +20,7 @@ from .._models import (
 )
 from .._taskspec import read_retry
 from ..triggers import IntervalTrigger, parse_trigger
+from ._cells import cell, cells, texts
 
 __all__ = [
     "EXECUTION_COLUMNS",
@@ -96,14 +97,14 @@ def loads(text: str | None) -> Any:
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
-    """A task's definition as a row of :data:`TASK_COLUMNS`."""
-    return (
+    """A task's definition as a row of :data:`TASK_COLUMNS` (every cell encoded)."""
+    return cells((
         task.id, task.plugin_id, task.name, task.handler, dumps(task.trigger.to_dict()),
         task.description, dumps(task.args), dumps(task.retry.to_dict()), task.timeout,
         dumps(list(task.tags)), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
         task.updated_ts, dumps(task._metadata),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 #: A whole task's state (a new task, or one changed by hand); the claim is left alone.
@@ -129,7 +130,7 @@ def state_row(task: Task) -> tuple[Any, ...]:
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
     """A task from a row of :data:`TASK_COLUMNS` (the trigger keeps its stored anchor)."""
-    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:]), row, strict=True))
+    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:]), texts(row), strict=True))
     trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
     if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
         raise ValueError(f"stored interval task {r['id']!r} has no anchor")
@@ -166,9 +167,9 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
     return (
         ex.id, ex.task_id, ex.plugin_id, ex.task_name, str(ex.trigger_kind), str(ex.status),
         ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.progress,
-        ex.progress_message, dumps(ex.output), ex.error, ex.traceback,
+        cell(ex.progress_message), dumps(ex.output), cell(ex.error), cell(ex.traceback),
         dumps(dict(ex._metrics)) if ex._metrics else None, dumps(logs) if logs else None,
-        ex.missed, ex.skipped, ex.reason, _event_json(ex.event), owner,
+        ex.missed, ex.skipped, cell(ex.reason), _event_json(ex.event), owner,
     )  # fmt: skip
 
 
@@ -198,7 +199,7 @@ def plain_execution_row(ex: Execution, owner: str) -> tuple[Any, ...] | None:
 
 def execution_from_row(row: tuple[Any, ...]) -> Execution:
     """An execution from a row of :data:`EXECUTION_COLUMNS`."""
-    r = dict(zip(EXECUTION_COLUMNS, row, strict=True))
+    r = dict(zip(EXECUTION_COLUMNS, texts(row), strict=True))
     ex = Execution(
         id=r["id"], task_id=r["task_id"], plugin_id=r["plugin_id"], task_name=r["task_name"],
         trigger_kind=TriggerKind(r["trigger_kind"]), scheduled_ts=r["scheduled_ts"],

@@ -32,6 +32,7 @@ from ._codec import (
     execution_from_row,
     task_from_row,
 )
+from ._health import StoreHealth
 from ._procs import NETWORK_FS_WARNED, network_fs_type, owner_token, process_alive
 from ._schema import SCHEMA_VERSION, current_version, migrate
 from ._sqlite_history import read_history
@@ -74,6 +75,7 @@ class SQLiteStore(Store):
         self._conn: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._last_prune = 0.0
+        self._closed_health = StoreHealth()
 
     # -- opening --------------------------------------------------------------------------
 
@@ -144,7 +146,7 @@ class SQLiteStore(Store):
         self._conn = conn
         self._warn_network_fs()
         self._writer = Writer(self._connect_writer, self.owner, window=self.commit_window,
-                              on_commit=self._prune)  # fmt: skip
+                              on_commit=self._prune, location=self.location)  # fmt: skip
         self._writer.start()
         # The two saves of every firing go straight to the writer (a few per execution).
         self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
@@ -225,15 +227,32 @@ class SQLiteStore(Store):
     ) -> None:
         self._w().claim(items, done)
 
+    @property
+    def health(self) -> StoreHealth:
+        """Whether writes reach the file (a failing disk shows here at once)."""
+        if self._writer is None:
+            return self._closed_health
+        return self._writer.health
+
     def flush(self) -> None:
+        """Wait until what was saved so far is committed, or its commit failed (never raises:
+        a failing write is retried and shown in :attr:`health`)."""
         if self._writer is not None:
             self._writer.flush()
-            if self._writer.error is not None:
-                raise self._fail("the writer thread failed", self._writer.error)
+
+    def _read_ready(self) -> None:
+        """Flush before a read; a writer that died of a bug makes reads fail loudly."""
+        self.flush()
+        if self._writer is not None and self._writer.error is not None:
+            raise self._fail("the writer thread failed", self._writer.error)
 
     def close(self) -> None:
+        """Commit what is pending and release the file (never raises; see :attr:`health`)."""
         if self._writer is not None:
             self._writer.stop()
+            self._closed_health = health = self._writer.health
+            if not health.ok or health.lost:
+                log.error("%s closed with writes not stored: %s", self.location, health)
             self._writer = None
             for bound in ("save_execution", "save_task_state"):
                 self.__dict__.pop(bound, None)
@@ -248,7 +267,7 @@ class SQLiteStore(Store):
     # -- reads ----------------------------------------------------------------------------
 
     def load_tasks(self) -> list[Task]:
-        self.flush()
+        self._read_ready()
         tasks = []
         for row in self._db().execute(TASK_SELECT):
             try:
@@ -259,7 +278,11 @@ class SQLiteStore(Store):
         return tasks
 
     def get_execution(self, execution_id: str) -> Execution | None:
-        self.flush()
+        self._read_ready()
+        if self._writer is not None and not self._writer.health.ok:
+            waiting = self._writer.unwritten(execution_id)
+            if waiting is not None:
+                return waiting
         row = (
             self._db()
             .execute(
@@ -297,7 +320,7 @@ class SQLiteStore(Store):
         statuses: Sequence[ExecutionStatus] | None = None,
         since_ts: float | None = None,
     ) -> list[Execution]:
-        self.flush()
+        self._read_ready()
         where, params = self._where(task_id, statuses, since_ts)
         sql = (f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions{where} "
                f"ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
@@ -313,7 +336,7 @@ class SQLiteStore(Store):
         since_ts: float | None = None,
     ) -> dict[str, Any]:
         """Executions encoded as a few strings built inside SQLite (see ``_history.py``)."""
-        self.flush()
+        self._read_ready()
         where, params = self._where(task_id, statuses, since_ts)
         if limit is not None:
             newest = (f"SELECT rowid FROM executions{where} "
