@@ -108,6 +108,9 @@ class Scheduler(ExecutionQueries):
         self.hooks = HookRegistry()
         self._tasks: dict[str, Task] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
+        # task id -> the function it was created with (create_task(handler=fn)): identity,
+        # not the name, so two tasks from one factory each run their own closure
+        self._bound: dict[str, Handler] = {}
         self._event_tasks: dict[str, set[str]] = {}
         self._firing = Firing(self)
         self._dispatcher = Dispatcher(self.clock, self._firing.on_due, slice_size)
@@ -285,13 +288,17 @@ class Scheduler(ExecutionQueries):
             return
         del self._handlers[key]
         for task in self._tasks.values():
-            if (task.plugin_id, task.handler) == key:
+            if (task.plugin_id, task.handler) == key and task.id not in self._bound:
                 task.handler_missing = True
                 self._dispatcher.unschedule(task.id)
                 task.next_run_ts = None
 
     def handler_for(self, task: Task) -> Handler | None:
-        """The handler bound to a task, or None."""
+        """The handler of a task: the function it was created with, else the one registered
+        under its handler name, else None."""
+        bound = self._bound.get(task.id)
+        if bound is not None:
+            return bound
         return self._handlers.get((task.plugin_id, task.handler))
 
     # -- tasks ----------------------------------------------------------------------------
@@ -323,7 +330,9 @@ class Scheduler(ExecutionQueries):
 
         Takes keywords, or the seed's dict (``{"name", "handler", "trigger", "retry":
         {"maxAttempts", "delaySeconds"}, "timeout", "tags", ...}``, camelCase or snake_case).
-        ``handler`` is a registered handler name, or a function (registered under its name).
+        ``handler`` is a registered handler name, or a function: the task then runs that very
+        function (bound by identity; it is also registered under its ``__name__`` for tasks
+        that name it), and creating the task again with a redefined function rebinds it.
         An update keeps the task's id, history, counters and paused/active state.
 
         Raises:
@@ -356,6 +365,9 @@ class Scheduler(ExecutionQueries):
         self._preflight(spec.executor, shipped, spec.args)
         if spec.handler_fn is not None:
             self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
+            self._bound[tid] = self._handlers[(plugin_id, spec.handler)]
+        else:
+            self._bound.pop(tid, None)
         if existing is None:
             task = Task(
                 tid, plugin_id, spec.name, spec.handler, trigger, spec.description, spec.args,
@@ -498,6 +510,7 @@ class Scheduler(ExecutionQueries):
                 self._runner.cancel(run, "task deleted")
         self._unindex(task)
         del self._tasks[task.id]
+        self._bound.pop(task.id, None)
         self.store.delete_task(task.id)
         self.hooks.fire("task_delete", task)
 
