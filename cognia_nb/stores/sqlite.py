@@ -33,8 +33,10 @@ from ._codec import (
     task_from_row,
 )
 from ._health import StoreHealth
+from ._inspect import connect_read_only, inspect_version, to_wal
 from ._procs import NETWORK_FS_WARNED, network_fs_type, owner_token, process_alive
-from ._schema import SCHEMA_VERSION, current_version, migrate
+from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE, prune, settle
+from ._schema import SCHEMA_VERSION, NewerSchemaError, migrate
 from ._sqlite_history import read_history
 from ._writer import Writer
 
@@ -51,9 +53,14 @@ class SQLiteStore(Store):
 
     Args:
         path: the database file (created, with its parent directories, if missing).
-        max_executions_per_task: history kept per task (older executions are pruned).
-        max_age_days: executions older than this are pruned (None: keep).
+        max_executions_per_task: history kept per task (older executions are pruned). Not
+            given: what the file says (1000 for a new file). Given: stored in the file.
+        max_age_days: executions older than this are pruned (None: keep). Not given: what
+            the file says (30 for a new file). Given: stored in the file.
         commit_window: longest time a write waits for its group commit (seconds).
+        read_only: inspect and read only: nothing is ever written, pruned or created (a
+            missing, empty or foreign file is refused untouched); saves raise
+            :class:`~cognia_nb.StoreError`. What ``cognia-nb tasks``/``history`` use.
     """
 
     claims_async = True
@@ -62,15 +69,23 @@ class SQLiteStore(Store):
         self,
         path: str | os.PathLike[str],
         *,
-        max_executions_per_task: int = 1000,
-        max_age_days: float | None = 30.0,
+        max_executions_per_task: int = FROM_FILE,
+        max_age_days: float | None = FROM_FILE,
         commit_window: float = 0.05,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path).expanduser()
         self.location = str(self.path)
-        self.max_executions_per_task = max_executions_per_task
-        self.max_age_days = max_age_days
+        self._asked = (max_executions_per_task, max_age_days)
+        self.max_executions_per_task: int = (
+            DEFAULT_MAX_EXECUTIONS if max_executions_per_task is FROM_FILE
+            else max_executions_per_task
+        )  # fmt: skip
+        self.max_age_days: float | None = (
+            DEFAULT_MAX_AGE_DAYS if max_age_days is FROM_FILE else max_age_days
+        )
         self.commit_window = commit_window
+        self.read_only = read_only
         self.owner = owner_token()
         self._conn: sqlite3.Connection | None = None
         self._writer: Writer | None = None
@@ -87,6 +102,10 @@ class SQLiteStore(Store):
         )
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            conn = connect_read_only(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return conn
         conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
             check_same_thread=False,
@@ -115,34 +134,53 @@ class SQLiteStore(Store):
         except OSError as exc:
             raise self._fail("cannot create the database file here", exc) from exc
 
-    def open(self) -> None:
-        if self._conn is not None:
-            return
-        self._create_file()
-        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
-            raise self._fail("the file or its directory is not writable")
+    def _inspect(self) -> int:
+        """The file's schema version, read without changing it; refuses what is not ours."""
         try:
-            conn = self._connect()
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            version = current_version(conn)
+            version = inspect_version(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.DatabaseError as exc:
             raise self._fail("is not a readable SQLite database (corrupt?)", exc) from exc
         except LookupError as exc:
             raise self._fail("is a SQLite database of something else", exc) from exc
         if version > SCHEMA_VERSION:
-            conn.close()
-            raise self._fail(
-                f"was written by a newer cognia_nb (schema {version}; this version reads up to "
-                f"{SCHEMA_VERSION}); upgrade cognia_nb to use it"
-            )
-        if str(mode).lower() != "wal":
-            log.warning("%s: journal mode is %r, not WAL", self.location, mode)
+            raise self._newer(version)
+        return version
+
+    def _newer(self, version: int) -> StoreError:
+        return self._fail(
+            f"was written by a newer cognia_nb (schema {version}; this version reads up to "
+            f"{SCHEMA_VERSION}); upgrade cognia_nb to use it"
+        )
+
+    def open(self) -> None:
+        """Open the file: inspected read-only first, then (unless ``read_only``) switched to
+        WAL, migrated inside ``BEGIN IMMEDIATE`` and written.
+
+        Raises:
+            StoreError: naming the path and what to do; a refused file is left untouched.
+        """
+        if self._conn is not None:
+            return
+        if self.read_only:
+            self._open_read_only()
+            return
+        self._create_file()
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            raise self._fail("the file or its directory is not writable")
+        self._inspect()
+        conn = self._connect()
         try:
-            migrate(conn, version)
+            mode = to_wal(conn, BUSY_TIMEOUT_MS / 1000)
+            migrate(conn)
             self._register(conn)
-        except sqlite3.DatabaseError as exc:
+        except NewerSchemaError as exc:  # written meanwhile by another process
+            conn.close()
+            raise self._newer(exc.args[0]) from exc
+        except (sqlite3.DatabaseError, LookupError) as exc:
             conn.close()
             raise self._fail("cannot be initialised", exc) from exc
+        if str(mode).lower() != "wal":
+            log.warning("%s: journal mode is %r, not WAL", self.location, mode)
         self._conn = conn
         self._warn_network_fs()
         self._writer = Writer(self._connect_writer, self.owner, window=self.commit_window,
@@ -151,6 +189,29 @@ class SQLiteStore(Store):
         # The two saves of every firing go straight to the writer (a few per execution).
         self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
         self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
+
+    def _open_read_only(self) -> None:
+        if not self.path.is_file():
+            raise self._fail("does not exist (a read-only open never creates it)")
+        version = self._inspect()
+        if version == 0:
+            raise self._fail("is empty, not a cognia_nb store (a read-only open never "
+                             "writes a schema)")  # fmt: skip
+        if version < SCHEMA_VERSION:
+            raise self._fail(f"has the older schema {version}; open it once for writing "
+                             "(a scheduler) to migrate it")  # fmt: skip
+        try:
+            conn = self._connect()
+            settings = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            raise self._fail("is not a readable SQLite database (corrupt?)", exc) from exc
+        keep, age = settings.get("retention.max_executions_per_task"), settings.get(
+            "retention.max_age_days")  # fmt: skip
+        if keep is not None:
+            self.max_executions_per_task = int(keep)
+        if age is not None:
+            self.max_age_days = None if age == "none" else float(age)
+        self._conn = conn
 
     def _register(self, conn: sqlite3.Connection) -> None:
         """Record this process; executions of processes that are gone become interrupted."""
@@ -179,6 +240,7 @@ class SQLiteStore(Store):
                 "INSERT INTO processes (owner, host, pid, started_ts) VALUES (?, ?, ?, ?)",
                 (self.owner, host, os.getpid(), now),
             )
+            self.max_executions_per_task, self.max_age_days = settle(conn, *self._asked)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -205,6 +267,8 @@ class SQLiteStore(Store):
     # -- writes (non-blocking) ------------------------------------------------------------
 
     def _w(self) -> Writer:
+        if self.read_only:
+            raise self._fail("was opened read-only; nothing is written to it")
         if self._writer is None:
             self.open()
         assert self._writer is not None
@@ -256,7 +320,7 @@ class SQLiteStore(Store):
             self._writer = None
             for bound in ("save_execution", "save_task_state"):
                 self.__dict__.pop(bound, None)
-        if self._conn is not None:
+        if self._conn is not None and not self.read_only:
             try:
                 self._conn.execute("DELETE FROM processes WHERE owner = ?", (self.owner,))
             except sqlite3.Error:
@@ -351,18 +415,4 @@ class SQLiteStore(Store):
         if now - self._last_prune < 60:
             return
         self._last_prune = now
-        finished = "status NOT IN ('pending', 'running')"
-        if self.max_age_days is not None:
-            cutoff = self.now() - self.max_age_days * 86_400
-            conn.execute(f"DELETE FROM executions WHERE created_ts < ? AND {finished}", (cutoff,))
-        limit = self.max_executions_per_task
-        crowded = conn.execute(
-            "SELECT task_id FROM executions GROUP BY task_id HAVING count(*) > ?", (limit,)
-        ).fetchall()
-        for (task_id,) in crowded:
-            conn.execute(
-                f"DELETE FROM executions WHERE task_id = ? AND {finished} AND id IN ("
-                "SELECT id FROM executions WHERE task_id = ? ORDER BY created_ts DESC "
-                "LIMIT -1 OFFSET ?)",
-                (task_id, task_id, limit),
-            )
+        prune(conn, self.now(), self.max_executions_per_task, self.max_age_days)
