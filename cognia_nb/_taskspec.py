@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._argcodec import check_args
 from ._errors import TaskValidationError
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from .triggers import CronTrigger, Trigger, parse_trigger
@@ -256,7 +257,7 @@ def read_task_spec(
     if get("description"):
         out.description = _text(values["description"], "description", max_len=10_000,
                                 allow_empty=True)  # fmt: skip
-    out.args = get("args")
+    out.args = check_args(get("args"))
     if get("retry") is not None:
         out.retry = read_retry(values["retry"])
     if "timeout" in values:

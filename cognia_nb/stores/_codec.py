@@ -7,6 +7,7 @@ import math
 from collections import deque
 from typing import Any
 
+from .._argcodec import decode_args, encode_args
 from .._models import (
     DEFAULT_RETRY,
     Execution,
@@ -96,11 +97,20 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _args_json(args: Any) -> str | None:
+    """Args through the round-trip codec of ``_argcodec.py``; args changed after creation
+    into something it refuses are stored as :func:`dumps` does (never raises)."""
+    try:
+        return dumps(encode_args(args))
+    except ValueError:
+        return dumps(args)
+
+
 def task_row(task: Task) -> tuple[Any, ...]:
     """A task's definition as a row of :data:`TASK_COLUMNS` (every cell encoded)."""
     return cells((
         task.id, task.plugin_id, task.name, task.handler, dumps(task.trigger.to_dict()),
-        task.description, dumps(task.args), dumps(task.retry.to_dict()), task.timeout,
+        task.description, _args_json(task.args), dumps(task.retry.to_dict()), task.timeout,
         dumps(list(task.tags)), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
         task.updated_ts, dumps(task._metadata),
@@ -137,7 +147,8 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
     retry = read_retry(loads(r["retry"])) if r["retry"] else DEFAULT_RETRY
     task = Task(
         id=r["id"], plugin_id=r["plugin_id"], name=r["name"], handler=r["handler"],
-        trigger=trigger, description=r["description"] or "", args=loads(r["args"]), retry=retry,
+        trigger=trigger, description=r["description"] or "",
+        args=decode_args(loads(r["args"])), retry=retry,
         timeout=r["timeout"], tags=tuple(loads(r["tags"]) or ()), status=TaskStatus(r["status"]),
         overlap=Overlap(r["overlap"]), misfire=Misfire(r["misfire"]),
         misfire_grace_seconds=r["misfire_grace"], jitter_seconds=r["jitter"],
