@@ -36,6 +36,7 @@ from ._hooks import HookRegistry
 from ._models import Task, TaskStatus, TriggerKind
 from ._queries import ExecutionQueries
 from ._runner import Runner
+from ._sync import apply_stored, shared_anchor
 from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
@@ -163,7 +164,19 @@ class Scheduler(ExecutionQueries):
         for task in self._tasks.values():
             self._arm(task, now, restore=True)
         self._dispatcher.start(loop)
+        self.store.watch(self._watcher(loop))
         return self
+
+    def _watcher(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[Task]], None]:
+        def watcher(tasks: list[Task]) -> None:  # called from the store's thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._take_stored, tasks)
+
+        return watcher
+
+    def _take_stored(self, tasks: list[Task]) -> None:
+        if self._loop is not None:
+            apply_stored(self, tasks)
 
     async def stop(self) -> None:
         """Cancel running executions (recorded as cancelled), stop timers, flush the store."""
@@ -203,6 +216,7 @@ class Scheduler(ExecutionQueries):
             self.store.flush()
             return []
         self._stopping = True
+        self.store.watch(None)
         self._dispatcher.stop()
         runs = list(self._runner.live.values())
         for run in runs:
@@ -359,7 +373,7 @@ class Scheduler(ExecutionQueries):
                 and (existing.trigger.seconds == trigger.seconds)
             )
             anchor = existing.trigger.start_at if keep and existing else None  # type: ignore[attr-defined]
-            trigger = trigger.anchored(anchor or datetime.fromtimestamp(now, UTC))
+            trigger = trigger.anchored(anchor or shared_anchor(self, tid, trigger))
         shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
                    else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
         self._preflight(spec.executor, shipped, spec.args)
@@ -504,15 +518,19 @@ class Scheduler(ExecutionQueries):
     def delete_task(self, task_id: str) -> None:
         """Delete a task; its pending and running executions are cancelled, history stays."""
         task = self.get_task(task_id)
+        self._forget(task)
+        self.store.delete_task(task.id)
+        self.hooks.fire("task_delete", task)
+
+    def _forget(self, task: Task) -> None:
+        """Drop a task from this scheduler (deleted here or by another process)."""
         self._dispatcher.forget(task.id)
         for run in list(self._runner.live.values()):
             if run.task.id == task.id:
                 self._runner.cancel(run, "task deleted")
         self._unindex(task)
-        del self._tasks[task.id]
+        self._tasks.pop(task.id, None)
         self._bound.pop(task.id, None)
-        self.store.delete_task(task.id)
-        self.hooks.fire("task_delete", task)
 
     @on_loop
     def run_task_now(self, task_id: str) -> str:

@@ -102,6 +102,14 @@ class Store(ABC):
         rows.sort(key=lambda e: (e.created_ts, e.id))  # ids count up within a scheduler
         return encode_executions(rows)
 
+    def watch(self, watcher: Callable[[list[Task]], None] | None) -> None:  # noqa: B027
+        """Call ``watcher(tasks)`` with every stored task whenever another process changed
+        one (from another thread; a store no other process shares never calls it)."""
+
+    def stored_trigger(self, task_id: str) -> Any:
+        """The stored trigger dict of a task another process may have created (None)."""
+        return None
+
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write everything queued (blocks until written)."""
 

@@ -31,6 +31,7 @@ __all__ = [
     "TASK_SELECT",
     "TASK_STATE_UPDATE",
     "TASK_STATE_UPSERT",
+    "TASK_VERSIONS",
     "dumps",
     "execution_from_row",
     "execution_row",
@@ -53,7 +54,8 @@ STATE_COLUMNS = (
 TASK_SELECT = (
     "SELECT " + ", ".join(f"t.{c}" for c in TASK_COLUMNS) + ", coalesce(s.status, 'active'), "
     "s.next_run_ts, s.last_run_ts, coalesce(s.skipped_count, 0), coalesce(s.missed_count, 0), "
-    "coalesce(s.run_count, 0) FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
+    "coalesce(s.run_count, 0), coalesce(s.version, 0) "
+    "FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
 )
 
 EXECUTION_COLUMNS = (
@@ -117,19 +119,24 @@ def task_row(task: Task) -> tuple[Any, ...]:
     ))  # fmt: skip
 
 
-#: A whole task's state (a new task, or one changed by hand); the claim is left alone.
+#: A whole task's state (a new task, or one changed by hand): a deliberate change, so the
+#: version goes up; the claim is left alone.
 TASK_STATE_UPSERT = (
     "INSERT INTO task_state (id, status, next_run_ts, last_run_ts, skipped_count, missed_count, "
-    "run_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "run_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET "
     "status = excluded.status, next_run_ts = excluded.next_run_ts, "
     "last_run_ts = excluded.last_run_ts, skipped_count = excluded.skipped_count, "
-    "missed_count = excluded.missed_count, run_count = excluded.run_count"
+    "missed_count = excluded.missed_count, run_count = excluded.run_count, "
+    "version = task_state.version + 1"
 )
-#: What firing changed (a deleted task's state is not brought back); same parameters.
+#: What firing changed, only over the version it was made from (a deleted task's state is not
+#: brought back, a newer deliberate change is not undone); :func:`state_row` + the version.
 TASK_STATE_UPDATE = (
     "UPDATE task_state SET status = ?2, next_run_ts = ?3, last_run_ts = ?4, "
-    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1"
+    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1 AND version = ?8"
 )
+#: The versions the upserts above gave (read back into each ``Task._version``).
+TASK_VERSIONS = "SELECT id, version FROM task_state WHERE id IN (SELECT value FROM json_each(?))"
 
 
 def state_row(task: Task) -> tuple[Any, ...]:
@@ -140,7 +147,7 @@ def state_row(task: Task) -> tuple[Any, ...]:
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
     """A task from a row of :data:`TASK_COLUMNS` (the trigger keeps its stored anchor)."""
-    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:]), texts(row), strict=True))
+    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:], "version"), texts(row), strict=True))
     trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
     if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
         raise ValueError(f"stored interval task {r['id']!r} has no anchor")
@@ -158,6 +165,7 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
         run_count=r["run_count"], handler_missing=True,
     )  # fmt: skip
     task.metadata = loads(r["metadata"])
+    task._version = r["version"]
     return task
 
 

@@ -133,6 +133,12 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE tasks;
     ALTER TABLE tasks_v2 RENAME TO tasks;
     """,
+    # 3: a task's state carries a version, bumped by every deliberate change (create, update,
+    # pause, resume); firing writes and claims only apply to the version they were made from,
+    # so a process that has not seen a pause yet cannot undo it.
+    """
+    ALTER TABLE task_state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -48,7 +48,7 @@ def let_others_run() -> None:
 _CLAIM = (
     "UPDATE task_state SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
     "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
-    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
+    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?) AND version = ?"
 )
 _WON = "SELECT id FROM task_state WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
 
@@ -126,6 +126,7 @@ class HeldStates:
             rows.append((
                 due, token, str(task.status), task.next_run_ts, task.last_run_ts,
                 task.skipped_count, task.missed_count, task.run_count, task.id, due,
+                task._version,
             ))  # fmt: skip
         conn.executemany(_CLAIM, rows)
         ids = json.dumps(list(seqs))
@@ -155,5 +156,5 @@ class HeldStates:
         for task in due:
             self._take(task.id)
         if due:
-            conn.executemany(TASK_STATE_UPDATE, [state_row(t) for t in due])
+            conn.executemany(TASK_STATE_UPDATE, [(*state_row(t), t._version) for t in due])
         return len(due)

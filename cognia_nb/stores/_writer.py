@@ -23,6 +23,7 @@ dirty again by the change, so the last row written is the final state.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -32,15 +33,19 @@ from collections.abc import Callable
 from typing import Any
 
 from .._models import Execution, Task
+from ._batch import LOOK, Batch, Claim, ClaimDone, Look
 from ._cells import cells
 from ._codec import (
     EXECUTION_COLUMNS,
     PLAIN_EXECUTION_COLUMNS,
     TASK_COLUMNS,
+    TASK_SELECT,
     TASK_STATE_UPSERT,
+    TASK_VERSIONS,
     execution_row,
     plain_execution_row,
     state_row,
+    task_from_row,
     task_row,
 )
 from ._health import STOP_PATIENCE, Failures, StoreHealth
@@ -50,41 +55,18 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("cognia_nb.stores.sqlite")
 
-ClaimDone = Callable[[list[bool]], None]
-Claim = tuple[list[tuple[Task, float]], ClaimDone]
+#: How often the writer looks whether another process changed the file (``PRAGMA
+#: data_version``: one integer, no table read); only a moved ``tasks_changed`` counter in
+#: ``meta`` makes it read the tasks.
+LOOK_SECONDS = 0.5
+_COUNT_CHANGE = ("INSERT INTO meta (key, value) VALUES ('tasks_changed', '1') ON CONFLICT(key) "
+                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1")  # fmt: skip
+_CHANGES = "SELECT value FROM meta WHERE key = 'tasks_changed'"
+Watcher = Callable[[list[Task]], None]
+
 #: Errors that are about the values bound, not the disk: the batch is written again, encoded.
 _DATA_ERRORS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.IntegrityError,
                 UnicodeError, OverflowError, TypeError, ValueError)  # fmt: skip
-
-
-class _Batch:
-    """What one commit writes (a failed batch is merged with the next one)."""
-
-    __slots__ = ("claims", "deleted", "executions", "flushes", "states", "tasks")
-
-    def __init__(self, tasks: dict[str, Task], states: dict[str, Task], deleted: set[str],
-                 executions: dict[str, Execution], *, claims: list[Claim],
-                 flushes: list[threading.Event]) -> None:  # fmt: skip
-        self.tasks, self.states, self.deleted = tasks, states, deleted
-        self.executions, self.claims, self.flushes = executions, claims, flushes
-
-    def __len__(self) -> int:
-        return len(self.tasks) + len(self.states) + len(self.deleted) + len(self.executions)
-
-    def merge(self, later: _Batch) -> _Batch:
-        """This failed batch and the next one, as one (the later change of an object wins)."""
-        for task_id in later.deleted:
-            self.tasks.pop(task_id, None)
-            self.states.pop(task_id, None)
-        self.deleted -= later.tasks.keys()
-        self.deleted |= later.deleted
-        self.tasks.update(later.tasks)
-        self.states.update(later.states)
-        for task_id in self.tasks:
-            self.states.pop(task_id, None)
-        self.executions.update(later.executions)
-        self.claims, self.flushes = later.claims, later.flushes
-        return self
 
 
 def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
@@ -134,11 +116,15 @@ class Writer(threading.Thread):
         self._first_dirty: float | None = None
         self._stopping = False
         self._stop_by = 0.0  # when stop() gives up on a failing write
-        self._failed: _Batch | None = None  # kept for the retry
-        self._inflight: _Batch | None = None  # being committed
+        self._failed: Batch | None = None  # kept for the retry
+        self._inflight: Batch | None = None  # being committed
         self._failures = Failures(location)
         self.error: BaseException | None = None
         self.commits = 0
+        self._watcher: Watcher | None = None
+        self._next_look = 0.0
+        self._data_version: int | None = None
+        self._changes: str | None = None  # the tasks_changed counter last seen or written
 
     @property
     def health(self) -> StoreHealth:
@@ -153,6 +139,15 @@ class Writer(threading.Thread):
             if found is not None:
                 return found
         return None
+
+    def watch(self, watcher: Watcher | None) -> None:
+        """Call ``watcher(tasks)`` (from this thread) with every stored task whenever another
+        process changed a task (create, update, pause, resume, delete), within about
+        :data:`LOOK_SECONDS`."""
+        with self._cond:
+            self._watcher = watcher
+            self._next_look = time.monotonic()
+            self._cond.notify()
 
     # -- called from the loop thread (never blocks on disk) -------------------------------
 
@@ -234,6 +229,9 @@ class Writer(threading.Thread):
                 batch = self._next_batch()
                 if batch is None:
                     break
+                if isinstance(batch, Look):
+                    conn = self._look(conn)
+                    continue
                 conn = self._attempt(conn, batch)
         except BaseException as exc:  # a bug: neither the data nor the disk
             self.error = exc
@@ -247,7 +245,7 @@ class Writer(threading.Thread):
             if conn is not None:
                 conn.close()
 
-    def _attempt(self, conn: sqlite3.Connection | None, batch: _Batch) -> sqlite3.Connection | None:
+    def _attempt(self, conn: sqlite3.Connection | None, batch: Batch) -> sqlite3.Connection | None:
         """Commit a batch (merged with a failed one); on a failure of the disk, keep it."""
         if self._failed is not None:
             batch = self._failed.merge(batch)
@@ -269,7 +267,7 @@ class Writer(threading.Thread):
         self._inflight = None
         return conn
 
-    def _keep(self, batch: _Batch, exc: BaseException) -> None:
+    def _keep(self, batch: Batch, exc: BaseException) -> None:
         """A commit failed for a reason that is not about data: keep the batch, release the
         waiters (flushes return, claims are lost), retry later."""
         for items, done in batch.claims:
@@ -318,11 +316,15 @@ class Writer(threading.Thread):
         held_due = self._held.next_due()
         if held_due is not None:
             until.append(held_due)
+        if self._watcher is not None:
+            until.append(self._next_look)
         return max(0.0, min(until) - now) if until else None
 
-    def _next_batch(self) -> _Batch | None:
+    def _next_batch(self) -> Batch | Look | None:
         with self._cond:
             while not self._ready():
+                if self._watcher is not None and time.monotonic() >= self._next_look:
+                    return LOOK
                 self._cond.wait(self._wait_seconds())
             if self._stopping and self._failed is not None:
                 # retry at the backoff pace, but no longer than stop() allows
@@ -347,13 +349,13 @@ class Writer(threading.Thread):
                                        or self._claims or self._flushes or len(self._held)
                                        or self._failed is not None):  # fmt: skip
                 return None
-            batch = _Batch(tasks, states, self._deleted, executions, claims=self._claims,
+            batch = Batch(tasks, states, self._deleted, executions, claims=self._claims,
                            flushes=self._flushes)  # fmt: skip
             self._tasks, self._deleted = {}, set()
             self._claims, self._flushes = [], []
             return batch
 
-    def _rows(self, batch: _Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def _rows(self, batch: Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The plain and the full execution rows of a batch."""
         plain_rows, execution_rows = [], []
         for i, execution in enumerate(batch.executions.values(), 1):
@@ -381,7 +383,7 @@ class Writer(threading.Thread):
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
 
-    def _commit(self, conn: sqlite3.Connection, batch: _Batch, *, careful: bool) -> None:
+    def _commit(self, conn: sqlite3.Connection, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
         claims, flushes = batch.claims, batch.flushes
         held = self._held
@@ -396,6 +398,9 @@ class Writer(threading.Thread):
             if task_rows:  # whole tasks, their state included
                 self._put(conn, _TASK_UPSERT, task_rows, careful)
                 self._put(conn, TASK_STATE_UPSERT, whole_states, careful)
+                ids = json.dumps(list(tasks))
+                for task_id, version in conn.execute(TASK_VERSIONS, (ids,)):
+                    tasks[task_id]._version = version
                 held.written(list(tasks))
             for items, _ in claims:
                 results.append(held.claim(conn, self.owner, items))
@@ -409,6 +414,10 @@ class Writer(threading.Thread):
                 self._put(conn, _PLAIN_EXECUTION_UPSERT, plain_rows, careful)
             if execution_rows:
                 self._put(conn, _EXECUTION_UPSERT, execution_rows, careful)
+            changes = None
+            if task_rows or deleted:  # others see that tasks changed
+                conn.execute(_COUNT_CHANGE)
+                changes = conn.execute(_CHANGES).fetchone()[0]
             if self._on_commit is not None:
                 self._on_commit(conn)
             conn.execute("COMMIT")
@@ -421,8 +430,41 @@ class Writer(threading.Thread):
                 log.debug("rollback failed: %s", exc)
             raise
         held.commit()
+        if changes is not None:
+            self._changes = changes
         self.commits += 1
         for (_, done), result in zip(claims, results, strict=True):
             done(result)
         for event in flushes:
             event.set()
+
+    def _look(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        """Tell the watcher the stored tasks if another process changed them."""
+        self._next_look = time.monotonic() + LOOK_SECONDS
+        watcher = self._watcher
+        try:
+            if conn is None:
+                conn = self._connect()
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version or watcher is None:
+                return conn
+            self._data_version = version
+            row = conn.execute(_CHANGES).fetchone()
+            changes = None if row is None else row[0]
+            if changes == self._changes:
+                return conn
+            self._changes = changes
+            tasks = []
+            for row in conn.execute(TASK_SELECT).fetchall():
+                try:
+                    tasks.append(task_from_row(row))
+                except (ValueError, KeyError) as exc:
+                    log.error("task %r cannot be read and is skipped: %s", row[0], exc)
+        except sqlite3.Error as exc:
+            log.debug("could not look for changes: %s", exc)
+            return conn
+        try:
+            watcher(tasks)
+        except Exception:  # a closing loop, say: the writer goes on
+            log.exception("the store's change watcher failed")
+        return conn

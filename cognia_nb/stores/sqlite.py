@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from typing import Any
 from .._errors import StoreError
 from .._models import Execution, ExecutionStatus, Task
 from ._base import Store
+from ._cells import text
 from ._codec import (
     EXECUTION_COLUMNS,
     TASK_SELECT,
@@ -285,6 +287,19 @@ class SQLiteStore(Store):
 
     def save_execution(self, execution: Execution) -> None:
         self._w().save_execution(execution)
+
+    def watch(self, watcher: Callable[[list[Task]], None] | None) -> None:
+        if not self.read_only:
+            self._w().watch(watcher)
+
+    def stored_trigger(self, task_id: str) -> Any:
+        """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""
+        try:
+            row = self._db().execute("SELECT trigger FROM tasks WHERE id = ?",
+                                     (task_id,)).fetchone()  # fmt: skip
+        except sqlite3.Error:
+            return None
+        return None if row is None else json.loads(text(row[0]))
 
     def claim_batch(
         self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]

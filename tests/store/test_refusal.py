@@ -15,6 +15,7 @@ import pytest
 
 from cognia_nb import Scheduler, StoreError
 from cognia_nb.stores import SQLiteStore
+from cognia_nb.stores._schema import SCHEMA_VERSION
 
 SIDE = ("-wal", "-shm", "-journal")
 
@@ -188,4 +189,4 @@ def test_eight_processes_opening_a_new_file_at_once_all_succeed(tmp_path: Path) 
         conn = sqlite3.connect(tmp_path / f"r{i}.db")
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         conn.close()
-        assert version == ("2",)
+        assert version == (str(SCHEMA_VERSION),)

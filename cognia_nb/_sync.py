@@ -1,0 +1,71 @@
+"""Taking in what other processes changed on a shared store.
+
+The store calls back (from its writer thread) with every stored task when another process
+created, updated, paused, resumed or deleted one; :func:`apply_stored` runs on the loop and
+brings this scheduler's tasks in line: new tasks appear, a stored version newer than the one
+this process knows replaces the task's definition and state, and a task stored before but gone
+now is dropped (its executions here are cancelled).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ._models import Task
+from .triggers import IntervalTrigger, parse_trigger
+
+if TYPE_CHECKING:
+    from ._scheduler import Scheduler
+
+__all__ = ["apply_stored", "shared_anchor"]
+
+_DEFINITION = (
+    "handler", "trigger", "description", "args", "retry", "timeout", "tags", "overlap",
+    "misfire", "misfire_grace_seconds", "jitter_seconds", "executor", "updated_ts", "status",
+    "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count", "_version",
+)  # fmt: skip
+
+
+def apply_stored(s: Scheduler, stored: list[Task]) -> None:
+    """Apply other processes' changes (loop thread)."""
+    now = s.clock.now()
+    seen = set()
+    for theirs in stored:
+        seen.add(theirs.id)
+        mine = s._tasks.get(theirs.id)
+        if mine is None:
+            s._tasks[theirs.id] = theirs
+            s._index(theirs)
+            theirs.handler_missing = s.handler_for(theirs) is None
+            s._arm(theirs, now, restore=True)
+            continue
+        if theirs._version <= mine._version:
+            continue
+        s._unindex(mine)
+        if theirs.handler != mine.handler:
+            s._bound.pop(mine.id, None)
+        for name in _DEFINITION:
+            setattr(mine, name, getattr(theirs, name))
+        mine.metadata = theirs._metadata
+        s._index(mine)
+        mine.handler_missing = s.handler_for(mine) is None
+        s._arm(mine, now, restore=True)
+    for task_id, mine in list(s._tasks.items()):
+        if task_id not in seen and mine._version > 0:  # stored once, deleted elsewhere
+            s._forget(mine)
+
+
+def shared_anchor(s: Scheduler, task_id: str, trigger: IntervalTrigger) -> datetime:
+    """The anchor for a new interval task: the stored one when another process created the
+    same task with the same interval (one phase for all), else now."""
+    stored: Any = s.store.stored_trigger(task_id)
+    if isinstance(stored, dict) and stored.get("type") == "interval":
+        try:
+            theirs = parse_trigger(stored, allow_past=True)
+        except ValueError:
+            theirs = None
+        if (isinstance(theirs, IntervalTrigger) and theirs.seconds == trigger.seconds
+                and theirs.start_at is not None):  # fmt: skip
+            return theirs.start_at
+    return datetime.fromtimestamp(s.clock.now(), UTC)
