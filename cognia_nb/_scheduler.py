@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, RealClock
 from ._dispatch import Dispatcher
+from ._durable import check_durability
 from ._errors import (
     HandlerNotFoundError,
     SchedulerStateError,
@@ -76,6 +77,9 @@ class Scheduler(ExecutionQueries):
             also ends after about a millisecond of work).
         executors: named executors for tasks created with ``executor=<name>`` (such as
             ``{"dask": cognia_nb.executors.DaskExecutor()}``); "default" runs in-process.
+        durability: ``"group"`` (default): a finished execution is acknowledged (``wait_for``,
+            hooks, events) at once and committed with the next group commit, at most 50 ms
+            later; ``"strict"``: acknowledged only once committed (see ``_durable.py``).
     """
 
     def __init__(
@@ -89,8 +93,11 @@ class Scheduler(ExecutionQueries):
         cancel_grace: float = 1.0,
         slice_size: int = 256,
         executors: Mapping[str, Executor] | None = None,
+        durability: str = "group",
     ) -> None:
+        self.strict = check_durability(durability)
         self.store = open_store(store)
+        self.store.strict = self.strict
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
         self.store.now = self.clock.now

@@ -29,6 +29,8 @@ class Store(ABC):
     #: True when the store keeps the very Task and Execution objects it was given: saving one
     #: again after a change is then not needed (and the scheduler skips it).
     live_objects: bool = False
+    #: Set by ``Scheduler(durability="strict")`` before :meth:`open`: sync every commit.
+    strict: bool = False
     #: The time source for retention and bookkeeping; a scheduler sets its clock's ``now``.
     now: Callable[[], float] = staticmethod(time.time)
 
@@ -109,6 +111,10 @@ class Store(ABC):
     def stored_trigger(self, task_id: str) -> Any:
         """The stored trigger dict of a task another process may have created (None)."""
         return None
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once everything saved so far is committed (at once here)."""
+        callback()
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write everything queued (blocks until written)."""

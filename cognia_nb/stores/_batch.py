@@ -20,13 +20,14 @@ class Look:
 class Batch:
     """What one commit writes (a failed batch is merged with the next one)."""
 
-    __slots__ = ("claims", "deleted", "executions", "flushes", "states", "tasks")
+    __slots__ = ("acks", "claims", "deleted", "executions", "flushes", "states", "tasks")
 
     def __init__(self, tasks: dict[str, Task], states: dict[str, Task], deleted: set[str],
                  executions: dict[str, Execution], *, claims: list[Claim],
                  flushes: list[threading.Event]) -> None:  # fmt: skip
         self.tasks, self.states, self.deleted = tasks, states, deleted
         self.executions, self.claims, self.flushes = executions, claims, flushes
+        self.acks: list[Callable[[], None]] = []  # called once committed (strict durability)
 
     def __len__(self) -> int:
         return len(self.tasks) + len(self.states) + len(self.deleted) + len(self.executions)
@@ -44,6 +45,7 @@ class Batch:
             self.states.pop(task_id, None)
         self.executions.update(later.executions)
         self.claims, self.flushes = later.claims, later.flushes
+        self.acks.extend(later.acks)
         return self
 
 

@@ -113,6 +113,7 @@ class Writer(threading.Thread):
         self._first_claim = 0.0  # when the oldest waiting claim came
         self._held = HeldStates()  # the writer thread's own
         self._flushes: list[threading.Event] = []
+        self._acks: list[Callable[[], None]] = []
         self._first_dirty: float | None = None
         self._stopping = False
         self._stop_by = 0.0  # when stop() gives up on a failing write
@@ -188,6 +189,13 @@ class Writer(threading.Thread):
             if not self._claims:
                 self._first_claim = time.monotonic()
             self._claims.append((items, done))
+            self._cond.notify()
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` from this thread once what was marked so far is committed (a
+        commit is made at once, without waiting for the window)."""
+        with self._cond:
+            self._acks.append(callback)
             self._cond.notify()
 
     def flush(self, timeout: float = 30.0) -> None:
@@ -286,7 +294,7 @@ class Writer(threading.Thread):
         self._failed = batch
 
     def _ready(self) -> bool:
-        if self._stopping or self._flushes:
+        if self._stopping or self._flushes or self._acks:
             return True
         if self._claims and time.monotonic() - self._first_claim >= self.claim_window:
             return True
@@ -346,11 +354,13 @@ class Writer(threading.Thread):
                 if task.id not in tasks:
                     states[task.id] = task
             if self._stopping and not (tasks or states or executions or self._deleted
-                                       or self._claims or self._flushes or len(self._held)
+                                       or self._claims or self._flushes or self._acks
+                                       or len(self._held)
                                        or self._failed is not None):  # fmt: skip
                 return None
             batch = Batch(tasks, states, self._deleted, executions, claims=self._claims,
                            flushes=self._flushes)  # fmt: skip
+            batch.acks, self._acks = self._acks, []
             self._tasks, self._deleted = {}, set()
             self._claims, self._flushes = [], []
             return batch
@@ -385,7 +395,6 @@ class Writer(threading.Thread):
 
     def _commit(self, conn: sqlite3.Connection, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
-        claims, flushes = batch.claims, batch.flushes
         held = self._held
         held.hold(list(states.values()))
         task_rows = [task_row(t) for t in tasks.values()]
@@ -402,9 +411,9 @@ class Writer(threading.Thread):
                 for task_id, version in conn.execute(TASK_VERSIONS, (ids,)):
                     tasks[task_id]._version = version
                 held.written(list(tasks))
-            for items, _ in claims:
+            for items, _ in batch.claims:
                 results.append(held.claim(conn, self.owner, items))
-            held.write(conn, everything=bool(flushes) or self._stopping)
+            held.write(conn, everything=bool(batch.flushes) or self._stopping)
             if deleted:
                 gone = [(i,) for i in deleted]
                 conn.executemany("DELETE FROM tasks WHERE id = ?", gone)
@@ -433,10 +442,20 @@ class Writer(threading.Thread):
         if changes is not None:
             self._changes = changes
         self.commits += 1
-        for (_, done), result in zip(claims, results, strict=True):
+        self._committed(batch, results)
+
+    def _committed(self, batch: Batch, results: list[list[bool]]) -> None:
+        """Answer the claims, release the flushes, call the acknowledgements."""
+        for (_, done), result in zip(batch.claims, results, strict=True):
             done(result)
-        for event in flushes:
+        for event in batch.flushes:
             event.set()
+        acks, batch.acks = batch.acks, []
+        for ack in acks:
+            try:
+                ack()
+            except Exception:  # a closing loop, say: the writer goes on
+                log.exception("a commit acknowledgement failed")
 
     def _look(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
         """Tell the watcher the stored tasks if another process changed them."""

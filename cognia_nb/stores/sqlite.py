@@ -121,6 +121,8 @@ class SQLiteStore(Store):
         # Every insert lands on a task's page of the per-task index: with the default 2 MB
         # page cache, a busy store re-reads those pages from the OS all the time.
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        if self.strict:
+            conn.execute("PRAGMA synchronous = FULL")
         return conn
 
     def _create_file(self) -> None:
@@ -300,6 +302,11 @@ class SQLiteStore(Store):
         except sqlite3.Error:
             return None
         return None if row is None else json.loads(text(row[0]))
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from the writer thread) once what was saved so far is committed;
+        a failing disk delays it until the commit goes through."""
+        self._w().when_committed(callback)
 
     def claim_batch(
         self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
