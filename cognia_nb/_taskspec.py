@@ -13,6 +13,7 @@ from typing import Any
 
 from ._argcodec import check_args
 from ._errors import TaskValidationError
+from ._instants import check_trigger_instants
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from .triggers import CronTrigger, Trigger, parse_trigger
 
@@ -332,7 +333,7 @@ def _parse_trigger(value: object, default_timezone: str) -> Trigger:
     if isinstance(value, Mapping) and value.get("type") == "cron" and "timezone" not in value:
         value = {**value, "timezone": default_timezone}
     # Past "once" times are checked by the scheduler, which knows whether the task exists.
-    trigger = parse_trigger(value, allow_past=True)
+    trigger = check_trigger_instants(parse_trigger(value, allow_past=True))
     if isinstance(trigger, CronTrigger) and not trigger.timezone_explicit:
         trigger = trigger.with_timezone(default_timezone)
     return trigger
