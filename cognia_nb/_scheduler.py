@@ -174,16 +174,16 @@ class Scheduler(ExecutionQueries):
         self.store.watch(self._watcher(loop))
         return self
 
-    def _watcher(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[Task]], None]:
-        def watcher(tasks: list[Task]) -> None:  # called from the store's thread
+    def _watcher(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[Task], set[str]], None]:
+        def watcher(tasks: list[Task], ids: set[str]) -> None:  # from the store's thread
             if not loop.is_closed():
-                loop.call_soon_threadsafe(self._take_stored, tasks)
+                loop.call_soon_threadsafe(self._take_stored, tasks, ids)
 
         return watcher
 
-    def _take_stored(self, tasks: list[Task]) -> None:
+    def _take_stored(self, tasks: list[Task], ids: set[str]) -> None:
         if self._loop is not None:
-            apply_stored(self, tasks)
+            apply_stored(self, tasks, ids)
 
     async def stop(self) -> None:
         """Cancel running executions (recorded as cancelled), stop timers, flush the store."""

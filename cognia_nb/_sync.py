@@ -1,7 +1,8 @@
 """Taking in what other processes changed on a shared store.
 
-The store calls back (from its writer thread) with every stored task when another process
-created, updated, paused, resumed or deleted one; :func:`apply_stored` runs on the loop and
+The store calls back (from its writer thread) when another process created, updated,
+paused, resumed or deleted a task, with the tasks whose stored version moved and the ids of all
+stored tasks; :func:`apply_stored` runs on the loop and
 brings this scheduler's tasks in line: new tasks appear, a stored version newer than the one
 this process knows replaces the task's definition and state, and a task stored before but gone
 now is dropped (its executions here are cancelled).
@@ -27,12 +28,11 @@ _DEFINITION = (
 )  # fmt: skip
 
 
-def apply_stored(s: Scheduler, stored: list[Task]) -> None:
-    """Apply other processes' changes (loop thread)."""
+def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
+    """Apply other processes' changes (loop thread): ``stored`` are the tasks whose stored
+    version moved, ``seen`` the ids of every stored task."""
     now = s.clock.now()
-    seen = set()
     for theirs in stored:
-        seen.add(theirs.id)
         mine = s._tasks.get(theirs.id)
         if mine is None:
             s._tasks[theirs.id] = theirs
@@ -40,8 +40,8 @@ def apply_stored(s: Scheduler, stored: list[Task]) -> None:
             theirs.handler_missing = s.handler_for(theirs) is None
             s._arm(theirs, now, restore=True)
             continue
-        if theirs._version <= mine._version:
-            continue
+        if theirs._version <= mine._version or s.store.task_unwritten(mine.id):
+            continue  # not newer, or this process's own change is on its way (it wins)
         s._unindex(mine)
         if theirs.handler != mine.handler:
             s._bound.pop(mine.id, None)
@@ -52,7 +52,8 @@ def apply_stored(s: Scheduler, stored: list[Task]) -> None:
         mine.handler_missing = s.handler_for(mine) is None
         s._arm(mine, now, restore=True)
     for task_id, mine in list(s._tasks.items()):
-        if task_id not in seen and mine._version > 0:  # stored once, deleted elsewhere
+        if task_id not in seen and mine._version > 0 and not s.store.task_unwritten(task_id):
+            # stored once, deleted elsewhere
             s._forget(mine)
 
 

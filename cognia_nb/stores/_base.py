@@ -104,9 +104,16 @@ class Store(ABC):
         rows.sort(key=lambda e: (e.created_ts, e.id))  # ids count up within a scheduler
         return encode_executions(rows)
 
-    def watch(self, watcher: Callable[[list[Task]], None] | None) -> None:  # noqa: B027
-        """Call ``watcher(tasks)`` with every stored task whenever another process changed
-        one (from another thread; a store no other process shares never calls it)."""
+    def watch(  # noqa: B027 - optional hook
+        self, watcher: Callable[[list[Task], set[str]], None] | None
+    ) -> None:
+        """Call ``watcher(changed, ids)`` whenever another process changed a task: the tasks
+        whose stored version moved and the ids of all stored tasks (from another thread; a
+        store no other process shares never calls it)."""
+
+    def task_unwritten(self, task_id: str) -> bool:
+        """Whether this process saved the task and the save is not stored yet."""
+        return False
 
     def stored_trigger(self, task_id: str) -> Any:
         """The stored trigger dict of a task another process may have created (None)."""

@@ -62,7 +62,12 @@ LOOK_SECONDS = 0.5
 _COUNT_CHANGE = ("INSERT INTO meta (key, value) VALUES ('tasks_changed', '1') ON CONFLICT(key) "
                  "DO UPDATE SET value = CAST(value AS INTEGER) + 1")  # fmt: skip
 _CHANGES = "SELECT value FROM meta WHERE key = 'tasks_changed'"
-Watcher = Callable[[list[Task]], None]
+_VERSIONS = (
+    "SELECT t.id, coalesce(s.version, 0) FROM tasks AS t LEFT JOIN task_state AS s USING (id)"
+)
+_CHANGED_TASKS = TASK_SELECT + " WHERE t.id IN (SELECT value FROM json_each(?))"
+#: ``watcher(changed tasks, ids of every stored task)``
+Watcher = Callable[[list[Task], set[str]], None]
 
 #: Errors that are about the values bound, not the disk: the batch is written again, encoded.
 _DATA_ERRORS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.IntegrityError,
@@ -126,6 +131,7 @@ class Writer(threading.Thread):
         self._next_look = 0.0
         self._data_version: int | None = None
         self._changes: str | None = None  # the tasks_changed counter last seen or written
+        self._versions_seen: dict[str, int] = {}  # task id -> version, at the last look
 
     @property
     def health(self) -> StoreHealth:
@@ -141,10 +147,17 @@ class Writer(threading.Thread):
                 return found
         return None
 
+    def task_unwritten(self, task_id: str) -> bool:
+        """Whether a deliberate change of the task (a whole-task save) is not committed yet."""
+        return task_id in self._tasks or any(
+            b is not None and task_id in b.tasks for b in (self._failed, self._inflight)
+        )
+
     def watch(self, watcher: Watcher | None) -> None:
-        """Call ``watcher(tasks)`` (from this thread) with every stored task whenever another
-        process changed a task (create, update, pause, resume, delete), within about
-        :data:`LOOK_SECONDS`."""
+        """Call ``watcher(changed, ids)`` (from this thread) whenever another process changed a
+        task (create, update, pause, resume, delete), within about :data:`LOOK_SECONDS`:
+        ``changed`` holds the tasks whose stored version moved, ``ids`` every stored task's
+        id."""
         with self._cond:
             self._watcher = watcher
             self._next_look = time.monotonic()
@@ -473,8 +486,11 @@ class Writer(threading.Thread):
             if changes == self._changes:
                 return conn
             self._changes = changes
+            versions = dict(conn.execute(_VERSIONS).fetchall())
+            changed = [t for t, v in versions.items() if self._versions_seen.get(t) != v]
+            self._versions_seen = versions
             tasks = []
-            for row in conn.execute(TASK_SELECT).fetchall():
+            for row in conn.execute(_CHANGED_TASKS, (json.dumps(changed),)).fetchall():
                 try:
                     tasks.append(task_from_row(row))
                 except (ValueError, KeyError) as exc:
@@ -483,7 +499,7 @@ class Writer(threading.Thread):
             log.debug("could not look for changes: %s", exc)
             return conn
         try:
-            watcher(tasks)
+            watcher(tasks, set(versions))
         except Exception:  # a closing loop, say: the writer goes on
             log.exception("the store's change watcher failed")
         return conn

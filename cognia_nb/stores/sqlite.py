@@ -290,9 +290,12 @@ class SQLiteStore(Store):
     def save_execution(self, execution: Execution) -> None:
         self._w().save_execution(execution)
 
-    def watch(self, watcher: Callable[[list[Task]], None] | None) -> None:
+    def watch(self, watcher: Callable[[list[Task], set[str]], None] | None) -> None:
         if not self.read_only:
             self._w().watch(watcher)
+
+    def task_unwritten(self, task_id: str) -> bool:
+        return self._writer is not None and self._writer.task_unwritten(task_id)
 
     def stored_trigger(self, task_id: str) -> Any:
         """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from cognia_nb import Scheduler
+from cognia_nb.stores import SQLiteStore
 
 WORKER = Path(__file__).with_name("share_worker.py")
+TICKER = Path(__file__).with_name("tick_worker.py")
 
 
 @pytest.mark.timeout(120)
@@ -63,3 +65,25 @@ async def test_a_pause_in_one_process_holds_in_the_other(tmp_path: Path) -> None
     status = conn.execute("SELECT status FROM task_state WHERE id = ?", (job.id,)).fetchone()
     conn.close()
     assert status == ("paused",)
+
+
+@pytest.mark.timeout(120)
+def test_two_processes_creating_one_interval_task_fire_it_at_one_phase(tmp_path: Path) -> None:
+    path = tmp_path / "tick.db"
+    store = SQLiteStore(path)
+    store.open()  # the schema exists; the task does not
+    store.close()
+    until = time.time() + 7
+    procs = [
+        subprocess.Popen([sys.executable, str(TICKER), str(path), str(until)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    lines = [line.split() for out, _ in outs for line in out.splitlines()]
+    anchors = {parts[1] for parts in lines if parts[0] == "anchor"}
+    assert len(anchors) == 1, anchors  # one phase, whichever process created it first or last
+    ran = sorted(float(parts[1]) for parts in lines if parts[0] == "ran")
+    late = [t for t in ran if until - 4 <= t < until - 0.1]  # once both agree: 0.5 s apart
+    assert 6 <= len(late) <= 9, late
