@@ -3,8 +3,6 @@ prune or write; retention belongs to the file; concurrent first opens all succee
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sqlite3
 import subprocess
 import sys
@@ -153,38 +151,37 @@ def test_read_only_commands_refuse_an_empty_or_missing_file(
         SQLiteStore(path, read_only=True).open()
 
 
-def _open_together(directory: str, rounds: int, barrier: multiprocessing.synchronize.Barrier,
-                   errors: multiprocessing.queues.Queue[str]) -> None:  # fmt: skip
-    from cognia_nb.stores import SQLiteStore
-
-    for i in range(rounds):
-        barrier.wait(60)
-        try:
-            store = SQLiteStore(os.path.join(directory, f"r{i}.db"))
-            store.open()
-            store.close()
-        except Exception as exc:  # reported to the test
-            errors.put(f"round {i}: {exc!r}")
+OPEN_TOGETHER = r"""
+import os, sys, time
+from cognia_nb.stores import SQLiteStore
+directory, rounds, t0, step = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+for i in range(rounds):
+    time.sleep(max(0.0, t0 + i * step - time.time()))  # every process opens round i at once
+    try:
+        store = SQLiteStore(os.path.join(directory, f"r{i}.db"))
+        store.open()
+        store.close()
+    except Exception as exc:
+        print(f"round {i}: {exc!r}", flush=True)
+"""
 
 
 @pytest.mark.timeout(170)
 def test_eight_processes_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    procs, rounds = 8, 20
-    barrier, errors = ctx.Barrier(procs), ctx.Queue()
+    procs, rounds, step = 8, 20, 0.4
+    t0 = time.time() + 6  # time for every process to start
     workers = [
-        ctx.Process(target=_open_together, args=(str(tmp_path), rounds, barrier, errors))
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_TOGETHER, str(tmp_path), str(rounds), str(t0), str(step)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(procs)
     ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(150)
-    assert [w.exitcode for w in workers] == [0] * procs
-    found = []
-    while not errors.empty():
-        found.append(errors.get())
-    assert found == []
+    outs = [w.communicate(timeout=150) for w in workers]
+    assert [w.returncode for w in workers] == [0] * procs, [err[-2000:] for _, err in outs]
+    assert [out for out, _ in outs if out] == []
     for i in range(rounds):
         conn = sqlite3.connect(tmp_path / f"r{i}.db")
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

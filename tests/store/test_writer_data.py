@@ -101,3 +101,47 @@ def test_a_surrogate_error_is_a_blob_on_disk_and_text_in_history(tmp_path: Path)
         assert {e for _, e, _, _ in columns["sparse"]} == {"bad \udcff name"}
     finally:
         s.close()
+
+
+SAFETY_NET = r"""
+import sys, time
+from cognia_nb import Execution, ExecutionStatus, TriggerKind
+from cognia_nb.stores import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+store.open()
+now = time.time()
+def ex(i, **kw):
+    e = Execution(f"e{i}", "t", "p", kw.pop("task_name", "job"), TriggerKind.MANUAL, now,
+                  status=ExecutionStatus.SUCCEEDED, attempt=kw.pop("attempt", 1),
+                  created_ts=now, finished_ts=now)
+    for k, v in kw.items():
+        setattr(e, k, v)
+    return e
+# a plain row (bound without encoding) that SQLite refuses: the batch is rewritten, encoded
+store.save_execution(ex(1, task_name="bad \udcff name"))
+store.save_execution(ex(2, attempt=2**70))
+store.save_execution(ex(3, error={"not": "text"}, progress_message=b"raw"))
+for i in range(4, 54):
+    store.save_execution(ex(i))
+store.close()
+print(store.health)
+"""
+
+
+def test_a_batch_sqlite_refuses_is_rewritten_encoded_and_nothing_is_lost(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    proc = subprocess.run([sys.executable, "-c", SAFETY_NET, str(store)],
+                          check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
+    assert "writing it again, encoded" in proc.stderr
+    assert count(store, "executions") == 53
+    s = reopened(store)
+    try:
+        assert s.get_execution("e1").task_name == "bad \udcff name"  # type: ignore[union-attr]
+        # too big for SQLite's 64 bits: stored as its text, which the INTEGER column keeps
+        # as the nearest REAL
+        assert s.get_execution("e2").attempt == float(2**70)  # type: ignore[union-attr]
+        assert s.get_execution("e3").error == "{'not': 'text'}"  # type: ignore[union-attr]
+    finally:
+        s.close()
