@@ -37,7 +37,7 @@ from ._hooks import HookRegistry
 from ._models import Task, TaskStatus, TriggerKind
 from ._queries import ExecutionQueries
 from ._runner import Runner
-from ._sync import apply_stored, shared_anchor
+from ._sync import anchor_for, watcher_for
 from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
@@ -171,19 +171,8 @@ class Scheduler(ExecutionQueries):
         for task in self._tasks.values():
             self._arm(task, now, restore=True)
         self._dispatcher.start(loop)
-        self.store.watch(self._watcher(loop))
+        self.store.watch(watcher_for(self, loop))
         return self
-
-    def _watcher(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[Task], set[str]], None]:
-        def watcher(tasks: list[Task], ids: set[str]) -> None:  # from the store's thread
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._take_stored, tasks, ids)
-
-        return watcher
-
-    def _take_stored(self, tasks: list[Task], ids: set[str]) -> None:
-        if self._loop is not None:
-            apply_stored(self, tasks, ids)
 
     async def stop(self) -> None:
         """Cancel running executions (recorded as cancelled), stop timers, flush the store."""
@@ -374,13 +363,7 @@ class Scheduler(ExecutionQueries):
             if not same:
                 check_once_not_past(trigger, datetime.fromtimestamp(now, UTC))
         if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:
-            keep = (
-                existing is not None
-                and isinstance(existing.trigger, IntervalTrigger)
-                and (existing.trigger.seconds == trigger.seconds)
-            )
-            anchor = existing.trigger.start_at if keep and existing else None  # type: ignore[attr-defined]
-            trigger = trigger.anchored(anchor or shared_anchor(self, tid, trigger))
+            trigger = trigger.anchored(anchor_for(self, tid, existing, trigger))
         shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
                    else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
         self._preflight(spec.executor, shipped, spec.args)

@@ -10,6 +10,8 @@ now is dropped (its executions here are cancelled).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +21,29 @@ from .triggers import IntervalTrigger, parse_trigger
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
 
-__all__ = ["apply_stored", "shared_anchor"]
+__all__ = ["anchor_for", "apply_stored", "watcher_for"]
 
 _DEFINITION = (
     "handler", "trigger", "description", "args", "retry", "timeout", "tags", "overlap",
     "misfire", "misfire_grace_seconds", "jitter_seconds", "executor", "updated_ts", "status",
     "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count", "_version",
 )  # fmt: skip
+
+
+def watcher_for(
+    s: Scheduler, loop: asyncio.AbstractEventLoop
+) -> Callable[[list[Task], set[str]], None]:
+    """What the store calls (from its thread) with other processes' changes: hops to the loop."""
+
+    def take(tasks: list[Task], ids: set[str]) -> None:
+        if s._loop is loop:
+            apply_stored(s, tasks, ids)
+
+    def watcher(tasks: list[Task], ids: set[str]) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(take, tasks, ids)
+
+    return watcher
 
 
 def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
@@ -57,9 +75,18 @@ def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
             s._forget(mine)
 
 
-def shared_anchor(s: Scheduler, task_id: str, trigger: IntervalTrigger) -> datetime:
-    """The anchor for a new interval task: the stored one when another process created the
-    same task with the same interval (one phase for all), else now."""
+def anchor_for(
+    s: Scheduler, task_id: str, existing: Task | None, trigger: IntervalTrigger
+) -> datetime:
+    """The anchor of an interval task given without ``startAt``: the task's own when it is
+    updated with the same interval; the stored one when another process created the same
+    task with the same interval (one phase for all); else now."""
+    if isinstance(existing, Task):
+        mine = existing.trigger
+        same = isinstance(mine, IntervalTrigger) and mine.seconds == trigger.seconds
+        if same and mine.start_at is not None:  # type: ignore[attr-defined]
+            return mine.start_at  # type: ignore[attr-defined,no-any-return]
+        return datetime.fromtimestamp(s.clock.now(), UTC)
     stored: Any = s.store.stored_trigger(task_id)
     if isinstance(stored, dict) and stored.get("type") == "interval":
         try:

@@ -39,35 +39,20 @@ from ._codec import (
     EXECUTION_COLUMNS,
     PLAIN_EXECUTION_COLUMNS,
     TASK_COLUMNS,
-    TASK_SELECT,
     TASK_STATE_UPSERT,
     TASK_VERSIONS,
     execution_row,
     plain_execution_row,
     state_row,
-    task_from_row,
     task_row,
 )
 from ._health import STOP_PATIENCE, Failures, StoreHealth
 from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._watch import COUNT_CHANGE, LOOK_SECONDS, ChangeWatch, Watcher, read_changes
 
 __all__ = ["Writer"]
 
 log = logging.getLogger("cognia_nb.stores.sqlite")
-
-#: How often the writer looks whether another process changed the file (``PRAGMA
-#: data_version``: one integer, no table read); only a moved ``tasks_changed`` counter in
-#: ``meta`` makes it read the tasks.
-LOOK_SECONDS = 0.5
-_COUNT_CHANGE = ("INSERT INTO meta (key, value) VALUES ('tasks_changed', '1') ON CONFLICT(key) "
-                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1")  # fmt: skip
-_CHANGES = "SELECT value FROM meta WHERE key = 'tasks_changed'"
-_VERSIONS = (
-    "SELECT t.id, coalesce(s.version, 0) FROM tasks AS t LEFT JOIN task_state AS s USING (id)"
-)
-_CHANGED_TASKS = TASK_SELECT + " WHERE t.id IN (SELECT value FROM json_each(?))"
-#: ``watcher(changed tasks, ids of every stored task)``
-Watcher = Callable[[list[Task], set[str]], None]
 
 #: Errors that are about the values bound, not the disk: the batch is written again, encoded.
 _DATA_ERRORS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.IntegrityError,
@@ -127,11 +112,7 @@ class Writer(threading.Thread):
         self._failures = Failures(location)
         self.error: BaseException | None = None
         self.commits = 0
-        self._watcher: Watcher | None = None
-        self._next_look = 0.0
-        self._data_version: int | None = None
-        self._changes: str | None = None  # the tasks_changed counter last seen or written
-        self._versions_seen: dict[str, int] = {}  # task id -> version, at the last look
+        self._watch = ChangeWatch()
 
     @property
     def health(self) -> StoreHealth:
@@ -159,8 +140,8 @@ class Writer(threading.Thread):
         ``changed`` holds the tasks whose stored version moved, ``ids`` every stored task's
         id."""
         with self._cond:
-            self._watcher = watcher
-            self._next_look = time.monotonic()
+            self._watch.watcher = watcher
+            self._watch.next_look = time.monotonic()
             self._cond.notify()
 
     # -- called from the loop thread (never blocks on disk) -------------------------------
@@ -337,14 +318,14 @@ class Writer(threading.Thread):
         held_due = self._held.next_due()
         if held_due is not None:
             until.append(held_due)
-        if self._watcher is not None:
-            until.append(self._next_look)
+        if self._watch.watcher is not None:
+            until.append(self._watch.next_look)
         return max(0.0, min(until) - now) if until else None
 
     def _next_batch(self) -> Batch | Look | None:
         with self._cond:
             while not self._ready():
-                if self._watcher is not None and time.monotonic() >= self._next_look:
+                if self._watch.due():
                     return LOOK
                 self._cond.wait(self._wait_seconds())
             if self._stopping and self._failed is not None:
@@ -438,8 +419,8 @@ class Writer(threading.Thread):
                 self._put(conn, _EXECUTION_UPSERT, execution_rows, careful)
             changes = None
             if task_rows or deleted:  # others see that tasks changed
-                conn.execute(_COUNT_CHANGE)
-                changes = conn.execute(_CHANGES).fetchone()[0]
+                conn.execute(COUNT_CHANGE)
+                changes = read_changes(conn)
             if self._on_commit is not None:
                 self._on_commit(conn)
             conn.execute("COMMIT")
@@ -453,7 +434,7 @@ class Writer(threading.Thread):
             raise
         held.commit()
         if changes is not None:
-            self._changes = changes
+            self._watch.changes = changes
         self.commits += 1
         self._committed(batch, results)
 
@@ -471,35 +452,12 @@ class Writer(threading.Thread):
                 log.exception("a commit acknowledgement failed")
 
     def _look(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
-        """Tell the watcher the stored tasks if another process changed them."""
-        self._next_look = time.monotonic() + LOOK_SECONDS
-        watcher = self._watcher
+        """Look for other processes' changes (see ``_watch.py``)."""
         try:
             if conn is None:
                 conn = self._connect()
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version == self._data_version or watcher is None:
-                return conn
-            self._data_version = version
-            row = conn.execute(_CHANGES).fetchone()
-            changes = None if row is None else row[0]
-            if changes == self._changes:
-                return conn
-            self._changes = changes
-            versions = dict(conn.execute(_VERSIONS).fetchall())
-            changed = [t for t, v in versions.items() if self._versions_seen.get(t) != v]
-            self._versions_seen = versions
-            tasks = []
-            for row in conn.execute(_CHANGED_TASKS, (json.dumps(changed),)).fetchall():
-                try:
-                    tasks.append(task_from_row(row))
-                except (ValueError, KeyError) as exc:
-                    log.error("task %r cannot be read and is skipped: %s", row[0], exc)
+            self._watch.look(conn)
         except sqlite3.Error as exc:
+            self._watch.next_look = time.monotonic() + LOOK_SECONDS
             log.debug("could not look for changes: %s", exc)
-            return conn
-        try:
-            watcher(tasks, set(versions))
-        except Exception:  # a closing loop, say: the writer goes on
-            log.exception("the store's change watcher failed")
         return conn
