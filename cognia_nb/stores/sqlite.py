@@ -291,8 +291,8 @@ class SQLiteStore(Store):
         self._w().save_execution(execution)
 
     def watch(self, watcher: Callable[[list[Task], set[str]], None] | None) -> None:
-        if not self.read_only:
-            self._w().watch(watcher)
+        if self._writer is not None:  # (never reopens a closed store)
+            self._writer.watch(watcher)
 
     def task_unwritten(self, task_id: str) -> bool:
         return self._writer is not None and self._writer.task_unwritten(task_id)
