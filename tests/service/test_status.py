@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sqlite3
@@ -59,22 +60,21 @@ async def test_holders_show_live_and_dead_processes_with_their_tasks(tmp_path: P
     assert found["near:13"].alive
 
 
-def test_the_writer_thread_beats(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    store.open()
-    assert store._writer is not None
-    store._writer.heartbeat = 0.05
-    store._writer._next_beat = time.monotonic()
+async def test_the_writer_thread_of_a_started_scheduler_beats(tmp_path: Path) -> None:
+    scheduler = Scheduler(store=str(tmp_path / "s.db")).start()
+    writer = scheduler.store._writer
+    assert writer is not None
+    writer.heartbeat = 0.05
+    writer._next_beat = time.monotonic()
     conn = sqlite3.connect(tmp_path / "s.db")
     first = conn.execute("SELECT heartbeat_ts FROM processes").fetchone()[0]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    beat, deadline = first, time.monotonic() + 10
+    while time.monotonic() < deadline and beat <= first:
+        await asyncio.sleep(0.05)
         beat = conn.execute("SELECT heartbeat_ts FROM processes").fetchone()[0]
-        if beat > first:
-            break
-        time.sleep(0.05)
     conn.close()
-    store.close()
+    await scheduler.stop()
+    scheduler.close()
     assert beat > first
 
 
