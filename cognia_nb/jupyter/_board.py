@@ -46,7 +46,7 @@ DAY = 86_400.0
 ACTIONS = ("run", "pause", "resume", "delete", "cancel")
 
 
-class Board(anywidget.AnyWidget):  # type: ignore[misc]
+class Board(anywidget.AnyWidget):
     """The scheduler's task board (what ``cognia_nb.panel()`` shows in a Jupyter front end).
 
     Args:
@@ -56,11 +56,11 @@ class Board(anywidget.AnyWidget):  # type: ignore[misc]
 
     _esm = STATIC / "board.js"
     _css = STATIC / "board.css"
-    header = traitlets.Dict().tag(sync=True)
-    runs = traitlets.List().tag(sync=True)
-    history = traitlets.List().tag(sync=True)
-    detail = traitlets.Dict().tag(sync=True)
-    execution = traitlets.Dict().tag(sync=True)
+    header: Any = traitlets.Dict().tag(sync=True)
+    runs: Any = traitlets.List().tag(sync=True)
+    history: Any = traitlets.List().tag(sync=True)
+    detail: Any = traitlets.Dict().tag(sync=True)
+    execution: Any = traitlets.Dict().tag(sync=True)
 
     def __init__(self, scheduler: Scheduler, max_rate: float = 10.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -250,7 +250,7 @@ class Board(anywidget.AnyWidget):  # type: ignore[misc]
             self.handle(action, content)
         except CogniaError as exc:
             self.notice(str(exc), "error")
-        except Exception as exc:  # noqa: BLE001 - a bad click never breaks the kernel
+        except Exception as exc:  # a bad click never breaks the kernel
             log.exception("cognia_nb board: %r failed", action)
             self.notice(f"{action} failed: {exc}", "error")
 

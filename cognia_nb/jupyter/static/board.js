@@ -133,7 +133,7 @@ export function planColumns(width, rows, fonts) {
     let w = textWidth(c.label, fonts.head) + 20;
     for (const r of rows) {
       let text = textWidth(cellText(c.key, r), c.key === "name" ? fonts.bold : fonts.body);
-      if (c.key === "name") text += 10; // the "this notebook" marker
+      if (c.key === "name") text += 14; // the "this notebook" marker
       w = Math.max(w, text + 18);
     }
     natural[c.key] = Math.ceil(c.key === "state" ? w + 16 : w);
@@ -377,13 +377,13 @@ function render({ model, el }) {
     const r = rows.get(id), entry = trs.get(id);
     if (!r || !entry) return;
     const { c } = entry, t = now();
-    let rel = r.paused ? "paused" : "-", abs = "", tip = rel;
+    let rel = "-", abs = "", tip = r.paused ? "paused: no next run" : "no next run";
     if (r.state === "missing") {
       rel = "re-run its cell to re-arm";
       tip = "Handler missing (the kernel restarted?): re-run the cell that defines this task to re-arm it.";
     } else if (r.next) {
       rel = relative(r.next, t);
-      abs = ` · ${r.nextText.slice(11)}`;
+      abs = ` · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}`;
       tip = `${r.nextText} (${rel})`;
     }
     setText(c.nextRel, rel, "");
