@@ -73,6 +73,8 @@ class Board(anywidget.AnyWidget):
         self.parts: set[str] = {"header", "runs", "history"}
         self.full = True
         self.sent_tasks = 0  # task messages sent (the benchmark reads it)
+        self.greeted = False  # no view has said hello yet: no task rows to send
+        self._finished_rows: dict[str, dict[str, Any]] = {}
         self._beat: asyncio.TimerHandle | None = None
         self.failed_day = len(scheduler.store.list_executions(
             statuses=list(st.FAILED), since_ts=scheduler.clock.now() - DAY))  # fmt: skip
@@ -125,10 +127,20 @@ class Board(anywidget.AnyWidget):
         }
 
     def _history(self) -> list[dict[str, Any]]:
+        """The newest executions; a finished one's row is made once (it no longer changes)."""
         live = {ex.id: ex for _, ex in self._live()}
         zone = self.scheduler.timezone
-        rows = self.scheduler.store.list_executions(limit=st.HISTORY_ROWS)
-        return [st.execution_row(live.get(ex.id, ex), zone) for ex in rows]
+        done, out = {}, []
+        for stored in self.scheduler.store.list_executions(limit=st.HISTORY_ROWS):
+            ex = live.get(stored.id, stored)
+            row = self._finished_rows.get(ex.id) if ex.finished else None
+            if row is None:
+                row = st.execution_row(ex, zone)
+            if ex.finished:
+                done[ex.id] = row
+            out.append(row)
+        self._finished_rows = done
+        return out
 
     def _zone(self, task_id: str) -> str:
         task = self.scheduler._tasks.get(task_id)
@@ -162,7 +174,9 @@ class Board(anywidget.AnyWidget):
     def flush(self) -> None:
         """Send what changed since the last flush (the throttle calls this)."""
         tasks = self.scheduler._tasks
-        if self.full:
+        if not self.greeted:  # rows wait for a view (the page says hello when it opens)
+            self.dirty.clear()
+        elif self.full:
             self.dirty.update(tasks)
         changed = []
         for task_id in self.dirty:
@@ -174,7 +188,7 @@ class Board(anywidget.AnyWidget):
                 self.rows[task_id] = row
                 changed.append(row)
         removed = sorted(i for i in self.removed if self.rows.pop(i, None) is not None)
-        if changed or removed or self.full:
+        if self.greeted and (changed or removed or self.full):
             self.send({"kind": "tasks", "full": self.full, "rows": changed, "removed": removed})
             self.sent_tasks += 1
         self.dirty.clear()
@@ -263,7 +277,7 @@ class Board(anywidget.AnyWidget):
             content: the message.
         """
         if action == "hello":  # a view opened: it needs every row
-            self.full = True
+            self.full = self.greeted = True
             self.parts.update(("runs", "history", "detail", "execution"))
             self.throttle.flush()
         elif action == "detail":

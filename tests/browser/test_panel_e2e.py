@@ -27,9 +27,7 @@ def test_run_now_in_the_quickstart_board(lab: Lab, browser: Any, tmp_path: Path)
         run_all_cells(page)
         board = page.locator(".cn-board")
         expect(board).to_be_visible(timeout=90_000)
-        report = board.locator("tr.cn-row").filter(
-            has=page.locator(".cn-name", has_text="report")
-        )
+        report = board.locator("tr.cn-row").filter(has=page.locator(".cn-name", has_text="report"))
         expect(report).to_have_count(1, timeout=30_000)
         expect(report.locator("td.cn-col-schedule")).to_have_text(
             "At 09:00 AM, Monday through Friday (Europe/Berlin)"

@@ -85,6 +85,13 @@ def page_rows(board: Board) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def open_board(sched: Scheduler) -> Board:
+    """A board with a view open (the page says hello when it renders)."""
+    board = Board(sched)
+    click(board, "hello")
+    return board
+
+
 def click(board: Board, action: str, **content: Any) -> None:
     """A message from the page, through the comm handler as the browser's would arrive."""
     board._handle_custom_msg({"action": action, **content}, [])
@@ -93,8 +100,12 @@ def click(board: Board, action: str, **content: Any) -> None:
 async def test_rows_reach_the_page_and_follow_the_hooks(sched: Scheduler) -> None:
     sched.register_handler("h", lambda: None)
     board = Board(sched)
+    sched.create_task(name="early", handler="h", trigger={"type": "interval", "seconds": 60})
+    board.throttle.flush()
+    assert customs(board, "tasks") == []  # no view yet: no rows sent
     click(board, "hello")
-    assert page_rows(board) == {}
+    assert [r["name"] for r in page_rows(board).values()] == ["early"]
+    sched.delete_task("early")
     task = sched.create_task(
         name="first", handler="h", tags=["etl"], trigger={"type": "interval", "seconds": 60}
     )
@@ -120,7 +131,7 @@ async def test_actions_from_the_page_call_the_scheduler(sched: Scheduler) -> Non
     sched.register_handler("h", work)
     a = sched.create_task(name="a", handler="h", trigger={"type": "interval", "seconds": 60})
     b = sched.create_task(name="b", handler="h", trigger={"type": "interval", "seconds": 60})
-    board = Board(sched)
+    board = open_board(sched)
     click(board, "run", ids=[a.id])
     (ex,) = sched.get_executions(a.id)
     await sched.wait_for(ex.id, timeout=5)
@@ -156,7 +167,7 @@ async def test_cancel_and_the_missing_handler_hint(sched: Scheduler) -> None:
     sched.register_handler("slow", slow)
     task = sched.create_task(name="slow", handler="slow",
                              trigger={"type": "event", "eventType": "x"})  # fmt: skip
-    board = Board(sched)
+    board = open_board(sched)
     click(board, "run", ids=[task.id])
     await started.wait()
     board.throttle.flush()
@@ -191,7 +202,7 @@ async def test_state_pushed_is_throttled_and_final(sched: Scheduler) -> None:
     sched.register_handler("busy", busy)
     task = sched.create_task(name="busy", handler="busy",
                              trigger={"type": "event", "eventType": "x"})  # fmt: skip
-    board = Board(sched)
+    board = open_board(sched)
     board.comm.messages.clear()
     xid = sched.run_task_now(task.id)
     await asyncio.sleep(1.0)  # a thousand progress reports arrive within this second
@@ -221,7 +232,7 @@ async def test_every_user_string_travels_as_data_and_the_page_uses_text_only(
     sched.register_handler("h", fails)
     task = sched.create_task(name=evil, handler="h", tags=[f"<b>{evil}</b>"],
                              trigger={"type": "event", "eventType": "x"})  # fmt: skip
-    board = Board(sched)
+    board = open_board(sched)
     await sched.wait_for(sched.run_task_now(task.id), timeout=5)
     click(board, "detail", id=task.id)
     click(board, "execution", id=board.detail["executions"][0]["id"])
@@ -247,7 +258,7 @@ async def test_detail_has_next_fire_times_with_the_offset_change(sched: Schedule
                              trigger={"type": "cron", "expression": "30 1 * * *",
                                       "timezone": "Europe/Berlin"})  # fmt: skip
     sched.clock.set_time(datetime(2026, 10, 22, 12, tzinfo=UTC))  # DST ends Oct 25
-    board = Board(sched)
+    board = open_board(sched)
     click(board, "detail", id=task.id)
     d = board.detail
     assert d["written"] == "cron '30 1 * * *' Europe/Berlin"
@@ -318,7 +329,7 @@ async def test_progress_updates_are_coalesced_and_end_on_the_final_state(
 async def test_header_and_the_text_fallback(sched: Scheduler) -> None:
     sched.register_handler("h", lambda: 1 / 0)
     task = sched.create_task(name="fails", handler="h", trigger={"type": "event", "eventType": "x"})
-    board = Board(sched)
+    board = open_board(sched)
     await sched.wait_for(sched.run_task_now(task.id), timeout=5)
     board.throttle.flush()
     assert board.header["tasks"] == 1 and board.header["failedDay"] == 1
