@@ -12,6 +12,7 @@ light run also clicks Run now, Pause, Resume and Delete. Screenshots are kept un
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -215,13 +216,49 @@ def test_board_light(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
         page.close()
 
 
-def test_board_dark(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
+def run_cell(page: Any, index: int) -> None:
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+
+
+def restart_kernel(page: Any) -> None:
+    expect = playwright_api.expect
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    # its accessible name ends with the shortcut ("Restart Kernel… 0, 0")
+    page.get_by_role("menuitem", name=re.compile(r"^Restart Kernel…")).click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(page.locator(".jp-Dialog")).to_have_count(0, timeout=10_000)
+    page.wait_for_timeout(1000)
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+
+
+def test_board_dark_and_after_a_restart(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
+    expect = playwright_api.expect
     lab = lab_factory({"board.ipynb": board_notebook()}, dark=True)
-    page, _board = run_themed(lab, browser, tmp_path, "dark")
+    page, board = run_themed(lab, browser, tmp_path, "dark")
     try:
         background = page.evaluate(
             "() => getComputedStyle(document.querySelector('.cn-board')).backgroundColor"
         )
         assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), background
+        # A new kernel: the tasks come back from the store with no handler, until their
+        # cells run again; what ran before the restart is still there, traceback included.
+        restart_kernel(page)
+        run_cell(page, 0)  # %load_ext only
+        run_cell(page, len(CELLS) - 1)  # the board
+        board = page.locator(".cn-board")
+        missing = row(board, "score_model")
+        expect(missing.locator(".cn-badge")).to_have_text("handler missing", timeout=30_000)
+        expect(missing.locator("td.cn-col-next")).to_contain_text("re-run its cell to re-arm")
+        assert missing.get_by_role("button", name="Run now").is_disabled()
+        open_traceback(board)  # the pre-restart execution, read from the store
+        hint = board.locator(".cn-detail .cn-missing")
+        expect(hint).to_contain_text("Re-run the cell that defines the task to re-arm it")
+        check_layout(board)
+        snap(page, board, tmp_path, "board-dark-after-restart")
+        run_cell(page, 3)  # the score_model cell re-arms it (and runs it again)
+        expect(missing.locator(".cn-badge")).to_have_text("failing", timeout=30_000)
+        expect(missing.get_by_role("button", name="Run now")).to_be_enabled()
     finally:
         page.close()

@@ -103,7 +103,7 @@ const COLUMNS = [
   { key: "plugin", label: "Plugin", sort: "plugin", secondary: true },
   { key: "schedule", label: "Schedule", sort: "schedule", floor: (w) => Math.max(110, 0.16 * w) },
   { key: "state", label: "Status", sort: "state" },
-  { key: "next", label: "Next run", sort: "next", floor: () => 110 },
+  { key: "next", label: "Next run", sort: "next", floor: () => 150 },
   { key: "run", label: "Last / now", sort: "last", natural: 250, floor: () => 170 },
   { key: "success", label: "Success", sort: "success", secondary: true },
   { key: "skip", label: "Skip/miss", sort: "skip", secondary: true },
@@ -171,7 +171,8 @@ function cellText(key, r) {
     case "plugin": return r.plugin;
     case "schedule": return r.schedule;
     case "state": return STATES[r.state] || r.state;
-    case "next": return r.state === "missing" ? "re-run its cell to re-arm" : r.next ? "in 59 min · 00:00:00 CET" : "-";
+    case "next": return r.state === "missing" ? "re-run its cell to re-arm"
+      : r.next ? `in 59 min · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}` : "-";
     case "success": return r.success === null ? "-" : `${r.success}%`;
     case "skip": return `${r.skip} / ${r.miss}`;
     default: return "";
@@ -237,7 +238,10 @@ function render({ model, el }) {
   const timeline = h("div", { class: "cn-timeline" });
   const histBody = h("tbody");
   const histView = h("div", { class: "cn-view", hidden: true },
-    h("h3", { class: "cn-h" }, "Timeline"), timeline,
+    h("div", { class: "cn-tl-head" }, h("h3", { class: "cn-h" }, "Timeline"),
+      h("span", { class: "cn-tl-legend", "aria-hidden": "true" },
+        ["succeeded", "failed", "running", "cancelled"].map((k) => h("span", { class: `cn-xs cn-x-${k}` }, k)))),
+    timeline,
     h("h3", { class: "cn-h" }, "Latest executions"),
     h("div", { class: "cn-scroll cn-hist-scroll" }, h("table", { class: "cn-table cn-hist" },
       h("thead", {}, h("tr", {}, ["Task", "Status", "Started", "Ended", "Duration", "Late", "Attempt", "Kind", "Error"]
@@ -386,6 +390,7 @@ function render({ model, el }) {
       abs = ` · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}`;
       tip = `${r.nextText} (${rel})`;
     }
+    c.next.classList.toggle("cn-has-next", !!r.next && r.state !== "missing");
     setText(c.nextRel, rel, "");
     setText(c.nextAbs, abs, "");
     if (c.nextText.title !== tip) c.nextText.title = tip;
@@ -549,8 +554,9 @@ function render({ model, el }) {
     send({ action: "detail", id: "" });
   }
 
-  function dl(pairs) {
-    return h("dl", { class: "cn-dl" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", { title: v }, v)]));
+  function dl(pairs) { // key/value rows (divs: notebook front ends restyle <dl> their own way)
+    return h("div", { class: "cn-dl" }, pairs.map(([k, v]) =>
+      h("div", { class: "cn-kv" }, h("span", { class: "cn-k" }, k), h("span", { class: "cn-v", title: v }, v))));
   }
 
   function renderDetail() {
@@ -662,9 +668,10 @@ function render({ model, el }) {
     const lanes = [];
     for (const x of hist) if (!lanes.includes(x.task) && lanes.length < 12) lanes.push(x.task);
     const names = new Map(hist.map((x) => [x.task, x.name]));
-    let t0 = Math.min(...hist.map((x) => x.start));
-    t0 = Math.max(t0, t - 3600);
-    const span = Math.max(10, t - t0) * 1.02;
+    // the window ends now and covers the shown runs (at least 10 s, at most the last hour)
+    const first = Math.max(Math.min(...hist.map((x) => x.start)), t - 3600);
+    const span = Math.max(10, t - first) * 1.02;
+    const t0 = t - span;
     const labelW = Math.min(180, Math.round(width * 0.28)), laneH = 22, top = 6;
     const plotW = width - labelW - 12, height = top + lanes.length * laneH + 24;
     const x = (ts) => labelW + ((ts - t0) / span) * plotW;
@@ -680,7 +687,7 @@ function render({ model, el }) {
     });
     s.append(svg("rect", { x: labelW - 6, y: 0, width: 6, height: top + lanes.length * laneH, class: "cn-tl-fade" }));
     for (let k = 0; k <= 4; k++) {
-      const ts = t0 + (span / 1.02) * (k / 4);
+      const ts = t0 + span * (k / 4);
       const gx = x(ts);
       s.append(svg("line", { x1: gx, x2: gx, y1: top, y2: top + lanes.length * laneH, class: "cn-grid" }));
       const fmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit",
