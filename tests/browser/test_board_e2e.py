@@ -92,6 +92,66 @@ LAYOUT_CHECK = """
 """
 
 
+# Runs in the page: WCAG contrast of every visible text of the board against the colour
+# painted behind it (backgrounds composited up the ancestors; disabled controls exempt).
+CONTRAST_CHECK = """
+(board) => {
+  const parse = (c) => {
+    let m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = c.match(/color\\(srgb ([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+      return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    return [0, 0, 0, 0];
+  };
+  const over = (top, under) => {
+    const a = top[3] + under[3] * (1 - top[3]);
+    if (!a) return [0, 0, 0, 0];
+    return [0, 1, 2].map((i) => (top[i] * top[3] + under[i] * under[3] * (1 - top[3])) / a)
+      .concat([a]);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let n = el; n; n = n.parentElement) {
+      layers.push(parse(getComputedStyle(n).backgroundColor));
+    }
+    let color = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) color = over(layer, color);
+    return color;
+  };
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const bad = [];
+  let checked = 0, lowest = 21;
+  const all = [...board.querySelectorAll('*')].filter((el) => !(el instanceof SVGElement) &&
+    [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()));
+  for (const el of all) {
+    if (el.closest('button:disabled, select:disabled, [hidden]') || !el.offsetParent) continue;
+    const bg = background(el);
+    const fg = over(parse(getComputedStyle(el).color), bg);
+    const [l1, l2] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    checked += 1;
+    lowest = Math.min(lowest, ratio);
+    const what = `${el.className || el.tagName} '${el.textContent.slice(0, 30)}'`;
+    if (ratio < 4.5) bad.push(`${what} ${ratio.toFixed(2)}`);
+  }
+  return {bad, checked, lowest};
+}
+"""
+
+
+def check_contrast(board: Any) -> None:
+    result = board.evaluate(CONTRAST_CHECK)
+    assert result["bad"] == [], result
+    assert result["checked"] > 30, result  # it saw the rows, header and toolbar
+    print("contrast", result["checked"], round(result["lowest"], 2))
+
+
 def keep(shot: Path) -> None:
     target = os.environ.get("COGNIA_NB_SCREENSHOT_DIR")
     if target:
@@ -165,6 +225,7 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     toggle_file_browser(page, open_it=False)
     snap(page, board, tmp_path, f"board-{theme}-1400")
     wide = check_layout(board)
+    check_contrast(board)
     assert wide["width"] >= 900, wide
     # success and skip/miss show at 1,400 px; the plugin column goes first when the names,
     # schedules and errors need the room (its id is in the detail view)
@@ -173,6 +234,7 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     open_traceback(board)
     snap(page, board, tmp_path, f"board-{theme}-detail")
     check_layout(board)
+    check_contrast(board)
     board.get_by_role("button", name="Close detail").click()
     board.get_by_role("tab", name="History").click()
     playwright_api.expect(board.locator("svg.cn-tl rect.cn-tl-bar").first).to_be_visible()
