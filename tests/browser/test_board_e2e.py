@@ -192,6 +192,9 @@ def start_board(lab: Lab, browser: Any, width: int) -> tuple[Any, Any]:
     expect(row(board, "score_model").locator(".cn-badge")).to_have_text("failing", timeout=30_000)
     expect(row(board, "train_model").locator(".cn-bar.cn-live")).to_be_visible(timeout=30_000)
     expect(row(board, "weekly_report").locator(".cn-badge")).to_have_text("paused")
+    failed = row(board, "score_model").locator(".cn-bar")
+    expect(failed).to_have_class(re.compile(r"\bcn-r-failed\b"))  # red at 0 %, with the error
+    expect(failed).to_contain_text("NameError: name 'undefined_metric' is not defined")
     return page, board
 
 
@@ -231,8 +234,10 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     # schedules and errors need the room (its id is in the detail view)
     for col in ("success", "skip"):
         assert board.locator(f"thead th.cn-col-{col}").is_visible(), col
+    page.set_viewport_size({"width": 1400, "height": 1500})  # room for the whole detail view
     open_traceback(board)
     snap(page, board, tmp_path, f"board-{theme}-detail")
+    page.set_viewport_size({"width": 1400, "height": 1000})
     check_layout(board)
     check_contrast(board)
     board.get_by_role("button", name="Close detail").click()
@@ -259,8 +264,10 @@ def test_board_light(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
         heartbeat = row(board, "heartbeat")
         before = heartbeat.locator(".cn-runtext").text_content()
         assert before == "never ran", before
+        height = board.bounding_box()["height"]
         heartbeat.get_by_role("button", name="Run now").click()
         expect(heartbeat.locator(".cn-runtext")).to_contain_text("succeeded", timeout=15_000)
+        assert board.bounding_box()["height"] == height  # runs come and go: no jump
         heartbeat.get_by_role("button", name="Pause").click()
         expect(heartbeat.locator(".cn-badge")).to_have_text("paused", timeout=10_000)
         heartbeat.get_by_role("button", name="Resume").click()

@@ -404,8 +404,8 @@ function render({ model, el }) {
       else parts.push(pct === null ? "running" : `${Math.round(pct)}%`);
       if (run.retryAt && run.retryAt > t) parts.push(`retry ${run.attempt + 1}/${run.attempts} in ${Math.ceil(run.retryAt - t)} s`);
       else if (run.attempts > 1) parts.push(`attempt ${run.attempt}/${run.attempts}`);
-      if (run.msg) parts.push(run.msg);
       if (elapsed) parts.push(elapsed);
+      if (run.msg) parts.push(run.msg);
       c.bar.className = `cn-bar cn-live${pct === null ? " cn-indet" : ""}${run.retryAt && run.retryAt > t ? " cn-wait" : ""}`;
       c.fill.style.width = `${pct === null ? 100 : pct}%`;
       c.bar.setAttribute("aria-valuenow", String(pct === null ? 0 : Math.round(pct)));
@@ -424,9 +424,9 @@ function render({ model, el }) {
     c.bar.className = `cn-bar cn-done cn-r-${last.s}`;
     c.fill.style.width = bad || last.s === "succeeded" ? "100%" : "0%";
     const when = last.t ? relative(last.t, t) : "";
-    const text = bad ? `${last.s.replace("_", " ")}: ${last.e || "no message"}`
+    const text = bad ? `✗ ${last.e || last.s.replace("_", " ")}`
       : `${last.s} · ${seconds(last.d)}${when ? ` · ${when}` : ""}`;
-    setText(c.runText, text, bad ? `${last.s} ${when}\n${last.e}` : text);
+    setText(c.runText, text, bad ? `${last.s.replace("_", " ")} ${when}: ${last.e}` : text);
   }
 
   function visibleIds() {
@@ -602,6 +602,7 @@ function render({ model, el }) {
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
     detail.replaceChildren(...parts);
+    for (const pre of detail.querySelectorAll("pre.cn-traceback")) pre.scrollTop = pre.scrollHeight; // the error line first
     if (!chosenId && d.executions.length) send({ action: "execution", id: d.executions[0].id });
   }
 
