@@ -272,6 +272,35 @@ def test_board_light(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
         expect(heartbeat.locator(".cn-badge")).to_have_text("paused", timeout=10_000)
         heartbeat.get_by_role("button", name="Resume").click()
         expect(heartbeat.locator(".cn-badge")).to_have_text("active", timeout=10_000)
+        names = board.locator("tbody tr.cn-row .cn-name")
+        board.get_by_role("searchbox", name="Search tasks by name or tag").fill("ml")  # a tag
+        expect(names).to_have_text(["score_model", "train_model"])
+        board.get_by_role("searchbox", name="Search tasks by name or tag").fill("")
+        board.get_by_role("combobox", name="Filter by status").select_option("failing")
+        expect(names).to_have_text(["score_model"])
+        board.get_by_role("combobox", name="Filter by status").select_option("")
+        board.get_by_role("combobox", name="Filter by tag").select_option("ml")
+        expect(names).to_have_count(2)
+        board.get_by_role("combobox", name="Filter by tag").select_option("")
+        board.get_by_role("combobox", name="Sort by").select_option("state")  # failing first
+        expect(names.first).to_have_text("score_model")
+        board.get_by_role("combobox", name="Sort by").select_option("default")
+        # a selection: two rows, then Pause and Resume for both
+        for name in ("heartbeat", LONG_NAME):
+            row(board, name).get_by_role("checkbox").check()
+        expect(board.locator(".cn-selcount")).to_have_text("2 selected")
+        board.get_by_role("button", name="Pause selected").click()
+        for name in ("heartbeat", LONG_NAME):
+            expect(row(board, name).locator(".cn-badge")).to_have_text("paused", timeout=10_000)
+        board.get_by_role("button", name="Resume selected").click()
+        for name in ("heartbeat", LONG_NAME):
+            expect(row(board, name).locator(".cn-badge")).to_have_text("active", timeout=10_000)
+        # the keyboard: a focused row opens its detail with Enter
+        heartbeat.focus()
+        page.keyboard.press("Enter")
+        expect(board.locator(".cn-detail .cn-detail-name")).to_have_text("heartbeat")
+        expect(board.locator(".cn-detail .cn-next li")).to_have_count(5)
+        board.get_by_role("button", name="Close detail").click()
         train = row(board, "train_model")
         train.get_by_role("button", name="Cancel run").click()
         expect(train.locator(".cn-runtext")).to_contain_text("cancelled", timeout=10_000)

@@ -484,7 +484,7 @@ function render({ model, el }) {
     const tags = [...new Set([...rows.values()].flatMap((r) => r.tags))].sort();
     const have = [...tagSel.options].slice(1).map((o) => o.value);
     if (have.join("\u0000") === tags.join("\u0000")) return;
-    tagSel.replaceChildren(h("option", { value: "" }, "Any tag"), tags.map((t) => h("option", { value: t }, t)));
+    tagSel.replaceChildren(h("option", { value: "" }, "Any tag"), ...tags.map((t) => h("option", { value: t }, t)));
     tagSel.value = tags.includes(ui.tag) ? ui.tag : "";
     ui.tag = tagSel.value;
   }
@@ -663,7 +663,7 @@ function render({ model, el }) {
   function renderTimeline() {
     if (ui.view !== "history") return;
     const hist = model.get("history").filter((x) => x.start);
-    const width = Math.max(280, timeline.clientWidth || root.clientWidth || 600);
+    const width = Math.max(280, (timeline.clientWidth || root.clientWidth || 600) - 24); // its padding
     if (!hist.length) { timeline.replaceChildren(h("p", { class: "cn-muted" }, "No executions yet.")); return; }
     const t = now();
     const lanes = [];
