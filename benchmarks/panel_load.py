@@ -70,6 +70,15 @@ async def main(tasks: int, running: int, seconds: float) -> dict[str, float]:
     snapshot = _Comm.bytes
     _Comm.sent = _Comm.bytes = 0
     flushes = board.throttle.calls
+    flush_ms: list[float] = []
+    flush = board.throttle.fn
+
+    def timed_flush() -> None:  # how long each flush holds the loop
+        t0 = time.perf_counter()
+        flush()
+        flush_ms.append((time.perf_counter() - t0) * 1000)
+
+    board.throttle.fn = timed_flush
     for i in range(running):
         scheduler.run_task_now(f"task {i:04d}")
     lags: list[float] = []
@@ -87,6 +96,8 @@ async def main(tasks: int, running: int, seconds: float) -> dict[str, float]:
         "snapshot_kb": round(snapshot / 1024), "widget_messages_per_s": round(sent / seconds),
         "widget_kb_per_s": round(size / 1024 / seconds, 1),
         "board_flushes_per_s": round((board.throttle.calls - flushes) / seconds, 1),
+        "flush_ms_p50": round(sorted(flush_ms)[len(flush_ms) // 2], 2) if flush_ms else None,
+        "flush_ms_max": round(max(flush_ms), 2) if flush_ms else None,
         "probe_p50_ms": round(lags[len(lags) // 2], 2),
         "probe_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 2),
     }  # fmt: skip

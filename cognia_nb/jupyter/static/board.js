@@ -391,6 +391,7 @@ function render({ model, el }) {
       tip = `${r.nextText} (${rel})`;
     }
     c.next.classList.toggle("cn-has-next", !!r.next && r.state !== "missing");
+    c.next.classList.toggle("cn-no-next", rel === "-");
     setText(c.nextRel, rel, "");
     setText(c.nextAbs, abs, "");
     if (c.nextText.title !== tip) c.nextText.title = tip;
