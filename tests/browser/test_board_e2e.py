@@ -247,6 +247,14 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     assert min(float(bars.nth(i).get_attribute("width") or 0) for i in range(bars.count())) >= 3
     snap(page, board, tmp_path, f"board-{theme}-history")
     board.get_by_role("tab", name="Tasks").click()
+    page.set_viewport_size({"width": 900, "height": 1000})  # a board of about 700 px
+    page.wait_for_timeout(400)
+    middle = check_layout(board)
+    assert 600 <= middle["width"] < 900, middle
+    for col in ("plugin", "success", "skip"):  # the secondary columns fold away below 900 px
+        assert not board.locator(f"thead th.cn-col-{col}").is_visible(), col
+    assert board.locator("thead th.cn-col-next").is_visible()
+    snap(page, board, tmp_path, f"board-{theme}-900")
     page.set_viewport_size({"width": 800, "height": 1000})
     toggle_file_browser(page, open_it=True)
     snap(page, board, tmp_path, f"board-{theme}-800")

@@ -340,3 +340,31 @@ async def test_header_and_the_text_fallback(sched: Scheduler) -> None:
     assert isinstance(fallback, TextPanel) and "no Jupyter front end" in repr(fallback)
     assert "fails" in repr(fallback)
     assert ipywidgets is not None
+
+
+async def test_a_run_waiting_between_attempts_says_when_it_retries(sched: Scheduler) -> None:
+    import asyncio
+
+    calls = []
+
+    async def flaky(ctx: TaskContext) -> None:
+        calls.append(ctx.attempt_number)
+        raise RuntimeError("first attempt fails")
+
+    sched.register_handler("flaky", flaky)
+    task = sched.create_task(name="flaky", handler="flaky",
+                             trigger={"type": "event", "eventType": "x"},
+                             retry={"maxAttempts": 3, "delaySeconds": 30})  # fmt: skip
+    board = open_board(sched)
+    xid = sched.run_task_now(task.id)
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if calls:
+            break
+    await sched.clock.advance(0)
+    board.throttle.flush()  # what the one-second heartbeat does while runs are live
+    (run,) = board.runs
+    assert run["id"] == xid and run["attempt"] == 1 and run["attempts"] == 3
+    assert run["retryAt"] == pytest.approx(sched.clock.now() + 30, abs=0.01)
+    cancelled = sched.cancel_execution(xid)
+    assert cancelled
