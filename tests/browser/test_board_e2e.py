@@ -253,7 +253,11 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     assert 600 <= middle["width"] < 900, middle
     for col in ("plugin", "success", "skip"):  # the secondary columns fold away below 900 px
         assert not board.locator(f"thead th.cn-col-{col}").is_visible(), col
-    assert board.locator("thead th.cn-col-next").is_visible()
+    # one line per row if next run still fits beside the names, else two lines; either way
+    # a row shows its name, status, next run, last result and buttons
+    heartbeat = row(board, "heartbeat")
+    for col in ("name", "state", "next", "run", "act"):
+        assert heartbeat.locator(f"td.cn-col-{col}").is_visible(), col
     snap(page, board, tmp_path, f"board-{theme}-900")
     page.set_viewport_size({"width": 800, "height": 1000})
     toggle_file_browser(page, open_it=True)

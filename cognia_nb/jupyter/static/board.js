@@ -95,7 +95,8 @@ async function copy(text, btn) {
 // -- column layout ------------------------------------------------------------------------------
 // Columns get their content's width; when the board is narrower than that, the flexible
 // columns shrink in order (plugin, schedule, next run, name last) down to a floor, and their
-// text is ellipsised (full text on hover). Below 560 px a row becomes two lines.
+// text is ellipsised (full text on hover). Below 560 px (or when one line would have to drop
+// the next run) a row becomes two lines.
 
 const COLUMNS = [
   { key: "sel", label: "", fixed: 28 },
@@ -523,13 +524,19 @@ function render({ model, el }) {
   function layout() {
     const width = root.clientWidth;
     if (!width) return;
-    ui.narrow = width < NARROW;
-    root.classList.toggle("cn-narrow", ui.narrow);
-    if (ui.narrow) { colgroup.replaceChildren(); ui.plan = ""; setHidden(["plugin", "success", "skip", "schedule"]); return; }
     const cs = getComputedStyle(root);
     const base = `${cs.fontSize} ${cs.fontFamily}`;
     const fonts = { body: base, bold: `600 ${base}`, head: `600 ${base}` };
-    const plan = planColumns(width - 2, [...rows.values()].filter(matches), fonts);
+    const plan = width < NARROW ? null : planColumns(width - 2, [...rows.values()].filter(matches), fonts);
+    // two-line rows below 560 px, or when one line would have to drop the next run
+    ui.narrow = !plan || !plan.some((p) => p.key === "next");
+    root.classList.toggle("cn-narrow", ui.narrow);
+    if (ui.narrow) {
+      colgroup.replaceChildren();
+      ui.plan = "";
+      setHidden(["plugin", "success", "skip", "schedule"]);
+      return;
+    }
     const sig = plan.map((p) => `${p.key}:${p.width}`).join(",");
     if (sig === ui.plan) return;
     ui.plan = sig;
