@@ -160,6 +160,19 @@ def keep(shot: Path) -> None:
 
 
 def snap(page: Any, board: Any, tmp_path: Path, name: str) -> None:
+    """Screenshots of the page and of the whole board (the window grows to fit it)."""
+    size = page.viewport_size
+    tall = int(board.bounding_box()["height"]) + 400
+    if tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": tall})
+        page.wait_for_timeout(300)
+    try:
+        _snap(page, board, tmp_path, name)
+    finally:
+        page.set_viewport_size(size)
+
+
+def _snap(page: Any, board: Any, tmp_path: Path, name: str) -> None:
     board.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / f"{name}-page.png"))
     board.screenshot(path=str(tmp_path / f"{name}.png"))
@@ -234,10 +247,8 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     # schedules and errors need the room (its id is in the detail view)
     for col in ("success", "skip"):
         assert board.locator(f"thead th.cn-col-{col}").is_visible(), col
-    page.set_viewport_size({"width": 1400, "height": 1500})  # room for the whole detail view
     open_traceback(board)
     snap(page, board, tmp_path, f"board-{theme}-detail")
-    page.set_viewport_size({"width": 1400, "height": 1000})
     check_layout(board)
     check_contrast(board)
     board.get_by_role("button", name="Close detail").click()
