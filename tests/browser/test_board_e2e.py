@@ -223,7 +223,12 @@ def open_traceback(board: Any) -> None:
     expect(detail.get_by_role("button", name="Copy traceback")).to_be_visible()
     assert detail.locator(".cn-next li").count() == 0  # an event task has no fire times
     tb = traceback.evaluate("(el) => [el.scrollWidth, el.clientWidth, el.offsetHeight]")
-    assert tb[2] > 40, tb  # it has room to be read (scrolls sideways if long)
+    assert tb[2] > 40, tb  # it has room to be read (scrolls sideways if long) ...
+    wrap = detail.get_by_role("button", name="Wrap lines")
+    wrap.click()  # ... or wraps
+    expect(wrap).to_have_attribute("aria-pressed", "true")
+    assert traceback.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1"), "still scrolls"
+    wrap.click()
 
 
 def toggle_file_browser(page: Any, *, open_it: bool) -> None:

@@ -571,6 +571,14 @@ function render({ model, el }) {
     const d = model.get("detail");
     if (!d || !d.id) { detail.hidden = true; return; }
     detail.hidden = false;
+    const sel = document.getSelection();
+    if (sel && !sel.isCollapsed && detail.contains(sel.anchorNode)) { // someone is selecting text
+      clearTimeout(renderDetail.later);
+      renderDetail.later = setTimeout(renderDetail, 1000);
+      return;
+    }
+    const sameExecution = (model.get("execution") || {}).id === detail.dataset.execution;
+    const scrolls = sameExecution ? [...detail.querySelectorAll("pre")].map((p) => [p.className, p.scrollTop]) : [];
     const execChoice = model.get("execution");
     const chosenId = execChoice && execChoice.id;
     if (d.deleted) {
@@ -610,7 +618,12 @@ function render({ model, el }) {
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
     detail.replaceChildren(...parts);
-    for (const pre of detail.querySelectorAll("pre.cn-traceback")) pre.scrollTop = pre.scrollHeight; // the error line first
+    detail.dataset.execution = (execChoice && execChoice.id) || "";
+    for (const pre of detail.querySelectorAll("pre")) { // keep where the reader was
+      const kept = scrolls.find(([cls]) => cls === pre.className);
+      if (kept) pre.scrollTop = kept[1];
+      else if (pre.classList.contains("cn-traceback")) pre.scrollTop = pre.scrollHeight; // the error line first
+    }
     if (!chosenId && d.executions.length) send({ action: "execution", id: d.executions[0].id });
   }
 
@@ -627,8 +640,16 @@ function render({ model, el }) {
       h("pre", { class: "cn-pre cn-log", tabindex: "0" }, logText || "(no log lines)"));
     if (x.traceback) {
       const copyTb = button("Copy traceback", { cls: "cn-small", onclick: () => copy(x.traceback, copyTb) });
-      box.append(h("div", { class: "cn-pre-head" }, h("h4", { class: "cn-h4" }, "Traceback"), copyTb),
-        h("pre", { class: "cn-pre cn-traceback", tabindex: "0", "aria-label": "Traceback" }, x.traceback));
+      const pre = h("pre", { class: `cn-pre cn-traceback${ui.wrap ? " cn-wrap" : ""}`, tabindex: "0",
+        "aria-label": "Traceback" }, x.traceback);
+      const wrap = button("Wrap lines", { cls: "cn-small", onclick: () => {
+        ui.wrap = !ui.wrap;
+        pre.classList.toggle("cn-wrap", ui.wrap);
+        wrap.setAttribute("aria-pressed", String(ui.wrap));
+      } });
+      wrap.setAttribute("aria-pressed", String(!!ui.wrap));
+      box.append(h("div", { class: "cn-pre-head" }, h("h4", { class: "cn-h4" }, "Traceback"),
+        h("span", { class: "cn-spacer" }), wrap, copyTb), pre);
     }
     return box;
   }
