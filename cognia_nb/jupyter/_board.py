@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .._scheduler import Scheduler
 from . import _board_state as st
 from ._progress import Throttle
 
-__all__ = ["Board"]
+__all__ = ["Board", "board_for"]
 
 log = logging.getLogger("cognia_nb.jupyter")
 STATIC = Path(__file__).with_name("static")
@@ -335,4 +336,21 @@ class Board(anywidget.AnyWidget):
         if self._beat is not None:
             self._beat.cancel()
             self._beat = None
+        if _BOARDS.get(self.scheduler) is self:
+            del _BOARDS[self.scheduler]
         super().close()
+
+
+_BOARDS: weakref.WeakKeyDictionary[Scheduler, Board] = weakref.WeakKeyDictionary()
+
+
+def board_for(scheduler: Scheduler) -> Board:
+    """The scheduler's board, made on first use.
+
+    Re-running a ``panel()`` cell shows the same widget again (one more view of it) instead
+    of adding a board that keeps listening to the scheduler after its output is gone.
+    """
+    board = _BOARDS.get(scheduler)
+    if board is None or board.comm is None:  # closed boards have no comm
+        board = _BOARDS[scheduler] = Board(scheduler)
+    return board

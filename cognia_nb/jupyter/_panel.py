@@ -32,8 +32,8 @@ class TextPanel:
 
 
 def make_panel(scheduler: Scheduler) -> Any:
-    """The task :class:`~cognia_nb.jupyter._board.Board` in a Jupyter kernel, else a
-    :class:`TextPanel` saying why."""
+    """The scheduler's task :class:`~cognia_nb.jupyter._board.Board` in a Jupyter kernel (the
+    same one each time), else a :class:`TextPanel` saying why."""
     try:
         import anywidget  # noqa: F401
         import ipywidgets  # noqa: F401
@@ -47,6 +47,6 @@ def make_panel(scheduler: Scheduler) -> Any:
     if shell is None or getattr(shell, "kernel", None) is None:
         return TextPanel(scheduler, "no Jupyter front end for widgets here (a terminal or plain "
                          "IPython): showing a text table")  # fmt: skip
-    from ._board import Board
+    from ._board import board_for
 
-    return Board(scheduler)
+    return board_for(scheduler)

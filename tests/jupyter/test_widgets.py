@@ -11,7 +11,7 @@ import pytest
 from ipywidgets import Widget
 
 from cognia_nb import ExecutionStatus, Scheduler, TaskContext
-from cognia_nb.jupyter._board import Board
+from cognia_nb.jupyter._board import Board, board_for
 from cognia_nb.jupyter._panel import TextPanel, make_panel
 from cognia_nb.jupyter._progress import ExecutionProgress
 from cognia_nb.testing import FakeClock
@@ -368,3 +368,14 @@ async def test_a_run_waiting_between_attempts_says_when_it_retries(sched: Schedu
     assert run["retryAt"] == pytest.approx(sched.clock.now() + 30, abs=0.01)
     cancelled = sched.cancel_execution(xid)
     assert cancelled
+
+
+async def test_one_board_per_scheduler_until_it_is_closed(sched: Scheduler) -> None:
+    before = len(sched.hooks._listeners["task_create"])
+    first = board_for(sched)
+    assert board_for(sched) is first  # re-running the cell shows the same widget again
+    assert len(sched.hooks._listeners["task_create"]) == before + 1
+    first.close()
+    assert len(sched.hooks._listeners["task_create"]) == before  # a closed board stops listening
+    second = board_for(sched)
+    assert second is not first and second.comm is not None

@@ -744,7 +744,10 @@ function render({ model, el }) {
     if (!msg || typeof msg !== "object") return;
     if (msg.kind === "notice") { say(msg.text, msg.level); return; }
     if (msg.kind !== "tasks") return;
-    if (msg.full) { for (const id of [...rows.keys()]) if (!msg.rows.some((r) => r.id === id)) { rows.delete(id); trs.delete(id); } }
+    if (msg.full) {
+      const keep = new Set(msg.rows.map((r) => r.id));
+      for (const id of [...rows.keys()]) if (!keep.has(id)) { rows.delete(id); trs.delete(id); }
+    }
     for (const id of msg.removed) { rows.delete(id); trs.delete(id); selected.delete(id); }
     for (const r of msg.rows) { rows.set(r.id, r); fillRow(r.id); }
     ui.plan = msg.rows.length > 0 ? "" : ui.plan;
