@@ -336,6 +336,9 @@ class Board(anywidget.AnyWidget):
         if self._beat is not None:
             self._beat.cancel()
             self._beat = None
+        if self.throttle._pending is not None:  # a deferred flush would find no comm
+            self.throttle._pending.cancel()
+            self.throttle._pending = None
         if _BOARDS.get(self.scheduler) is self:
             del _BOARDS[self.scheduler]
         super().close()
