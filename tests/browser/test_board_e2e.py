@@ -27,10 +27,11 @@ pytest.importorskip("jupyterlab")
 pytest.importorskip("anywidget")
 
 LONG_NAME = "nightly_feature_store_backfill_europe"
+EVIL = '<img src=x onerror="window.__pwned = 1">'
 NOTEBOOK_TASKS = (LONG_NAME, "heartbeat", "score_model", "weekly_report", "train_model")
 
 CELLS = [
-    "%load_ext cognia_nb\nimport asyncio, cognia_nb",
+    f"%load_ext cognia_nb\nimport asyncio, cognia_nb\nEVIL = {EVIL!r}",
     f"%%cognia_task {LONG_NAME} --cron '0 9 * * MON-FRI' --tz Europe/Berlin --tags etl,nightly\n"
     "print('backfilling')",
     "%%cognia_task heartbeat --interval 30 --tags ops\nprint('alive')",
@@ -42,6 +43,15 @@ CELLS = [
     "for epoch in range(1, 2001):\n"
     "    context.report_progress(epoch / 20, f'epoch {epoch} of 2000')\n"
     "    await asyncio.sleep(0.5)",
+    # hostile strings: they must show as text, never run
+    "def evil_handler():\n"
+    "    print('<img src=x onerror=\"window.__pwned = 3\">')\n"
+    "    raise ValueError('<script>window.__pwned = 2</script>')\n"
+    "s = cognia_nb.get_scheduler()\n"
+    "s.register_handler('evil', evil_handler)\n"
+    "evil = s.create_task(name=EVIL, handler='evil', tags=['<b>bold</b>'],\n"
+    "                     trigger={'type': 'event', 'eventType': 'evil'})\n"
+    "s.run_task_now(evil.id);",
     "cognia_nb.panel()",
 ]
 
@@ -205,6 +215,11 @@ def start_board(lab: Lab, browser: Any, width: int) -> tuple[Any, Any]:
     expect(row(board, "score_model").locator(".cn-badge")).to_have_text("failing", timeout=30_000)
     expect(row(board, "train_model").locator(".cn-bar.cn-live")).to_be_visible(timeout=30_000)
     expect(row(board, "weekly_report").locator(".cn-badge")).to_have_text("paused")
+    evil = board.locator("tr.cn-row").filter(has_text="window.__pwned")
+    expect(evil.locator(".cn-name")).to_have_text(EVIL)  # shown as text ...
+    expect(evil.locator(".cn-runtext")).to_contain_text("<script>window.__pwned = 2</script>")
+    assert board.locator("tbody img, tbody script, tbody b").count() == 0  # ... never as markup
+    assert page.evaluate("() => window.__pwned") is None
     failed = row(board, "score_model").locator(".cn-bar")
     expect(failed).to_have_class(re.compile(r"\bcn-r-failed\b"))  # red at 0 %, with the error
     expect(failed).to_contain_text("NameError: name 'undefined_metric' is not defined")
@@ -305,13 +320,14 @@ def test_board_light(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
         expect(names).to_have_text(["score_model", "train_model"])
         board.get_by_role("searchbox", name="Search tasks by name or tag").fill("")
         board.get_by_role("combobox", name="Filter by status").select_option("failing")
-        expect(names).to_have_text(["score_model"])
+        expect(names).to_have_text(["score_model", EVIL])  # this notebook's tasks first
         board.get_by_role("combobox", name="Filter by status").select_option("")
         board.get_by_role("combobox", name="Filter by tag").select_option("ml")
         expect(names).to_have_count(2)
         board.get_by_role("combobox", name="Filter by tag").select_option("")
         board.get_by_role("combobox", name="Sort by").select_option("state")  # failing first
-        expect(names.first).to_have_text("score_model")
+        expect(names.nth(0)).to_have_text(EVIL)  # ties by name: "<" sorts before letters
+        expect(names.nth(1)).to_have_text("score_model")
         board.get_by_role("combobox", name="Sort by").select_option("default")
         # a selection: two rows, then Pause and Resume for both
         for name in ("heartbeat", LONG_NAME):

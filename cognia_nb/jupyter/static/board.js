@@ -128,6 +128,7 @@ function textWidth(text, font) {
 export function planColumns(width, rows, fonts) {
   let cols = COLUMNS.filter((c) => !(c.secondary && width < SECONDARY));
   const natural = {}, floor = {};
+  let mineName = 0;
   for (const c of cols) {
     if (c.fixed) { natural[c.key] = floor[c.key] = c.fixed; continue; }
     if (c.natural) { natural[c.key] = c.natural; floor[c.key] = c.floor(width); continue; }
@@ -136,11 +137,13 @@ export function planColumns(width, rows, fonts) {
       let text = textWidth(cellText(c.key, r), c.key === "name" ? fonts.bold : fonts.body);
       if (c.key === "name") text += 14; // the "this notebook" marker
       w = Math.max(w, text + 18);
+      if (c.key === "name" && r.mine) mineName = Math.max(mineName, Math.ceil(text + 18));
     }
     natural[c.key] = Math.ceil(c.key === "state" ? w + 16 : w);
     floor[c.key] = c.floor ? Math.min(natural[c.key], Math.round(c.floor(width))) : natural[c.key];
   }
-  if ("name" in natural) floor.name = Math.min(natural.name, Math.max(120, Math.round(width * 0.45)));
+  // the notebook's own task names stay whole (up to 45% of the board); other names may shrink
+  if ("name" in natural) floor.name = Math.min(natural.name, Math.max(120, Math.min(mineName, Math.round(width * 0.45))));
   const sum = (m) => cols.reduce((a, c) => a + m[c.key], 0);
   for (const key of DROP_ORDER) {
     if (sum(floor) <= width) break;
