@@ -7,6 +7,7 @@ Frames are built from column arrays (see ``Store.history_columns``), not row by 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,12 +22,30 @@ if TYPE_CHECKING:
 
     from ._scheduler import Scheduler
 
-__all__ = ["history_frame", "history_summary", "timeline"]
+__all__ = ["duration_text", "history_frame", "history_summary", "timeline"]
 
 STATUS_COLOURS = {
     "succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#ef6c00", "cancelled": "#757575",
     "interrupted": "#6a1b9a", "running": "#1565c0", "pending": "#90caf9",
 }  # fmt: skip
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration for people: ``"12 ms"``, ``"2.04 s"``, ``"3 min 4 s"``, ``"2 h 5 min"``."""
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _statuses(status: str | Iterable[str] | None) -> list[ExecutionStatus] | None:

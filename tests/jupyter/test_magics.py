@@ -139,8 +139,13 @@ async def test_cognia_line_magic(ip: TestingShell, capsys: pytest.CaptureFixture
     assert list(frame["status"]) == ["succeeded"]
     await ip.run("%%cognia_task listener --event ping\nreturn context.event.payload\n")
     ids = await ip.run("%cognia emit ping '{\"n\": 2}'")
+    assert repr(ids).startswith("event 'ping' (source 'user') started 1 task:")
+    assert f"listener  execution {ids[0]}" in repr(ids)
+    assert "<td>listener</td>" in ids._repr_html_()
     done = await scheduler.wait_for(ids[0], timeout=5)
     assert done.output == {"n": 2}
+    nobody = await ip.run("%cognia emit nobody:listens")
+    assert nobody == [] and "no active task listens to it" in repr(nobody)
     await ip.run("%cognia delete listener")
     assert [t.name for t in scheduler.list_tasks()] == ["a task"]
 
