@@ -46,9 +46,11 @@ async def test_cell_magic_returns_a_card_with_text_and_html(ip: TestingShell) ->
 
 
 async def test_output_of_the_latest_run_only_bounded_and_final(ip: TestingShell) -> None:
-    await ip.run("%%cognia_task chatty --interval 600\n"
-                 "run = args['run'] if args else 0\n"
-                 "for i in range(120):\n    print(f'line {i} of run', context.execution_id)\n")  # fmt: skip
+    await ip.run(
+        "%%cognia_task chatty --interval 600\n"
+        "for i in range(120):\n"
+        "    print(f'line {i} of run', context.execution_id)\n"
+    )
     card, published = live_card("chatty")
     assert published.calls[0][2] is False and card.task_id in routed_tasks
     scheduler = cognia_nb.get_scheduler()
@@ -87,7 +89,7 @@ def test_user_traceback_keeps_text_without_internal_frames() -> None:
 
 async def test_pause_delete_and_a_newer_card(ip: TestingShell) -> None:
     await ip.run("%%cognia_task job --interval 60\nreturn 1\n")
-    old, old_published = live_card("job")
+    _old, old_published = live_card("job")
     new, published = live_card("job")  # the cell ran again
     await ip.run("%cognia pause job")
     assert "[paused]" in published.last["text/plain"]
