@@ -23,9 +23,12 @@ class CardKernel(Kernel):
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env)
         self.by_display: dict[str, list[tuple[str, dict[str, Any], float]]] = {}
+        self.results: dict[str, dict[str, Any]] = {}  # execute_result bundles by cell
 
     def _drain_into(self, msg: dict[str, Any], target: CellResult | None) -> None:
         kind, content = msg["msg_type"], msg["content"]
+        if kind == "execute_result":
+            self.results[msg["parent_header"].get("msg_id")] = content["data"]
         if kind in ("display_data", "update_display_data"):
             display_id = content.get("transient", {}).get("display_id")
             if display_id:
@@ -137,6 +140,14 @@ def test_after_restart_the_card_comes_from_the_store(kernel: CardKernel) -> None
     text = cell.displays[0]["text/plain"]
     assert "succeeded" in text and "kept line" in text and '"kept"' in text, text
     assert "[active]" in text and "ago" in text
+
+
+def test_timeline_is_a_picture_without_matplotlib_magic(kernel: CardKernel) -> None:
+    cell = kernel.check("import sys\nassert 'matplotlib.pyplot' not in sys.modules\n"
+                        "sched.timeline()")  # fmt: skip
+    data = kernel.results[cell.msg_id]
+    assert "image/png" in data and len(data["image/png"]) > 5000, list(data)
+    assert data["text/plain"].startswith("<TimelineFigure size")
 
 
 def test_text_fallback_in_a_plain_shell(tmp_path: Path) -> None:
