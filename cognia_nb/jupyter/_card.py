@@ -138,7 +138,7 @@ class TaskCard:
             name=task.name, task_id=task.id, schedule=task.describe(), badge=badge,
             next_ts=None if self.deleted else task.next_run_ts,
             next_at=None if self.deleted else task.next_run_at, hint=hint, note=self.note,
-            latest=self.latest, runs=task.run_count,
+            latest=self.latest, runs=task.run_count, description=task.description,
         )  # fmt: skip
 
     def bundle(self) -> dict[str, str]:

@@ -64,6 +64,7 @@ class CardState:
     note: str = ""
     latest: Execution | None = None
     runs: int = 0
+    description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -133,7 +134,8 @@ def _next_words(state: CardState) -> str:
 
 
 def _until(ts: float, now: float) -> str:
-    return relative(ts, now) if ts - now >= 0.5 else "due now"
+    ahead = ts - now
+    return relative(ts, now) if ahead >= 1 else "in 1 s" if ahead > 0 else "due now"
 
 
 # -- plain text ----------------------------------------------------------------------------
@@ -184,41 +186,48 @@ def card_text(state: CardState, now: float | None = None) -> str:
 
 # -- HTML ---------------------------------------------------------------------------------
 
+# "&" stands for ".cognia-card.cognia-card": two classes outweigh JupyterLab's rendered-HTML
+# rules for tables, pre and code. "--cc-ink" is the theme's strongest text colour: mixing a
+# status colour with it keeps the colour and reaches 4.5:1 contrast in light and dark themes.
 _CSS = """
-.cognia-card{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);
- color:var(--jp-content-font-color1,#212121);background:var(--jp-layout-color1,#fff);
- border:1px solid var(--jp-border-color2,#e0e0e0);border-left:4px solid var(--cognia-accent);
- border-radius:4px;padding:6px 10px;max-width:100%;box-sizing:border-box;overflow:hidden}
-.cognia-card .cc-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 10px}
-.cognia-card .cc-name{font-weight:600;font-size:var(--jp-ui-font-size2,15px);overflow-wrap:anywhere}
-.cognia-card .cc-badge{display:inline-block;padding:0 8px;border-radius:10px;white-space:nowrap;
- border:1px solid var(--cognia-accent);color:var(--jp-content-font-color0,#000);
+.cognia-card{font-family:var(--jp-ui-font-family,sans-serif);
+ font-size:var(--jp-ui-font-size1,13px);color:var(--jp-content-font-color1,#212121);
+ background:var(--jp-layout-color1,#fff);border:1px solid var(--jp-border-color2,#e0e0e0);
+ border-left:4px solid var(--cognia-accent);border-radius:4px;padding:6px 10px;
+ max-width:100%;box-sizing:border-box;overflow:hidden;
+ --cc-ink:var(--jp-content-font-color0,#000);--cc-muted:var(--jp-content-font-color2,#616161)}
+& .cc-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 10px}
+& .cc-name{font-weight:600;font-size:var(--jp-ui-font-size2,15px);overflow-wrap:anywhere}
+& .cc-badge{display:inline-block;padding:0 8px;border-radius:10px;white-space:nowrap;
+ border:1px solid var(--cognia-accent);color:var(--cc-ink);
  background:color-mix(in srgb,var(--cognia-accent) 22%,transparent)}
-.cognia-card .cc-sched{color:var(--jp-content-font-color2,#616161);overflow-wrap:anywhere}
-.cognia-card table{border-collapse:collapse;margin:4px 0 0 0;table-layout:auto}
-.cognia-card th{text-align:right;font-weight:normal;padding:1px 10px 1px 0;vertical-align:top;
- color:var(--jp-content-font-color2,#616161);white-space:nowrap}
-.cognia-card td{text-align:left;padding:1px 0;overflow-wrap:anywhere}
-.cognia-card .cc-st{font-weight:600;color:var(--cognia-st)}
-.cognia-card .cc-hint{margin-top:4px;color:var(--jp-warn-color0,#e65100)}
-.cognia-card .cc-note{margin-top:4px;color:var(--jp-content-font-color2,#616161)}
-.cognia-card .cc-label{margin-top:6px;color:var(--jp-content-font-color2,#616161)}
-.cognia-card pre{margin:2px 0 0 0;padding:4px 6px;max-height:14em;overflow:auto;
- white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--jp-code-font-family,monospace);
- font-size:var(--jp-code-font-size,12px);background:var(--jp-layout-color2,#eee);
- color:var(--jp-content-font-color1,#212121);border-radius:3px}
-.cognia-card pre .cc-err{color:var(--jp-error-color1,#d32f2f)}
-.cognia-card pre.cc-tb{border-left:3px solid var(--jp-error-color1,#d32f2f);max-height:20em}
-.cognia-card .cc-error{color:var(--jp-error-color1,#d32f2f);font-weight:600;overflow-wrap:anywhere}
-"""
+& .cc-sched,& .cc-desc{color:var(--cc-muted);overflow-wrap:anywhere}
+& .cc-rows{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:1px 12px;
+ margin-top:4px;line-height:1.45}
+& .cc-k{color:var(--cc-muted);text-align:right;white-space:nowrap}
+& .cc-v{min-width:0;overflow-wrap:anywhere}
+& .cc-v code{font-family:var(--jp-code-font-family,monospace);background:none;padding:0;
+ font-size:var(--jp-code-font-size,12px);color:inherit}
+& .cc-st{font-weight:600;color:color-mix(in srgb,var(--cognia-st) 70%,var(--cc-ink))}
+& .cc-error{font-weight:600;overflow-wrap:anywhere;
+ color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 70%,var(--cc-ink))}
+& .cc-hint{margin-top:4px;color:color-mix(in srgb,var(--jp-warn-color1,#f57c00) 60%,var(--cc-ink))}
+& .cc-note,& .cc-label{margin-top:4px;color:var(--cc-muted)}
+& pre{margin:2px 0 0 0;padding:4px 8px;border:none;border-radius:3px;max-height:14em;
+ overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;
+ font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,12px);
+ background:var(--jp-layout-color2,#eee);color:var(--jp-content-font-color1,#212121)}
+& pre .cc-err{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 60%,var(--cc-ink))}
+& pre.cc-tb{border-left:3px solid var(--jp-error-color1,#d32f2f);max-height:20em}
+""".replace("&", ".cognia-card.cognia-card")
 
 _SCRIPT = """<script>(function(){var r=document.getElementById(%s);if(!r)return;
 function f(s){s=Math.abs(s);var u=[[86400,'d'],[3600,'h'],[60,'min'],[1,'s']];
-for(var i=0;i<u.length;i++){if(s>=u[i][0])return Math.round(s/u[i][0])+' '+u[i][1];}return '0 s';}
+for(var i=0;i<u.length;i++){if(s>=u[i][0])return Math.round(s/u[i][0])+' '+u[i][1];}return '1 s';}
 function t(){if(!r.isConnected){clearInterval(h);return;}var n=Date.now()/1000;
 r.querySelectorAll('[data-cognia-at]').forEach(function(e){var d=parseFloat(
 e.getAttribute('data-cognia-at'))-n,m=e.getAttribute('data-cognia-mode');
-e.textContent=m==='until'?(d>=0.5?'in '+f(d):'due now'):m==='for'?f(d):(-d<1?'now':f(d)+' ago');});}
+e.textContent=m==='until'?(d>0?'in '+f(d):'due now'):m==='for'?f(d):(-d<1?'now':f(d)+' ago');});}
 var h=setInterval(t,1000);t();})();</script>"""
 
 
@@ -284,10 +293,12 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
         rows.append(("result", f"<code>{esc(_result_text(ex))}</code>"))
     rows.extend((k, esc(v)) for k, v in state.extra.items())
     rows.append(("id", f"<code>{esc(state.task_id)}</code>"))
-    table = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    grid = "".join(f"<span class='cc-k'>{esc(k)}</span><span class='cc-v'>{v}</span>"
+                   for k, v in rows)  # fmt: skip
     hint = f"<div class='cc-hint'>{esc(state.hint)}</div>" if state.hint else ""
     note = f"<div class='cc-note'>{esc(state.note)}</div>" if state.note else ""
     body = _output_html(ex) if ex is not None else ""
+    desc = f"<span class='cc-desc'>· {esc(state.description)}</span>" if state.description else ""
     return (
         f"<style>{_CSS}</style>"
         f"<div class='cognia-card' id='{esc(dom_id)}' data-task-id='{esc(state.task_id)}' "
@@ -295,6 +306,6 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
         f"--cognia-st:{_accent(st_colour)}'>"
         f"<div class='cc-head'><span class='cc-name'>{esc(state.name)}</span>"
         f"<span class='cc-badge'>{esc(state.badge)}</span>"
-        f"<span class='cc-sched'>{esc(state.schedule)}</span></div>"
-        f"<table>{table}</table>{hint}{note}{body}</div>" + _SCRIPT % json.dumps(dom_id)
+        f"<span class='cc-sched'>{esc(state.schedule)}</span>{desc}</div>"
+        f"<div class='cc-rows'>{grid}</div>{hint}{note}{body}</div>" + _SCRIPT % json.dumps(dom_id)
     )

@@ -51,7 +51,7 @@ def test_1_interval_task_runs_in_the_background(kernel: Kernel) -> None:
     out = kernel.check(TICK)
     (card,) = out.displays  # the task's live card (display_data, updated in place)
     assert "tick" in card["text/plain"] and "Every second" in card["text/plain"]
-    assert "cognia-card" in card["text/html"] and "<table" in card["text/html"]
+    assert "cognia-card" in card["text/html"] and "cc-rows" in card["text/html"]
     time.sleep(3)
     assert history_count(kernel, "tick") >= 2
 

@@ -25,7 +25,7 @@ async def test_cell_task_runs_in_a_thread_and_returns(ip: TestingShell) -> None:
     )
     text = repr(summary)
     assert "refresh" in text and "Every 5 minutes" in text and "active" in text
-    assert "<table" in summary._repr_html_()
+    assert "cognia-card" in summary._repr_html_() and "cc-rows" in summary._repr_html_()
     scheduler = cognia_nb.get_scheduler()
     task = scheduler.get_task("refresh")
     assert task.tags == ("etl", "daily") and task.description == "reload"
