@@ -4,7 +4,7 @@ Imported by :mod:`cognia_nb.history` on first use only (it imports pandas and ma
 
 * :class:`HistorySummary` is a ``pandas.DataFrame`` (same data, same columns: durations stay
   ``Timedelta``, rates stay fractions) that *displays* rates as percentages and durations as
-  seconds (text) or readable strings (HTML). Anything derived from it is a plain DataFrame.
+  seconds (text) or readable strings (HTML); a selection of it displays the same way.
 * :class:`TimelineFigure` is a matplotlib ``Figure`` with ``_repr_png_``, so it shows as a
   picture in any notebook front end without ``%matplotlib``.
 """
@@ -26,40 +26,57 @@ DURATION_COLUMNS = ("p50_duration", "p95_duration", "mean_lateness")
 
 
 def _rate(value: Any) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else (
-        f"{100 * value:.1f} %")  # fmt: skip
+    if not isinstance(value, int | float):
+        return str(value)  # a derived frame may hold anything here
+    return "-" if math.isnan(value) else f"{100 * value:.1f} %"
 
 
-def _seconds(value: Any) -> float | None:
-    if value is None or pd.isna(value):
+def _seconds(value: Any) -> float | str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return float(pd.Timedelta(value).total_seconds())
+    try:
+        return float(pd.Timedelta(value).total_seconds())
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _duration(value: Any, readable: bool) -> str:
+    seconds = _seconds(value)
+    if seconds is None:
+        return "-"
+    if isinstance(seconds, str):
+        return seconds
+    return duration_text(seconds) if readable else f"{seconds:.3f} s"
+
+
+def _when(value: Any) -> str:
+    try:
+        return "-" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class HistorySummary(pd.DataFrame):  # type: ignore[misc]  # pandas carries no types here
-    """``history_summary()``: a DataFrame that shows rates in % and durations in seconds."""
+    """``history_summary()``: a DataFrame that shows rates in % and durations in seconds.
+
+    Selecting rows or columns keeps the display; the data underneath are unchanged.
+    """
 
     @property
     def _constructor(self) -> Any:
-        return pd.DataFrame  # a slice or a computed frame is plain data again
+        return HistorySummary
 
     def _shown(self, readable: bool) -> pd.DataFrame:
         shown = pd.DataFrame(self).copy()
+        if shown.index.name != "task_id":  # not rows of tasks any more (describe(), a sum)
+            return shown
         if "success_rate" in shown:
             shown["success_rate"] = [_rate(v) for v in shown["success_rate"]]
         for column in DURATION_COLUMNS:
-            if column not in shown:
-                continue
-            seconds = [_seconds(v) for v in shown[column]]
-            shown[column] = [
-                "-" if s is None else duration_text(s) if readable else f"{s:.3f} s"
-                for s in seconds
-            ]
+            if column in shown:
+                shown[column] = [_duration(v, readable) for v in shown[column]]
         if "next_run" in shown:
-            shown["next_run"] = [
-                "-" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d %H:%M:%S %Z")
-                for v in shown["next_run"]
-            ]
+            shown["next_run"] = [_when(v) for v in shown["next_run"]]
         return shown
 
     def __repr__(self) -> str:
