@@ -36,8 +36,8 @@ def test_the_history_notebook_still_draws_its_timeline(
         if cell.cell_type == "code":
             cell.outputs = []
     monkeypatch.setenv("COGNIA_NB_STORE", str(tmp_path / "pictures.db"))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(NOTEBOOKS.parent),
-                                                      os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+    path = [str(NOTEBOOKS.parent), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
     NotebookClient(stored, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
     assert picture_cells(stored) == expected
