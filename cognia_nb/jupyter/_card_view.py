@@ -30,6 +30,8 @@ MAX_LINES = 40
 MAX_LINE_CHARS = 400
 MAX_TRACEBACK_CHARS = 6000
 MAX_RESULT_CHARS = 200
+#: Seconds past a due time before the countdown says "overdue" instead of "due now".
+OVERDUE = 30
 
 #: badge -> (colour variable, fallback colour)
 _BADGES = {
@@ -133,9 +135,19 @@ def _next_words(state: CardState) -> str:
     return state.next_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
+#: Badges whose next run counts down (a running task's next firing may be skipped by overlap).
+_COUNTING = ("active", "failing")
+
+
 def _until(ts: float, now: float) -> str:
     ahead = ts - now
-    return relative(ts, now) if ahead >= 1 else "in 1 s" if ahead > 0 else "due now"
+    if ahead >= 1:
+        return relative(ts, now)
+    if ahead > 0:
+        return "in 1 s"
+    # A live card is updated when the run starts: long past due means the kernel is busy
+    # (a blocking cell) or gone (a notebook reopened without its kernel).
+    return "due now" if ahead > -OVERDUE else f"overdue {relative(ts, now).removesuffix(' ago')}"
 
 
 # -- plain text ----------------------------------------------------------------------------
@@ -159,7 +171,7 @@ def card_text(state: CardState, now: float | None = None) -> str:
     now = time.time() if now is None else now
     rows = [("task", f"{state.name}  [{state.badge}]"), ("schedule", state.schedule)]
     next_words = _next_words(state)
-    if state.next_ts is not None and state.badge in ("active", "running", "failing"):
+    if state.next_ts is not None and state.badge in _COUNTING:
         next_words += f" ({_until(state.next_ts, now)})"
     rows.append(("next run", next_words))
     ex = state.latest
@@ -221,13 +233,14 @@ _CSS = """
 & pre.cc-tb{border-left:3px solid var(--jp-error-color1,#d32f2f);max-height:20em}
 """.replace("&", ".cognia-card.cognia-card")
 
-_SCRIPT = """<script>(function(){var r=document.getElementById(%s);if(!r)return;
+_SCRIPT = """<script>(function(){var r=document.getElementById(%(id)s);if(!r)return;
 function f(s){s=Math.abs(s);var u=[[86400,'d'],[3600,'h'],[60,'min'],[1,'s']];
 for(var i=0;i<u.length;i++){if(s>=u[i][0])return Math.round(s/u[i][0])+' '+u[i][1];}return '1 s';}
 function t(){if(!r.isConnected){clearInterval(h);return;}var n=Date.now()/1000;
 r.querySelectorAll('[data-cognia-at]').forEach(function(e){var d=parseFloat(
 e.getAttribute('data-cognia-at'))-n,m=e.getAttribute('data-cognia-mode');
-e.textContent=m==='until'?(d>0?'in '+f(d):'due now'):m==='for'?f(d):(-d<1?'now':f(d)+' ago');});}
+e.textContent=m==='until'?(d>0?'in '+f(d):d>-%(overdue)d?'due now':'overdue '+f(d))
+:m==='for'?f(d):(-d<1?'now':f(d)+' ago');});}
 var h=setInterval(t,1000);t();})();</script>"""
 
 
@@ -283,7 +296,7 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
         _BADGES["completed"])  # fmt: skip
     accent = _accent(_BADGES.get(state.badge, _BADGES["completed"]))
     next_cell = esc(_next_words(state))
-    if state.next_ts is not None and state.badge in ("active", "running", "failing"):
+    if state.next_ts is not None and state.badge in _COUNTING:
         next_cell += f" ({_tick(state.next_ts, 'until', _until(state.next_ts, now))})"
     rows = [("next run", next_cell),
             ("last run", _last_html(ex, now) if ex is not None else "none yet")]  # fmt: skip
@@ -307,5 +320,7 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
         f"<div class='cc-head'><span class='cc-name'>{esc(state.name)}</span>"
         f"<span class='cc-badge'>{esc(state.badge)}</span>"
         f"<span class='cc-sched'>{esc(state.schedule)}</span>{desc}</div>"
-        f"<div class='cc-rows'>{grid}</div>{hint}{note}{body}</div>" + _SCRIPT % json.dumps(dom_id)
+        f"<div class='cc-rows'>{grid}</div>{hint}{note}{body}</div>"
+        + _SCRIPT
+        % {"id": json.dumps(dom_id), "overdue": OVERDUE}
     )

@@ -156,6 +156,8 @@ def test_cards_in_jupyterlab_light(lab_factory: Any, browser: Any, tmp_path: Pat
         page.screenshot(path=str(out / "card-light-1400.png"), full_page=True)
         ticker.locator(".cognia-card").screenshot(path=str(out / "card-ticker.png"))
         failing.locator(".cognia-card").screenshot(path=str(out / "card-failing.png"))
+        failing.screenshot(path=str(out / "cell-failing.png"))
+        ticker.screenshot(path=str(out / "cell-ticker.png"))
         # the timeline again, now with ten runs: saved as the picture it is
         cells.nth(3).locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")

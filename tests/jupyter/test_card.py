@@ -107,3 +107,19 @@ async def test_handler_missing_says_how_to_rearm(ip: TestingShell) -> None:
     task.handler_missing = True  # what a restarted kernel sees before the cell re-runs
     text = repr(TaskCard(scheduler, task, live=False))
     assert "[handler missing]" in text and "run the defining cell again to re-arm it" in text
+
+
+async def test_countdown_words_in_text_and_page(ip: TestingShell) -> None:
+    from cognia_nb.jupyter._card_view import card_html, card_text
+
+    await ip.run("%%cognia_task soon --interval 120\nreturn 1\n")
+    state = TaskCard(cognia_nb.get_scheduler(), cognia_nb.get_scheduler().get_task("soon"),
+                     live=False).state()  # fmt: skip
+    assert state.next_ts is not None
+    at = state.next_ts
+    assert "(in 2 min)" in card_text(state, now=at - 120)
+    assert "(due now)" in card_text(state, now=at + 5)
+    assert "(overdue 2 min)" in card_text(state, now=at + 120)  # a busy or a gone kernel
+    html = card_html(state, "x-1", now=at - 120)
+    assert f"data-cognia-at='{at:.3f}' data-cognia-mode='until'>in 2 min<" in html
+    assert 'getElementById("x-1")' in html and "d>-30?'due now'" in html
