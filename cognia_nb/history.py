@@ -286,6 +286,7 @@ def timeline(
         colours = [STATUS_COLOURS.get(str(s), "#999999") for s in frame["status"][mine]]
         ax.barh([row] * int(mine.sum()), widths, left=starts[mine].dt.tz_localize(None),
                 color=colours, height=0.6)  # fmt: skip
+    ax.margins(x=0.01)  # a run at either end is not drawn on the frame
     ax.set_yticks(range(len(names)), labels=names)
     ax.set_ylim(len(names) - 0.5, -0.5)
     dates: Any = mdates  # its locators carry no annotations

@@ -38,7 +38,7 @@ CELLS = [
     "    return undefined_table.count()\n"
     "\n"
     "sched.run_task_now('load_scores');",
-    "sched.timeline()",
+    "import asyncio\nawait asyncio.sleep(1)  # the runs above finish\nsched.timeline()",
 ]
 
 
