@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -91,14 +92,15 @@ class TaskCard:
         self._shown = False
         self.latest: Execution | None = self._newest_from_store()
         self._throttle = Throttle(self._push, max_rate)
-        self._unsubscribe: list[Callable[[], None]] = []
+        self.following = False
         if self.live:
             old = _cards.pop(self.task_id, None)
             if old is not None:
                 old.close()
             _cards[self.task_id] = self
             routed_tasks.add(self.task_id)
-            self._unsubscribe = [scheduler.on(h, self._listener(h)) for h in _HOOKS]
+            self.following = True
+            _follow(scheduler)
 
     def _newest_from_store(self) -> Execution | None:
         try:
@@ -149,14 +151,6 @@ class TaskCard:
 
     # -- hooks ----------------------------------------------------------------------------
 
-    def _listener(self, hook: str) -> Callable[..., None]:
-        def listen(task: Task, *rest: Any) -> None:
-            if task.id != self.task_id or not self._unsubscribe:
-                return
-            self._on(hook, task, rest[0] if rest and isinstance(rest[0], Execution) else None)
-
-        return listen
-
     def _on(self, hook: str, task: Task, ex: Execution | None) -> None:
         self.task = task
         if ex is not None and (
@@ -186,9 +180,7 @@ class TaskCard:
 
     def close(self) -> None:
         """Stop following the task (a deleted task, or a newer card for it)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self.following = False
         if self._throttle._pending is not None:
             self._throttle.flush()
         if _cards.get(self.task_id) is self:  # no newer card follows it: prints go back
@@ -209,6 +201,29 @@ class TaskCard:
 
     def __repr__(self) -> str:
         return card_text(self.state())
+
+
+#: Schedulers whose hooks feed the cards: one listener per hook and scheduler, whatever the
+#: number of cards (a hook call looks its task's card up by id).
+_followed: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+
+
+def _follow(scheduler: Scheduler) -> None:
+    if scheduler in _followed:
+        return
+    _followed.add(scheduler)
+    for hook in _HOOKS:
+        scheduler.on(hook, _dispatcher(scheduler, hook))
+
+
+def _dispatcher(scheduler: Scheduler, hook: str) -> Callable[..., None]:
+    def dispatch(task: Task, *rest: Any) -> None:
+        card = _cards.get(task.id)
+        if card is None or card.scheduler is not scheduler or not card.following:
+            return
+        card._on(hook, task, rest[0] if rest and isinstance(rest[0], Execution) else None)
+
+    return dispatch
 
 
 def show_card(scheduler: Scheduler, task: Task) -> TaskCard | None:

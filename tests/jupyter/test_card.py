@@ -123,3 +123,17 @@ async def test_countdown_words_in_text_and_page(ip: TestingShell) -> None:
     html = card_html(state, "x-1", now=at - 120)
     assert f"data-cognia-at='{at:.3f}' data-cognia-mode='until'>in 2 min<" in html
     assert 'getElementById("x-1")' in html and "d>-30?'due now'" in html
+
+
+async def test_many_cards_share_one_listener_per_hook(ip: TestingShell) -> None:
+    scheduler = cognia_nb.get_scheduler()
+    for i in range(300):
+        scheduler.create_task(name=f"t{i}", handler=lambda: "ran",
+                              trigger={"type": "interval", "seconds": 3600})  # fmt: skip
+    before = len(scheduler.hooks._listeners["task_start"])
+    cards = [live_card(f"t{i}") for i in range(300)]
+    assert len(scheduler.hooks._listeners["task_start"]) <= before + 1
+    await scheduler.wait_for(scheduler.run_task_now("t7"), timeout=10)
+    updated = [i for i, (_, published) in enumerate(cards) if len(published.calls) > 1]
+    assert updated == [7]  # only the card of the task that ran
+    assert "succeeded" in cards[7][1].last["text/plain"]
