@@ -70,7 +70,7 @@ class TaskCard:
     Args:
         scheduler: the scheduler the task lives in.
         task: the task.
-        note: an extra line (e.g. "running now: execution ...").
+        note: an extra line (e.g. "--run-now started execution ...").
         live: update in place (default: when running in a kernel).
         max_rate: display updates per second at most.
         publish: ``publish(bundle, display_id, update)`` (default: IPython's ``display``).
@@ -159,7 +159,7 @@ class TaskCard:
             or hook == "task_start"
             or ex.created_ts >= self.latest.created_ts
         ):
-            self.latest = ex  # fmt: skip
+            self.latest = ex
         if hook == "task_delete":
             self.deleted = True
         if hook in _FINAL_HOOKS:

@@ -180,3 +180,4 @@ def uninstall(shell: Any) -> None:
         _State.kernel.do_shutdown = _State.original_shutdown
     _State.kernel = _State.original_shutdown = None
     _State.scheduler = None
+    routed_tasks.clear()  # the cards of this scheduler are gone with it

@@ -141,7 +141,7 @@ class CogniaMagics(Magics):
                                        context=contextvars.copy_context())  # fmt: skip
             note = ""
             if args.run_now:
-                note = f"running now: execution {scheduler.run_task_now(task.id)}"
+                note = f"--run-now started execution {scheduler.run_task_now(task.id)}"
         except CogniaError as exc:
             raise _usage(exc) from None
         return TaskCard(scheduler, task, note)

@@ -73,7 +73,7 @@ async def test_options(ip: TestingShell) -> None:
     assert str(task.overlap) == "queue" and str(task.misfire) == "skip"
     summary = await ip.run("%%cognia_task on_event --event data:ready --event-source etl "
                            "--run-now\nreturn context.event")  # fmt: skip
-    assert "running now: execution" in repr(summary)
+    assert "--run-now started execution x_" in repr(summary)
     first = scheduler.get_latest_execution("on_event")
     assert first is not None
     await scheduler.wait_for(first.id, timeout=5)
