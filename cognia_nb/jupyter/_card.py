@@ -26,7 +26,7 @@ from .._errors import CogniaError
 from .._models import Execution, ExecutionStatus, Task, TaskStatus
 from .._scheduler import Scheduler
 from ._card_view import CardState, card_html, card_text
-from ._kernel import routed_tasks
+from ._kernel import pending_output, routed_tasks
 from ._progress import Throttle
 
 __all__ = ["TaskCard", "show_card"]
@@ -141,6 +141,7 @@ class TaskCard:
             next_ts=None if self.deleted else task.next_run_ts,
             next_at=None if self.deleted else task.next_run_at, hint=hint, note=self.note,
             latest=self.latest, runs=task.run_count, description=task.description,
+            pending=pending_output(self.latest.id) if self.latest is not None else "",
         )  # fmt: skip
 
     def bundle(self) -> dict[str, str]:

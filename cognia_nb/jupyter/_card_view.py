@@ -22,6 +22,7 @@ from datetime import datetime
 from .._models import Execution, ExecutionStatus, LogEntry
 from ..history import duration_text
 from ._display import relative
+from ._kernel import last_redraw
 
 __all__ = ["MAX_LINES", "CardState", "card_html", "card_text", "user_traceback"]
 
@@ -67,18 +68,24 @@ class CardState:
     latest: Execution | None = None
     runs: int = 0
     description: str = ""
+    #: output of the latest run after its last newline (not in the log yet)
+    pending: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def _lines(ex: Execution) -> tuple[list[LogEntry], int]:
-    entries = list(ex._logs or ())
+def _lines(state: CardState) -> tuple[list[LogEntry], int]:
+    ex = state.latest
+    entries = list(ex._logs or ()) if ex is not None else []
+    if state.pending:
+        entries.append(LogEntry(0.0, "stdout", state.pending))
     hidden = max(0, len(entries) - MAX_LINES)
     return entries[hidden:], hidden
 
 
 def _line_text(entry: LogEntry) -> str:
-    text = entry.message if entry.level in ("stdout", "stderr") else (
-        f"[{entry.level}] {entry.message}")  # fmt: skip
+    message = last_redraw(entry.message)
+    text = message if entry.level in ("stdout", "stderr") else (
+        f"[{entry.level}] {message}")  # fmt: skip
     return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS] + " …"
 
 
@@ -186,7 +193,7 @@ def card_text(state: CardState, now: float | None = None) -> str:
         if extra:
             text += f"\n           {extra}"
     if ex is not None:
-        shown, hidden = _lines(ex)
+        shown, hidden = _lines(state)
         if shown:
             more = f" ({hidden} earlier lines in the log)" if hidden else ""
             text += f"\n   output of the latest run{more}:\n" + "\n".join(
@@ -268,8 +275,8 @@ def _last_html(ex: Execution, now: float) -> str:
             f"at {esc(_clock(ex.finished_ts))}{ago}")  # fmt: skip
 
 
-def _output_html(ex: Execution) -> str:
-    shown, hidden = _lines(ex)
+def _output_html(state: CardState, ex: Execution) -> str:
+    shown, hidden = _lines(state)
     parts = []
     if shown:
         more = f" ({hidden} earlier lines are in the execution log)" if hidden else ""
@@ -310,7 +317,7 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
                    for k, v in rows)  # fmt: skip
     hint = f"<div class='cc-hint'>{esc(state.hint)}</div>" if state.hint else ""
     note = f"<div class='cc-note'>{esc(state.note)}</div>" if state.note else ""
-    body = _output_html(ex) if ex is not None else ""
+    body = _output_html(state, ex) if ex is not None else ""
     desc = f"<span class='cc-desc'>· {esc(state.description)}</span>" if state.description else ""
     return (
         f"<style>{_CSS}</style>"

@@ -27,7 +27,15 @@ from typing import Any, TextIO
 from .._context import current_task_context
 from .._scheduler import Scheduler
 
-__all__ = ["ExecutionStream", "ensure_streams", "install", "routed_tasks", "uninstall"]
+__all__ = [
+    "ExecutionStream",
+    "ensure_streams",
+    "install",
+    "last_redraw",
+    "pending_output",
+    "routed_tasks",
+    "uninstall",
+]
 
 log = logging.getLogger("cognia_nb.jupyter")
 SHUTDOWN_BUDGET = 2.0
@@ -68,6 +76,26 @@ class ExecutionStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._wrapped, name)
+
+
+def pending_output(execution_id: str) -> str:
+    """What an execution's handler wrote after its last newline (a line redrawn with ``\\r``,
+    like a progress bar's, as it stands now)."""
+    parts = []
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, ExecutionStream):
+            with stream._lock:
+                text = stream._partial.get(execution_id, "")
+            text = last_redraw(text)
+            if text.strip():
+                parts.append(text)
+    return " ".join(parts)
+
+
+def last_redraw(text: str) -> str:
+    """The text after the last carriage return that is followed by something."""
+    return text.rstrip("\r").rsplit("\r", 1)[-1]
 
 
 class _State:

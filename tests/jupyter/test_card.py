@@ -129,7 +129,7 @@ async def test_many_cards_share_one_listener_per_hook(ip: TestingShell) -> None:
     scheduler = cognia_nb.get_scheduler()
     for i in range(300):
         scheduler.create_task(name=f"t{i}", handler=lambda: "ran",
-                              trigger={"type": "interval", "seconds": 3600})  # fmt: skip
+                              trigger={"type": "event", "eventType": "never"})  # fmt: skip
     before = len(scheduler.hooks._listeners["task_start"])
     cards = [live_card(f"t{i}") for i in range(300)]
     assert len(scheduler.hooks._listeners["task_start"]) <= before + 1
@@ -137,3 +137,20 @@ async def test_many_cards_share_one_listener_per_hook(ip: TestingShell) -> None:
     updated = [i for i, (_, published) in enumerate(cards) if len(published.calls) > 1]
     assert updated == [7]  # only the card of the task that ran
     assert "succeeded" in cards[7][1].last["text/plain"]
+
+
+async def test_a_redrawn_progress_line_shows_as_it_stands(ip: TestingShell) -> None:
+    await ip.run(
+        "%%cognia_task bar --interval 600\n"
+        "import sys\n"
+        "print('loading')\n"
+        "for i in (10, 50, 100):\n"
+        "    sys.stderr.write(f'\\r{i:3d}% |' + '#' * (i // 10))\n"
+    )
+    _card, published = live_card("bar")
+    scheduler = cognia_nb.get_scheduler()
+    ex = await scheduler.wait_for(scheduler.run_task_now("bar"), timeout=10)
+    assert ex.status is ExecutionStatus.SUCCEEDED, ex.traceback
+    text = published.last["text/plain"]
+    assert "    loading\n    100% |##########" in text, text
+    assert " 10% |" not in text and " 50% |" not in text
