@@ -20,6 +20,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from .._errors import CogniaError
@@ -142,6 +143,7 @@ class TaskCard:
             next_at=None if self.deleted else task.next_run_at, hint=hint, note=self.note,
             latest=self.latest, runs=task.run_count, description=task.description,
             pending=pending_output(self.latest.id) if self.latest is not None else "",
+            zone=getattr(task.trigger, "_zone", None) or UTC,
         )  # fmt: skip
 
     def bundle(self) -> dict[str, str]:

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from .._models import Execution, ExecutionStatus, LogEntry
 from ..history import duration_text
@@ -70,6 +70,8 @@ class CardState:
     description: str = ""
     #: output of the latest run after its last newline (not in the log yet)
     pending: str = ""
+    #: the zone times are shown in (the task's: a cron task's zone, else UTC)
+    zone: tzinfo = UTC
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -119,15 +121,15 @@ def user_traceback(text: str) -> str:
 def _traceback(ex: Execution) -> str:
     text = user_traceback(ex.traceback or "")
     if len(text) > MAX_TRACEBACK_CHARS:
-        text = "… (start cut; the full traceback is in the execution log)\n" + text[
+        text = "… (start cut; the whole traceback is on the execution)\n" + text[
             -MAX_TRACEBACK_CHARS:]  # fmt: skip
     return text
 
 
-def _clock(ts: float | None) -> str:
+def _clock(ts: float | None, zone: tzinfo) -> str:
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M:%S")
+    return datetime.fromtimestamp(ts, zone).strftime("%H:%M:%S %Z").strip()
 
 
 def _next_words(state: CardState) -> str:
@@ -160,14 +162,14 @@ def _until(ts: float, now: float) -> str:
 # -- plain text ----------------------------------------------------------------------------
 
 
-def _last_words(ex: Execution, now: float) -> str:
+def _last_words(ex: Execution, now: float, zone: tzinfo) -> str:
     if not ex.finished:
         since = ex.started_ts
         if since is None:
             return f"{ex.status} (waiting to start)"
         return f"running for {duration_text(now - since)} (attempt {max(1, ex.attempt)})"
     took = duration_text(ex.duration) if ex.duration is not None else "-"
-    words = f"{ex.status} in {took} at {_clock(ex.finished_ts)}"
+    words = f"{ex.status} in {took} at {_clock(ex.finished_ts, zone)}"
     if ex.finished_ts is not None:
         words += f" ({relative(ex.finished_ts, now)})"
     return words
@@ -182,7 +184,7 @@ def card_text(state: CardState, now: float | None = None) -> str:
         next_words += f" ({_until(state.next_ts, now)})"
     rows.append(("next run", next_words))
     ex = state.latest
-    rows.append(("last run", _last_words(ex, now) if ex is not None else "none yet"))
+    rows.append(("last run", _last_words(ex, now, state.zone) if ex is not None else "none yet"))
     if ex is not None and ex.error:
         rows.append(("error", ex.error))
     if ex is not None and ex.finished and _result_text(ex):
@@ -259,7 +261,7 @@ def _tick(ts: float, mode: str, text: str) -> str:
     return f"<span data-cognia-at='{ts:.3f}' data-cognia-mode='{mode}'>{html.escape(text)}</span>"
 
 
-def _last_html(ex: Execution, now: float) -> str:
+def _last_html(ex: Execution, now: float, zone: tzinfo) -> str:
     esc = html.escape
     if not ex.finished:
         if ex.started_ts is None:
@@ -272,7 +274,7 @@ def _last_html(ex: Execution, now: float) -> str:
     if ex.finished_ts is not None:
         ago = f" ({_tick(ex.finished_ts, 'ago', relative(ex.finished_ts, now))})"
     return (f"<span class='cc-st'>{esc(str(ex.status))}</span> in {esc(took)} "
-            f"at {esc(_clock(ex.finished_ts))}{ago}")  # fmt: skip
+            f"at {esc(_clock(ex.finished_ts, zone))}{ago}")  # fmt: skip
 
 
 def _output_html(state: CardState, ex: Execution) -> str:
@@ -305,8 +307,8 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
     next_cell = esc(_next_words(state))
     if state.next_ts is not None and state.badge in _COUNTING:
         next_cell += f" ({_tick(state.next_ts, 'until', _until(state.next_ts, now))})"
-    rows = [("next run", next_cell),
-            ("last run", _last_html(ex, now) if ex is not None else "none yet")]  # fmt: skip
+    last = _last_html(ex, now, state.zone) if ex is not None else "none yet"
+    rows = [("next run", next_cell), ("last run", last)]
     if ex is not None and ex.error:
         rows.append(("error", f"<span class='cc-error'>{esc(ex.error)}</span>"))
     if ex is not None and ex.finished and _result_text(ex):
