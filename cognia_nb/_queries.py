@@ -132,10 +132,11 @@ class ExecutionQueries:
         """Executions as a pandas DataFrame, one row each (oldest first), indexed by
         ``execution_id``.
 
-        Columns: task_id, task_name, plugin_id, trigger_kind, status (categoricals), attempts,
-        missed, skipped, scheduled_at, started_at, finished_at (UTC), lateness, duration
-        (timedeltas), progress, error, output (JSON text; parsed with ``parse_output=True``)
-        and one ``metrics.<key>`` column per metric.
+        Columns, what people read first and ids last: task_name, status, scheduled_at,
+        started_at, duration, error, finished_at, lateness, trigger_kind, attempts, missed,
+        skipped, progress, output (JSON text; parsed with ``parse_output=True``), one
+        ``metrics.<key>`` column per metric, task_id, plugin_id. Times are UTC, durations
+        timedeltas, names, kinds, statuses and ids categoricals.
 
         Args:
             task_id: one task (id or name); default all.
@@ -158,7 +159,8 @@ class ExecutionQueries:
     def timeline(
         self, since: datetime | float | str | None = None, limit: int | None = 2000
     ) -> Figure:
-        """A matplotlib Gantt-style figure of the executions, coloured by status."""
+        """A matplotlib Gantt-style figure of the executions, coloured by status; it displays
+        as a PNG in a notebook without ``%matplotlib``."""
         from .history import timeline
 
         return timeline(cast("Scheduler", self), since, limit)
