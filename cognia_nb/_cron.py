@@ -19,6 +19,7 @@ The set of fire times is fixed, so ``next_after(ts)`` is "the smallest element >
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from calendar import monthrange
 from datetime import date
@@ -32,6 +33,8 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_YEAR = 9999
 _HORIZON_MONTHS = 12 * 401  # a Gregorian cycle: every (month, day, weekday) occurs in it
 _BIG_JUMP = 3 * 3600  # cronie: a forward jump of >= 3 h is a clock change, not DST
+_MIN_WALL = (date.min.toordinal() - _EPOCH_ORDINAL) * 86_400  # 0001-01-01T00:00
+_MAX_WALL = (date.max.toordinal() - _EPOCH_ORDINAL) * 86_400 + 86_340  # 9999-12-31T23:59
 
 
 class _DayCache:
@@ -60,7 +63,15 @@ class _DayCache:
 
 
 def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
-    """The smallest matching wall time >= ``start`` (both in wall seconds, minute-aligned)."""
+    """The smallest matching wall time >= ``start`` (both in wall seconds, minute-aligned).
+
+    Wall times run from 0001-01-01T00:00 to 9999-12-31T23:59 (``datetime``'s calendar): an
+    earlier ``start`` begins at the first, and None means no match up to the last.
+    """
+    if start < _MIN_WALL:
+        start = _MIN_WALL
+    elif start > _MAX_WALL:
+        return None
     day_number, rem = divmod(start, 86_400)
     hour, minute = rem // 3600, (rem % 3600) // 60
     d = date.fromordinal(day_number + _EPOCH_ORDINAL)
@@ -96,6 +107,10 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
     return None
 
 
+_MIN_TS = _MIN_WALL - 2 * 86_400  # before every zone's first wall time (offsets < 1 day)
+_MAX_TS = _MAX_WALL + 2 * 86_400
+
+
 def _floor_minute(x: float) -> int:
     return int(x // 60) * 60
 
@@ -107,15 +122,23 @@ def _ceil_minute(x: float) -> int:
 class CronSchedule:
     """Fire times of a compiled expression in one zone, as UTC timestamps."""
 
-    __slots__ = ("_days", "_timeline", "spec")
+    __slots__ = ("_days", "spec", "timeline")
 
     def __init__(self, spec: CronSpec, timeline: ZoneTimeline) -> None:
         self.spec = spec
-        self._timeline = timeline
+        self.timeline = timeline
         self._days = _DayCache(spec)
 
     def next_after(self, ts: float) -> int | None:
-        """The first fire instant strictly after ``ts`` (UTC seconds), or None past year 9999."""
+        """The first fire instant strictly after ``ts`` (UTC seconds), or None past year 9999.
+
+        Wall times are those of ``datetime`` (years 1-9999 on the zone's clock), so a fire time
+        may lie a few hours outside the UTC years 1-9999; any finite ``ts`` is answered.
+        """
+        if not _MIN_TS < ts < _MAX_TS:
+            if ts >= _MAX_TS or math.isnan(ts):  # no instant is after NaN either
+                return None
+            ts = _MIN_TS
         if self.spec.wildcard:
             return self._next_wildcard(ts)
         return self._next_fixed(ts)
@@ -124,7 +147,7 @@ class CronSchedule:
         return next_wall(self.spec, self._days, start)
 
     def _next_wildcard(self, ts: float) -> int | None:
-        segment = self._timeline.segment
+        segment = self.timeline.segment
         _start, end, off, _prev = segment(ts)
         w = self._wall(_floor_minute(ts + off) + 60)
         while w is not None:
@@ -139,7 +162,7 @@ class CronSchedule:
         return None
 
     def _next_fixed(self, ts: float) -> int | None:
-        segment = self._timeline.segment
+        segment = self.timeline.segment
         start, end, off, prev_off = segment(ts)
         if prev_off > off and ts < start + (prev_off - off):
             # Second pass of a repeated hour: those wall times already fired in the first pass.

@@ -2,24 +2,31 @@
 
 A :class:`ZoneTimeline` answers "which UTC offset is in force at instant ``t``, and from when
 to when" for one zone. The cron engine walks these constant-offset segments to apply the DST
-rules exactly. ``zoneinfo`` does not expose its transition table, so the timeline finds the
-transitions itself: it probes the offset once a day and bisects to the second where it changed.
-Results are cached per zone, a year at a time, and extended on demand.
+rules exactly. ``zoneinfo`` does not expose its transition table, so the timeline reads the
+same TZif file (:mod:`cognia_nb._tzif`), footer rule included.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from bisect import bisect_right
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ._errors import TaskValidationError
+from ._tzif import load_tzif, year_of, year_start
 
-__all__ = ["ZoneTimeline", "default_timezone", "get_zone", "timeline_for", "validate_zone_key"]
+__all__ = [
+    "ZoneTimeline",
+    "aware",
+    "default_timezone",
+    "get_zone",
+    "timeline_for",
+    "validate_zone_key",
+]
 
 _DAY = 86_400
 _MAX_ZONE_KEY = 64
@@ -115,29 +122,76 @@ def default_timezone() -> str:
     return "UTC"
 
 
-def _offset_at(zone: ZoneInfo, ts: int) -> int:
-    off = datetime.fromtimestamp(ts, zone).utcoffset()
+Pieces = tuple[list[int], list[int]]  # the starts and offsets of one UTC year's pieces
+_MIN_PROBE = year_start(1) + 2 * _DAY  # instants any tzinfo can convert (datetime's range)
+_MAX_PROBE = year_start(10_000) - 2 * _DAY
+_YEARS_KEPT = 1024
+
+
+def _offset_at(zone: tzinfo, ts: int) -> int:
+    off = datetime.fromtimestamp(min(max(ts, _MIN_PROBE), _MAX_PROBE), zone).utcoffset()
     assert off is not None
     return int(off.total_seconds())
 
 
-def _year_start(year: int) -> int:
-    return int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+def _probed_pieces(zone: tzinfo, year: int) -> Pieces:
+    """Fallback for a tzinfo without TZif data: probe the offset daily, bisect each change."""
+    start = max(year_start(year), _MIN_PROBE)  # probe within datetime's range only
+    stop = max(min(year_start(year + 1), _MAX_PROBE), start + 1)
+    starts, offsets = [year_start(year)], [_offset_at(zone, start)]
+    prev_t, prev_off, t = start, offsets[0], start
+    while t < stop - 1:
+        t = min(t + _DAY, stop - 1)
+        off = _offset_at(zone, t)
+        if off != prev_off:
+            a, b = prev_t, t  # offset(a) == prev_off, offset(b) == off
+            while b - a > 1:
+                mid = (a + b) // 2
+                if _offset_at(zone, mid) == prev_off:
+                    a = mid
+                else:
+                    b = mid
+            starts.append(b)
+            offsets.append(off)
+            prev_off = off
+        prev_t = t
+    return starts, offsets
+
+
+def _pieces_source(zone: tzinfo) -> Callable[[int], Pieces]:
+    """How to get a year's pieces: the zone's TZif data, a fixed offset, or probing."""
+    if isinstance(zone, ZoneInfo) and zone.key is not None:
+        data = load_tzif(zone.key)
+        if data is not None:
+            return data.pieces
+    if isinstance(zone, timezone):
+        fixed = _offset_at(zone, 0)
+        return lambda year: ([year_start(year)], [fixed])
+    return lambda year: _probed_pieces(zone, year)
 
 
 class ZoneTimeline:
-    """The constant-offset segments of one zone, found once and cached.
+    """The constant-offset segments of one zone, from its own transition data.
 
     ``segment(ts)`` returns ``(start, end, offset, previous_offset)``: the segment of the UTC
-    timeline holding ``ts``. ``end`` may be an artificial boundary at the edge of the scanned
-    range, where the offset does not change; callers treat it like any other boundary.
+    timeline holding ``ts``. Segments are cut at every UTC new year as well, where the offset
+    usually does not change (then ``previous_offset == offset``); callers treat such a cut like
+    any other boundary. Each UTC year's pieces are computed once, in O(transitions in it), from
+    the TZif file behind ``zoneinfo`` and its POSIX footer rule (so any year 1-9999 costs the
+    same), and kept in a bounded dict. No lock: a year computed twice by two threads gives the
+    same value, and dict reads and writes are atomic.
+
+    Args:
+        zone: a ``ZoneInfo`` (read from its TZif file), a ``datetime.timezone`` (one offset) or
+            any other ``tzinfo`` (probed: its offset once a day, each change bisected).
     """
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    __slots__ = ("_last", "_pieces", "_years", "zone")
+
+    def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
-        self._lock = threading.Lock()
-        # (lo, hi, bounds, offsets): bounds[0] == lo; offsets[i] holds on [bounds[i], bounds[i+1]).
-        self._data: tuple[int, int, list[int], list[int]] | None = None
+        self._pieces = _pieces_source(zone)
+        self._years: dict[int, Pieces] = {}
         self._last: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def segment(self, ts: float) -> tuple[int, int, int, int]:
@@ -145,69 +199,46 @@ class ZoneTimeline:
         last = self._last
         if last[0] <= ts < last[1]:
             return last
-        data = self._data
-        if data is None or not (data[0] + 2 * _DAY <= ts < data[1] - 2 * _DAY):
-            data = self._cover(ts)
-        _lo, hi, bounds, offsets = data
-        i = bisect_right(bounds, ts) - 1
-        end = bounds[i + 1] if i + 1 < len(bounds) else hi
-        seg = (bounds[i], end, offsets[i], offsets[i - 1] if i else offsets[0])
+        year = year_of(ts)
+        starts, offsets = self._year(year)
+        i = bisect_right(starts, ts) - 1
+        end = starts[i + 1] if i + 1 < len(starts) else year_start(year + 1)
+        prev = offsets[i - 1] if i else self._year(year - 1)[1][-1]
+        seg = (starts[i], end, offsets[i], prev)
         self._last = seg
         return seg
 
-    def _cover(self, ts: float) -> tuple[int, int, list[int], list[int]]:
-        year = datetime.fromtimestamp(ts, UTC).year
-        with self._lock:
-            data = self._data
-            if data is None:
-                first = max(1, year - 1)
-                bounds, offsets = self._scan(first)
-                data = (_year_start(first), _year_start(first + 1), bounds, offsets)
-            lo, hi, bounds, offsets = data
-            while ts - 2 * _DAY < lo and datetime.fromtimestamp(lo, UTC).year > 1:
-                prev = datetime.fromtimestamp(lo, UTC).year - 1
-                b2, o2 = self._scan(prev)
-                if o2[-1] == offsets[0]:
-                    bounds, offsets = b2 + bounds[1:], o2 + offsets[1:]
-                else:
-                    bounds, offsets = b2 + bounds, o2 + offsets
-                lo = b2[0]
-            while ts + 2 * _DAY >= hi and datetime.fromtimestamp(hi - 1, UTC).year < 9998:
-                nxt = datetime.fromtimestamp(hi, UTC).year
-                b2, o2 = self._scan(nxt)
-                if o2[0] == offsets[-1]:
-                    b2, o2 = b2[1:], o2[1:]
-                bounds, offsets = bounds + b2, offsets + o2
-                hi = _year_start(nxt + 1)
-            data = (lo, hi, bounds, offsets)
-            self._data = data
-            return data
+    def offset(self, ts: float) -> int:
+        """The UTC offset (seconds) in force at instant ``ts``."""
+        return self.segment(ts)[2]
 
-    def _scan(self, year: int) -> tuple[list[int], list[int]]:
-        """Transitions within one UTC year: probe daily, bisect each change to the second."""
-        start, stop = _year_start(year), _year_start(year + 1)
-        zone = self.zone
-        bounds, offsets = [start], [_offset_at(zone, start)]
-        prev_t, prev_off = start, offsets[0]
-        t = start
-        while t < stop:
-            t = min(t + _DAY, stop - 1)
-            off = _offset_at(zone, t)
-            if off != prev_off:
-                a, b = prev_t, t  # offset(a) == prev_off, offset(b) == off
-                while b - a > 1:
-                    mid = (a + b) // 2
-                    if _offset_at(zone, mid) == prev_off:
-                        a = mid
-                    else:
-                        b = mid
-                bounds.append(b)
-                offsets.append(off)
-                prev_off = off
-            prev_t = t
-            if t == stop - 1:
-                break
-        return bounds, offsets
+    def _year(self, year: int) -> Pieces:
+        found = self._years.get(year)
+        if found is None:
+            found = self._pieces(year)
+            if len(self._years) >= _YEARS_KEPT:
+                self._years.clear()
+            self._years[year] = found
+        return found
+
+
+def aware(ts: int, zone: tzinfo, timeline: ZoneTimeline) -> datetime:
+    """Instant ``ts`` as an aware datetime in ``zone``, also where its UTC date is out of range.
+
+    ``datetime.fromtimestamp`` goes through UTC, which fails for 9999-12-31T19:00-05:00 (UTC
+    year 10000) and 0001-01-01T00:00+09:00 (UTC year 0); those are built from the wall time.
+    """
+    try:
+        return datetime.fromtimestamp(ts, zone)
+    except (OverflowError, ValueError, OSError):
+        off = timeline.offset(ts)
+        local = (_NAIVE_EPOCH + timedelta(seconds=ts + off)).replace(tzinfo=zone)
+        if local.utcoffset() != timedelta(seconds=off):
+            local = local.replace(fold=1)
+        return local
+
+
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 _timelines: dict[str, ZoneTimeline] = {}

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from ._cron import CronSchedule
 from ._cronparse import parse_cron
 from ._errors import TaskValidationError
-from ._tz import default_timezone, get_zone, timeline_for, validate_zone_key
+from ._tz import aware, default_timezone, get_zone, timeline_for, validate_zone_key
 
 __all__ = [
     "MAX_INTERVAL_SECONDS",
@@ -155,8 +155,10 @@ class CronTrigger(Trigger):
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after``, in this trigger's zone."""
         ts = _require_aware(after, "after").timestamp()
+        if not -_EXACT_FLOAT < ts < _EXACT_FLOAT:  # far years: a float misses microseconds
+            ts = (after - _EPOCH) // _SECOND  # fire times are whole seconds: floor is exact
         nxt = self._schedule.next_after(ts)
-        return None if nxt is None else datetime.fromtimestamp(nxt, self._zone)
+        return None if nxt is None else aware(nxt, self._zone, self._schedule.timeline)
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC timestamps (the scheduler's fast path)."""
@@ -281,6 +283,8 @@ class IntervalTrigger(Trigger):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_EXACT_FLOAT = 2**31  # below this, a float timestamp holds every microsecond apart
 
 
 def _micros(value: datetime) -> int:

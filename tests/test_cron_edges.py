@@ -1,10 +1,13 @@
-"""Edges found by an outside test suite (issue #21): names at either end of a range."""
+"""Edges found by an outside test suite (issue #21): named range ends, the calendar's ends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cognia_nb import TaskValidationError
 from cognia_nb._cronparse import parse_cron
@@ -80,3 +83,80 @@ def test_l_and_w_forms_still_refused_naming_field_and_token(expr: str, message: 
     with pytest.raises(TaskValidationError, match=message) as info:
         CronTrigger(expr, "UTC")
     assert info.value.field == "trigger.expression"
+
+
+# --- the ends of the calendar --------------------------------------------------------------------
+
+
+def _next(expr: str, tz: str, after: str) -> str | None:
+    nxt = CronTrigger(expr, tz).next_fire_time(datetime.fromisoformat(after))
+    return None if nxt is None else nxt.isoformat()
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("expr", "tz", "after", "expected"),
+    [
+        # the four repros of issue #21
+        ("0 0 * * *", "UTC", "9998-12-31T01:00Z", "9999-01-01T00:00:00+00:00"),
+        ("* * * * *", "UTC", "9999-12-31T23:58Z", "9999-12-31T23:59:00+00:00"),
+        ("* * * * *", "UTC", "9999-12-31T23:59Z", None),
+        ("0 19 * * *", "America/New_York", "9998-12-31T01:00Z", "9998-12-31T19:00:00-05:00"),
+        ("0 0 * * *", "America/New_York", "0001-01-01T00:00Z", "0001-01-01T00:00:00-04:56:02"),
+        # neighbours: a fire time whose UTC date is year 10000 or year 0 is still answered
+        ("0 19 * * *", "America/New_York", "9999-12-31T01:00Z", "9999-12-31T19:00:00-05:00"),
+        ("0 0 * * *", "Asia/Tokyo", "0001-01-01T00:00+14:00", "0001-01-01T00:00:00+09:18:59"),
+        ("0 0 * * *", "Asia/Tokyo", "9999-12-31T01:00Z", None),
+        ("0 0 * * *", "America/New_York", "9999-12-31T23:59:59-14:00", None),
+        ("59 23 31 12 *", "UTC", "0001-01-01T00:00Z", "0001-12-31T23:59:00+00:00"),
+        ("0 0 29 2 *", "UTC", "9996-03-01T00:00Z", None),  # 10000 would be the next leap year
+        ("0 0 * 2 MON#5", "Europe/Berlin", "9000-01-01T00:00Z", "9008-02-29T00:00:00+01:00"),
+        ("30 2 * * *", "America/New_York", "9999-03-14T00:00Z", "9999-03-14T03:00:00-04:00"),
+        # the footer rule's repeated hour in 9999: the second 01:30 has already fired
+        ("30 1 * * *", "America/New_York", "9999-11-07T05:45Z", "9999-11-08T01:30:00-05:00"),
+    ],
+)
+def test_ends_of_the_calendar(expr: str, tz: str, after: str, expected: str | None) -> None:
+    assert _next(expr, tz, after) == expected
+
+
+def test_microseconds_still_count_in_far_years() -> None:
+    trigger = CronTrigger("* * * * *", "UTC")
+    just_before = datetime(9999, 6, 1, 11, 59, 59, 999_999, tzinfo=UTC)
+    assert trigger.next_fire_time(just_before) == datetime(9999, 6, 1, 12, 0, tzinfo=UTC)
+    at = datetime(9999, 6, 1, 12, 0, tzinfo=UTC)
+    assert trigger.next_fire_time(at) == datetime(9999, 6, 1, 12, 1, tzinfo=UTC)
+
+
+_EDGE_ZONES = ["UTC", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati", "Pacific/Niue"]
+_EDGE_EXPRESSIONS = ["* * * * *", "0 0 * * *", "0 19 * * *", "30 2 * * *", "*/7 3 1 * 1"]
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=300, deadline=None)
+@given(
+    expr=st.sampled_from(_EDGE_EXPRESSIONS),
+    tz=st.sampled_from(_EDGE_ZONES),
+    after=st.one_of(
+        st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-14))])),
+        st.datetimes(max_value=datetime(1, 1, 3), timezones=st.just(timezone.max)),
+        st.datetimes(min_value=datetime(9999, 12, 29), timezones=st.just(timezone.min)),
+    ),
+)
+def test_any_after_in_the_datetime_range_is_answered(expr: str, tz: str, after: datetime) -> None:
+    nxt = CronTrigger(expr, tz).next_fire_time(after)
+    if nxt is None:  # only at the end of the calendar: no matching wall time left in 9999
+        assert after.timestamp() > datetime(9999, 12, 29, tzinfo=UTC).timestamp()
+        return
+    assert nxt > after
+    assert nxt.tzinfo is ZoneInfo(tz) and nxt.utcoffset() is not None
+    assert nxt.replace(second=0) == nxt and nxt.microsecond == 0
+
+
+def test_timestamps_outside_the_calendar_are_answered() -> None:
+    trigger = CronTrigger("0 0 * * *", "UTC")
+    year_one = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+    assert trigger.next_fire_timestamp(float("-inf")) == year_one
+    assert trigger.next_fire_timestamp(-1e300) == year_one
+    assert trigger.next_fire_timestamp(float("inf")) is None
+    assert trigger.next_fire_timestamp(float("nan")) is None
