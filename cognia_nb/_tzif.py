@@ -59,7 +59,7 @@ def year_of(ts: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _RuleDate:
-    """A POSIX TZ transition date: ``Mm.w.d``, ``Jn`` (no Feb 29) or ``n`` (zero-based)."""
+    """A POSIX TZ transition date: ``Mm.w.d``, ``Jn`` (no Feb 29) or ``n`` (with Feb 29)."""
 
     kind: str  # "M", "J" or "n"
     month: int
@@ -77,11 +77,12 @@ class _RuleDate:
             if mday > length:
                 mday -= 7
             ordinal = first + mday - 1
-        elif self.kind == "J":
-            leap = 1 if self.day >= 60 and _is_leap(year) else 0
-            ordinal = _ordinal(year, 1, 1) + self.day - 1 + leap
         else:
-            ordinal = _ordinal(year, 1, 1) + self.day
+            # As zoneinfo counts (CPython's C and Python code alike), not quite as POSIX does:
+            # ``n`` from Dec 31 of the year before, and ``J59`` is Feb 29 in a leap year.
+            # No zone of the tz database uses either form today.
+            leap = 1 if self.kind == "J" and self.day >= 59 and _is_leap(year) else 0
+            ordinal = _ordinal(year, 1, 1) - 1 + self.day + leap
         return (ordinal - _EPOCH_ORDINAL) * 86_400 + self.seconds
 
 
@@ -142,7 +143,12 @@ def _hms(text: str) -> int:
 
 def _rule_date(text: str) -> _RuleDate:
     m = _RULE_DATE.match(text)
-    if m is None:
+    if (
+        m is None
+        or (m["m"] is not None and not 1 <= int(m["m"]) <= 12)
+        or (m["j"] is not None and not 1 <= int(m["j"]) <= 365)
+        or (m["n"] is not None and not 0 <= int(m["n"]) <= 365)
+    ):
         raise ValueError(f"invalid POSIX TZ date {text!r}")
     seconds = 7200 if m["time"] is None else _hms(m["time"])
     if m["m"] is not None:
@@ -161,6 +167,13 @@ def parse_posix_tz(text: str) -> PosixRule | int:
     m = _TZ_STRING.match(text)
     if m is None:
         raise ValueError(f"invalid POSIX TZ string {text!r}")
+    try:
+        return _rule(m)
+    except ValueError as exc:
+        raise ValueError(f"invalid POSIX TZ string {text!r}: {exc}") from exc
+
+
+def _rule(m: re.Match[str]) -> PosixRule | int:
     std = -_hms(m["std"] or "0")  # POSIX offsets are west-positive
     if m["start"] is None:
         return std
