@@ -31,6 +31,7 @@ __all__ = ["CronSchedule", "next_wall"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_YEAR = 9999
+_MONTH_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _HORIZON_MONTHS = 12 * 401  # a Gregorian cycle: every (month, day, weekday) occurs in it
 _BIG_JUMP = 3 * 3600  # cronie: a forward jump of >= 3 h is a clock change, not DST
 _MIN_WALL = (date.min.toordinal() - _EPOCH_ORDINAL) * 86_400  # 0001-01-01T00:00
@@ -76,13 +77,14 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
     hour, minute = rem // 3600, (rem % 3600) // 60
     d = date.fromordinal(day_number + _EPOCH_ORDINAL)
     year, month, day = d.year, d.month, d.day
+    month_start = day_number - day + 1  # day number of the 1st, counted from 1970-01-01
     hours, minutes = spec.hours, spec.minutes
     for _ in range(_HORIZON_MONTHS):
         if month in spec.months:
             month_days = days.days(year, month)
             i = bisect_left(month_days, day)
             if i < len(month_days) and month_days[i] == day:
-                base = (date(year, month, day).toordinal() - _EPOCH_ORDINAL) * 86_400
+                base = (month_start + day - 1) * 86_400
                 hi = bisect_left(hours, hour)
                 if hi < len(hours):
                     h = hours[hi]
@@ -96,8 +98,10 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
                         return base + h * 3600 + minutes[0] * 60
                 i += 1
             if i < len(month_days):
-                ordinal = date(year, month, month_days[i]).toordinal()
-                return (ordinal - _EPOCH_ORDINAL) * 86_400 + hours[0] * 3600 + minutes[0] * 60
+                return (
+                    (month_start + month_days[i] - 1) * 86_400 + hours[0] * 3600 + minutes[0] * 60
+                )
+        month_start += _month_length(year, month)
         month += 1
         if month > 12:
             month, year = 1, year + 1
@@ -105,6 +109,12 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
                 return None
         day, hour, minute = 1, 0, 0
     return None
+
+
+def _month_length(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return _MONTH_LENGTHS[month]
 
 
 _MIN_TS = _MIN_WALL - 2 * 86_400  # before every zone's first wall time (offsets < 1 day)

@@ -123,6 +123,8 @@ def default_timezone() -> str:
 
 
 Pieces = tuple[list[int], list[int]]  # the starts and offsets of one UTC year's pieces
+Segment = tuple[int, int, int, int]  # start, end, offset, previous offset
+_Year = tuple[int, int, list[int], list[Segment]]  # start, end, segment starts, segments
 _MIN_PROBE = year_start(1) + 2 * _DAY  # instants any tzinfo can convert (datetime's range)
 _MAX_PROBE = year_start(10_000) - 2 * _DAY
 _YEARS_KEPT = 1024
@@ -186,25 +188,24 @@ class ZoneTimeline:
             any other ``tzinfo`` (probed: its offset once a day, each change bisected).
     """
 
-    __slots__ = ("_last", "_pieces", "_years", "zone")
+    __slots__ = ("_last", "_pieces", "_year", "_years", "zone")
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
         self._pieces = _pieces_source(zone)
-        self._years: dict[int, Pieces] = {}
-        self._last: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._years: dict[int, _Year] = {}
+        self._year: _Year = (0, 0, [0], [(0, 0, 0, 0)])  # the last year used
+        self._last: Segment = (0, 0, 0, 0)  # the last segment returned
 
-    def segment(self, ts: float) -> tuple[int, int, int, int]:
+    def segment(self, ts: float) -> Segment:
         """The segment ``(start, end, offset, previous_offset)`` that contains instant ``ts``."""
         last = self._last
         if last[0] <= ts < last[1]:
             return last
-        year = year_of(ts)
-        starts, offsets = self._year(year)
-        i = bisect_right(starts, ts) - 1
-        end = starts[i + 1] if i + 1 < len(starts) else year_start(year + 1)
-        prev = offsets[i - 1] if i else self._year(year - 1)[1][-1]
-        seg = (starts[i], end, offsets[i], prev)
+        year = self._year
+        if not year[0] <= ts < year[1]:
+            year = self._year = self._year_of(year_of(ts))
+        seg = year[3][bisect_right(year[2], ts) - 1]
         self._last = seg
         return seg
 
@@ -212,10 +213,14 @@ class ZoneTimeline:
         """The UTC offset (seconds) in force at instant ``ts``."""
         return self.segment(ts)[2]
 
-    def _year(self, year: int) -> Pieces:
+    def _year_of(self, year: int) -> _Year:
         found = self._years.get(year)
         if found is None:
-            found = self._pieces(year)
+            starts, offsets = self._pieces(year)
+            ends = [*starts[1:], year_start(year + 1)]
+            prevs = [self._pieces(year - 1)[1][-1], *offsets[:-1]]
+            segments = list(zip(starts, ends, offsets, prevs, strict=True))
+            found = (starts[0], ends[-1], starts, segments)
             if len(self._years) >= _YEARS_KEPT:
                 self._years.clear()
             self._years[year] = found

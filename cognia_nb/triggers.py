@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from ._cron import CronSchedule
 from ._cronparse import parse_cron
@@ -154,11 +155,18 @@ class CronTrigger(Trigger):
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after``, in this trigger's zone."""
-        ts = _require_aware(after, "after").timestamp()
+        if after.tzinfo.__class__ not in _OFFSET_ALWAYS:  # saves the check on the fast path
+            _require_aware(after, "after")
+        ts = after.timestamp()
         if not -_EXACT_FLOAT < ts < _EXACT_FLOAT:  # far years: a float misses microseconds
             ts = (after - _EPOCH) // _SECOND  # fire times are whole seconds: floor is exact
         nxt = self._schedule.next_after(ts)
-        return None if nxt is None else aware(nxt, self._zone, self._schedule.timeline)
+        if nxt is None:
+            return None
+        try:
+            return datetime.fromtimestamp(nxt, self._zone)
+        except (OverflowError, ValueError):  # its UTC date is year 0 or 10000
+            return aware(nxt, self._zone, self._schedule.timeline)
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC timestamps (the scheduler's fast path)."""
@@ -285,6 +293,7 @@ class IntervalTrigger(Trigger):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _EXACT_FLOAT = 2**31  # below this, a float timestamp holds every microsecond apart
+_OFFSET_ALWAYS = frozenset({ZoneInfo, timezone})  # tzinfo classes with an offset for any datetime
 
 
 def _micros(value: datetime) -> int:
