@@ -23,6 +23,7 @@ import math
 from bisect import bisect_left
 from calendar import monthrange
 from datetime import date
+from functools import lru_cache
 
 from ._cronparse import CronSpec
 from ._tz import ZoneTimeline
@@ -31,9 +32,11 @@ __all__ = ["CronSchedule", "next_wall"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_YEAR = 9999
-_MONTH_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_HORIZON_MONTHS = 12 * 401  # a Gregorian cycle: every (month, day, weekday) occurs in it
+_HORIZON_YEARS = 401  # a Gregorian cycle: every (month, day, weekday) occurs in it
 _BIG_JUMP = 3 * 3600  # cronie: a forward jump of >= 3 h is a clock change, not DST
+# Segments that end 3 days before a wall time w cannot hold it (offsets are under a day), so
+# the walk to w skips them: a schedule that fires once in 28 years visits a few segments, not 56.
+_SKIP = 3 * 86_400
 _MIN_WALL = (date.min.toordinal() - _EPOCH_ORDINAL) * 86_400  # 0001-01-01T00:00
 _MAX_WALL = (date.max.toordinal() - _EPOCH_ORDINAL) * 86_400 + 86_340  # 9999-12-31T23:59
 
@@ -41,26 +44,42 @@ _MAX_WALL = (date.max.toordinal() - _EPOCH_ORDINAL) * 86_400 + 86_340  # 9999-12
 class _DayCache:
     """Matching days of a (year, month), computed once per month and kept (bounded)."""
 
-    __slots__ = ("_cache", "_spec")
+    __slots__ = ("_cache", "_shapes", "_spec", "months")
 
     def __init__(self, spec: CronSpec) -> None:
         self._spec = spec
+        self.months = tuple(sorted(spec.months))
         self._cache: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._shapes: dict[tuple[int, int], tuple[int, ...]] = {}
 
     def days(self, year: int, month: int) -> tuple[int, ...]:
         key = (year, month)
         found = self._cache.get(key)
         if found is None:
             first_weekday, last = monthrange(year, month)
-            sunday_based = (first_weekday + 1) % 7
-            matches = self._spec.day_matches
-            found = tuple(
-                d for d in range(1, last + 1) if matches(d, (sunday_based + d - 1) % 7, last)
-            )
+            found = self._shape((first_weekday + 1) % 7, last)
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[key] = found
         return found
+
+    def _shape(self, sunday_based: int, last: int) -> tuple[int, ...]:
+        """The matching days of any month that starts on that weekday and has ``last`` days
+        (28 shapes in all, so a rare schedule walking decades computes each once)."""
+        found = self._shapes.get((sunday_based, last))
+        if found is None:
+            matches = self._spec.day_matches
+            found = tuple(
+                d for d in range(1, last + 1) if matches(d, (sunday_based + d - 1) % 7, last)
+            )
+            self._shapes[sunday_based, last] = found
+        return found
+
+
+@lru_cache(maxsize=1024)
+def _day_cache(spec: CronSpec) -> _DayCache:
+    """One day cache per expression, shared by its schedules in every zone."""
+    return _DayCache(spec)
 
 
 def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
@@ -77,11 +96,15 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
     hour, minute = rem // 3600, (rem % 3600) // 60
     d = date.fromordinal(day_number + _EPOCH_ORDINAL)
     year, month, day = d.year, d.month, d.day
-    month_start = day_number - day + 1  # day number of the 1st, counted from 1970-01-01
-    hours, minutes = spec.hours, spec.minutes
-    for _ in range(_HORIZON_MONTHS):
-        if month in spec.months:
-            month_days = days.days(year, month)
+    hours, minutes, months = spec.hours, spec.minutes, days.months
+    for y in range(year, min(year + _HORIZON_YEARS, _MAX_YEAR) + 1):
+        for m in months[bisect_left(months, month) :] if y == year else months:
+            if y == year and m == month:
+                month_start = day_number - day + 1  # day number of the 1st, from 1970-01-01
+            else:
+                day, hour, minute = 1, 0, 0
+                month_start = date(y, m, 1).toordinal() - _EPOCH_ORDINAL
+            month_days = days.days(y, m)
             i = bisect_left(month_days, day)
             if i < len(month_days) and month_days[i] == day:
                 base = (month_start + day - 1) * 86_400
@@ -101,20 +124,7 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
                 return (
                     (month_start + month_days[i] - 1) * 86_400 + hours[0] * 3600 + minutes[0] * 60
                 )
-        month_start += _month_length(year, month)
-        month += 1
-        if month > 12:
-            month, year = 1, year + 1
-            if year > _MAX_YEAR:
-                return None
-        day, hour, minute = 1, 0, 0
     return None
-
-
-def _month_length(year: int, month: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return _MONTH_LENGTHS[month]
 
 
 _MIN_TS = _MIN_WALL - 2 * 86_400  # before every zone's first wall time (offsets < 1 day)
@@ -137,7 +147,7 @@ class CronSchedule:
     def __init__(self, spec: CronSpec, timeline: ZoneTimeline) -> None:
         self.spec = spec
         self.timeline = timeline
-        self._days = _DayCache(spec)
+        self._days = _day_cache(spec)
 
     def next_after(self, ts: float) -> int | None:
         """The first fire instant strictly after ``ts`` (UTC seconds), or None past year 9999.
@@ -160,12 +170,12 @@ class CronSchedule:
         segment = self.timeline.segment
         _start, end, off, _prev = segment(ts)
         w = self._wall(_floor_minute(ts + off) + 60)
+        settled = ts + _SKIP  # segments from here on cannot bring a wall time before w back
         while w is not None:
             t = w - off
             if t < end:
                 return t
-            prev_off = off
-            start, end, off, _prev = segment(end)
+            start, end, off, prev_off = segment(end if end < settled else max(end, w - _SKIP))
             first_wall = _ceil_minute(start + off)
             if off < prev_off or w < first_wall:
                 w = self._wall(first_wall)
@@ -188,6 +198,5 @@ class CronSchedule:
                     return start
                 w = self._wall(w + 60)
                 continue
-            prev_off = off
-            start, end, off, _prev = segment(end)
+            start, end, off, prev_off = segment(max(end, w - _SKIP))
         return None

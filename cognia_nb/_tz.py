@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ._errors import TaskValidationError
-from ._tzif import load_tzif, year_of, year_start
+from ._tzif import FAR_FUTURE, FAR_PAST, load_tzif, year_of, year_start
 
 __all__ = [
     "ZoneTimeline",
@@ -160,40 +160,54 @@ def _probed_pieces(zone: tzinfo, year: int) -> Pieces:
     return starts, offsets
 
 
-def _pieces_source(zone: tzinfo) -> Callable[[int], Pieces]:
-    """How to get a year's pieces: the zone's TZif data, a fixed offset, or probing."""
+Source = tuple[list[int], list[int], int, Callable[[int], Pieces] | None]
+
+
+def _source(zone: tzinfo) -> Source:
+    """A zone's data: explicit segments (starts, offsets), then from ``years_from`` on, pieces
+    computed a UTC year at a time: the TZif file and its footer rule, one fixed offset, or (for
+    any other tzinfo) probing."""
     if isinstance(zone, ZoneInfo) and zone.key is not None:
         data = load_tzif(zone.key)
         if data is not None:
-            return data.pieces
+            if data.rule is None:
+                return list(data.starts), list(data.offsets), FAR_FUTURE, None
+            return list(data.starts), list(data.offsets), data.rule_from, data.pieces
     if isinstance(zone, timezone):
-        fixed = _offset_at(zone, 0)
-        return lambda year: ([year_start(year)], [fixed])
-    return lambda year: _probed_pieces(zone, year)
+        return [FAR_PAST], [_offset_at(zone, 0)], FAR_FUTURE, None
+    first = _offset_at(zone, _MIN_PROBE)
+    return [FAR_PAST], [first], FAR_PAST, lambda year: _probed_pieces(zone, year)
 
 
 class ZoneTimeline:
     """The constant-offset segments of one zone, from its own transition data.
 
     ``segment(ts)`` returns ``(start, end, offset, previous_offset)``: the segment of the UTC
-    timeline holding ``ts``. Segments are cut at every UTC new year as well, where the offset
-    usually does not change (then ``previous_offset == offset``); callers treat such a cut like
-    any other boundary. Each UTC year's pieces are computed once, in O(transitions in it), from
-    the TZif file behind ``zoneinfo`` and its POSIX footer rule (so any year 1-9999 costs the
-    same), and kept in a bounded dict. No lock: a year computed twice by two threads gives the
-    same value, and dict reads and writes are atomic.
+    timeline holding ``ts``. The TZif file behind ``zoneinfo`` gives the segments up to its last
+    transition; after it, the footer rule gives them a UTC year at a time, computed once per
+    year in O(1) and kept in a bounded dict, so any year 1-9999 costs the same. Those are also
+    cut at each UTC new year, where the offset usually does not change (then
+    ``previous_offset == offset``); callers treat such a cut like any other boundary. No lock:
+    a year computed twice by two threads gives the same value, and dict reads and writes are
+    atomic.
 
     Args:
         zone: a ``ZoneInfo`` (read from its TZif file), a ``datetime.timezone`` (one offset) or
             any other ``tzinfo`` (probed: its offset once a day, each change bisected).
     """
 
-    __slots__ = ("_last", "_pieces", "_year", "_years", "zone")
+    __slots__ = ("_last", "_raw", "_segments", "_starts", "_year", "_year_fn", "_years",
+                 "_years_from", "zone")  # fmt: skip
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
-        self._pieces = _pieces_source(zone)
+        starts, offsets, self._years_from, self._year_fn = _source(zone)
+        ends = [*starts[1:], self._years_from]
+        prevs = [offsets[0], *offsets[:-1]]
+        self._starts = starts
+        self._segments = list(zip(starts, ends, offsets, prevs, strict=True))
         self._years: dict[int, _Year] = {}
+        self._raw: dict[int, Pieces] = {}
         self._year: _Year = (0, 0, [0], [(0, 0, 0, 0)])  # the last year used
         self._last: Segment = (0, 0, 0, 0)  # the last segment returned
 
@@ -202,10 +216,13 @@ class ZoneTimeline:
         last = self._last
         if last[0] <= ts < last[1]:
             return last
-        year = self._year
-        if not year[0] <= ts < year[1]:
-            year = self._year = self._year_of(year_of(ts))
-        seg = year[3][bisect_right(year[2], ts) - 1]
+        if ts < self._years_from:
+            seg = self._segments[bisect_right(self._starts, ts) - 1]
+        else:
+            year = self._year
+            if not year[0] <= ts < year[1]:
+                year = self._year = self._year_of(year_of(ts))
+            seg = year[3][bisect_right(year[2], ts) - 1]
         self._last = seg
         return seg
 
@@ -217,13 +234,27 @@ class ZoneTimeline:
         found = self._years.get(year)
         if found is None:
             starts, offsets = self._pieces(year)
+            lo = starts[0]
+            if lo - 1 < self._years_from:
+                before = self._segments[bisect_right(self._starts, lo - 1) - 1][2]
+            else:
+                before = self._pieces(year - 1)[1][-1]
             ends = [*starts[1:], year_start(year + 1)]
-            prevs = [self._pieces(year - 1)[1][-1], *offsets[:-1]]
-            segments = list(zip(starts, ends, offsets, prevs, strict=True))
-            found = (starts[0], ends[-1], starts, segments)
+            segments = list(zip(starts, ends, offsets, [before, *offsets[:-1]], strict=True))
+            found = (lo, ends[-1], starts, segments)
             if len(self._years) >= _YEARS_KEPT:
                 self._years.clear()
             self._years[year] = found
+        return found
+
+    def _pieces(self, year: int) -> Pieces:
+        found = self._raw.get(year)
+        if found is None:
+            assert self._year_fn is not None  # only asked at or after years_from
+            found = self._year_fn(year)
+            if len(self._raw) >= _YEARS_KEPT:
+                self._raw.clear()
+            self._raw[year] = found
         return found
 
 

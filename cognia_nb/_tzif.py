@@ -23,11 +23,22 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["PosixRule", "TzifZone", "load_tzif", "parse_posix_tz", "year_of", "year_start"]
+__all__ = [
+    "FAR_FUTURE",
+    "FAR_PAST",
+    "PosixRule",
+    "TzifZone",
+    "load_tzif",
+    "parse_posix_tz",
+    "year_of",
+    "year_start",
+]
 
 FAR_PAST = -(1 << 62)  # the start of the segment before a zone's first transition
+FAR_FUTURE = 1 << 62  # the end of the last segment of a zone without a footer rule
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 _DAYS_BEFORE_MONTH = (0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+_MONTH_LENGTHS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _MEAN_YEAR = 31_556_952  # seconds in a mean Gregorian year
 
 
@@ -73,7 +84,9 @@ class _RuleDate:
             first = _ordinal(year, self.month, 1)
             sunday_first = first % 7  # ordinal 7 (0001-01-07) is a Sunday
             mday = (self.day - sunday_first) % 7 + 1 + (self.week - 1) * 7
-            length = 31 if self.month == 12 else _ordinal(year, self.month + 1, 1) - first
+            length = _MONTH_LENGTHS[self.month]
+            if self.month == 2 and _is_leap(year):
+                length = 29
             if mday > length:
                 mday -= 7
             ordinal = first + mday - 1
@@ -104,12 +117,20 @@ class PosixRule:
         lo, hi = year_start(year), year_start(year + 1)
         s = self.start.local_seconds(year) - self.std
         e = self.end.local_seconds(year) - self.dst
-        starts = [lo, *sorted({p for p in (s, e) if lo < p < hi})]
-        offsets = []
-        for p in starts:
-            is_dst = s <= p < e if s < e else not e <= p < s
-            offsets.append(self.dst if is_dst else self.std)
-        return _merged(starts, offsets)
+        std, dst = self.std, self.dst
+        if s == e:  # zoneinfo: DST all year
+            return [lo], [dst]
+        if s < e:  # DST inside [s, e)
+            starts, offsets = [lo], [dst if s <= lo < e else std]
+            changes = ((s, dst), (e, std))
+        else:  # DST outside [e, s): the southern hemisphere
+            starts, offsets = [lo], [std if e <= lo < s else dst]
+            changes = ((e, std), (s, dst))
+        for at, off in changes:
+            if lo < at < hi and off != offsets[-1]:
+                starts.append(at)
+                offsets.append(off)
+        return starts, offsets
 
 
 def _merged(starts: list[int], offsets: list[int]) -> tuple[list[int], list[int]]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognia_nb import TaskValidationError
+from cognia_nb import TaskValidationError, _cron
 from cognia_nb._cronparse import parse_cron
 from cognia_nb.triggers import CronTrigger
 
@@ -160,3 +160,44 @@ def test_timestamps_outside_the_calendar_are_answered() -> None:
     assert trigger.next_fire_timestamp(-1e300) == year_one
     assert trigger.next_fire_timestamp(float("inf")) is None
     assert trigger.next_fire_timestamp(float("nan")) is None
+
+
+_SPARSE = [
+    "0 0 * 2 MON#5",
+    "0 0 29 2 */7",
+    "* * 29 2 */7",
+    "*/20 1 29 2 *",
+    "30 1 * 11 SUN#1",
+    "* 1 1-7 11 0",
+    "30 2 8-14 3 0",
+    "0 0 1 1 *",
+]
+_SKIP_ZONES = ["America/New_York", "Europe/Dublin", "Australia/Lord_Howe", "America/Santiago"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    expr=st.sampled_from(_SPARSE),
+    tz=st.sampled_from(_SKIP_ZONES),
+    after=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9990, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_skipping_far_segments_changes_no_answer(expr: str, tz: str, after: datetime) -> None:
+    """The walk to a far wall time skips segments; walking every one gives the same times."""
+    trigger = CronTrigger(expr, tz)
+    t, skipped = after, []
+    for _ in range(3):
+        nxt = trigger.next_fire_time(t)
+        assert nxt is not None
+        skipped.append(nxt)
+        t = nxt
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_cron, "_SKIP", 10**15)  # never skip: visit every segment
+        t, walked = after, []
+        for _ in range(3):
+            nxt = trigger.next_fire_time(t)
+            assert nxt is not None
+            walked.append(nxt)
+            t = nxt
+    assert [x.isoformat() for x in skipped] == [x.isoformat() for x in walked]
