@@ -97,42 +97,41 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
     d = date.fromordinal(day_number + _EPOCH_ORDINAL)
     year, month, day = d.year, d.month, d.day
     hours, minutes, months = spec.hours, spec.minutes, days.months
-    for y in range(year, min(year + _HORIZON_YEARS, _MAX_YEAR) + 1):
-        for m in months[bisect_left(months, month) :] if y == year else months:
-            if y == year and m == month:
-                month_start = day_number - day + 1  # day number of the 1st, from 1970-01-01
-            else:
-                day, hour, minute = 1, 0, 0
-                month_start = date(y, m, 1).toordinal() - _EPOCH_ORDINAL
-            month_days = days.days(y, m)
-            i = bisect_left(month_days, day)
-            if i < len(month_days) and month_days[i] == day:
-                base = (month_start + day - 1) * 86_400
-                hi = bisect_left(hours, hour)
-                if hi < len(hours):
-                    h = hours[hi]
-                    if h == hour:
-                        mi = bisect_left(minutes, minute)
-                        if mi < len(minutes):
-                            return base + h * 3600 + minutes[mi] * 60
-                        if hi + 1 < len(hours):
-                            return base + hours[hi + 1] * 3600 + minutes[0] * 60
-                    else:
-                        return base + h * 3600 + minutes[0] * 60
-                i += 1
-            if i < len(month_days):
-                return (
-                    (month_start + month_days[i] - 1) * 86_400 + hours[0] * 3600 + minutes[0] * 60
-                )
-    return None
+    month_start = day_number - day + 1  # day number of the 1st, from 1970-01-01
+    last_year = min(year + _HORIZON_YEARS, _MAX_YEAR)
+    y, k = year, bisect_left(months, month)  # k: the next allowed month from here on
+    while True:
+        if k == len(months):
+            y, k = y + 1, 0
+            if y > last_year:
+                return None
+        m = months[k]
+        if m != month or y != year:  # a later month than the start's: from its first minute
+            day, hour, minute = 1, 0, 0
+            month_start = date(y, m, 1).toordinal() - _EPOCH_ORDINAL
+        month_days = days.days(y, m)
+        i = bisect_left(month_days, day)
+        if i < len(month_days) and month_days[i] == day:
+            base = (month_start + day - 1) * 86_400
+            hi = bisect_left(hours, hour)
+            if hi < len(hours):
+                h = hours[hi]
+                if h == hour:
+                    mi = bisect_left(minutes, minute)
+                    if mi < len(minutes):
+                        return base + h * 3600 + minutes[mi] * 60
+                    if hi + 1 < len(hours):
+                        return base + hours[hi + 1] * 3600 + minutes[0] * 60
+                else:
+                    return base + h * 3600 + minutes[0] * 60
+            i += 1
+        if i < len(month_days):
+            return (month_start + month_days[i] - 1) * 86_400 + hours[0] * 3600 + minutes[0] * 60
+        k += 1
 
 
 _MIN_TS = _MIN_WALL - 2 * 86_400  # before every zone's first wall time (offsets < 1 day)
 _MAX_TS = _MAX_WALL + 2 * 86_400
-
-
-def _floor_minute(x: float) -> int:
-    return int(x // 60) * 60
 
 
 def _ceil_minute(x: float) -> int:
@@ -163,13 +162,10 @@ class CronSchedule:
             return self._next_wildcard(ts)
         return self._next_fixed(ts)
 
-    def _wall(self, start: int) -> int | None:
-        return next_wall(self.spec, self._days, start)
-
     def _next_wildcard(self, ts: float) -> int | None:
-        segment = self.timeline.segment
+        segment, spec, days = self.timeline.segment, self.spec, self._days
         _start, end, off, _prev = segment(ts)
-        w = self._wall(_floor_minute(ts + off) + 60)
+        w = next_wall(spec, days, int((ts + off) // 60) * 60 + 60)  # the next minute
         settled = ts + _SKIP  # segments from here on cannot bring a wall time before w back
         while w is not None:
             t = w - off
@@ -178,17 +174,17 @@ class CronSchedule:
             start, end, off, prev_off = segment(end if end < settled else max(end, w - _SKIP))
             first_wall = _ceil_minute(start + off)
             if off < prev_off or w < first_wall:
-                w = self._wall(first_wall)
+                w = next_wall(spec, days, first_wall)
         return None
 
     def _next_fixed(self, ts: float) -> int | None:
-        segment = self.timeline.segment
+        segment, spec, days = self.timeline.segment, self.spec, self._days
         start, end, off, prev_off = segment(ts)
         if prev_off > off and ts < start + (prev_off - off):
             # Second pass of a repeated hour: those wall times already fired in the first pass.
-            w = self._wall(_ceil_minute(start + prev_off))
+            w = next_wall(spec, days, _ceil_minute(start + prev_off))
         else:
-            w = self._wall(_floor_minute(ts + off) + 60)
+            w = next_wall(spec, days, int((ts + off) // 60) * 60 + 60)  # the next minute
         while w is not None:
             if w < end + off:
                 if w - off >= start:
@@ -196,7 +192,7 @@ class CronSchedule:
                 # w fell into the gap that opens this segment: the clock jumped over it.
                 if off - prev_off < _BIG_JUMP:
                     return start
-                w = self._wall(w + 60)
+                w = next_wall(spec, days, w + 60)
                 continue
             start, end, off, prev_off = segment(max(end, w - _SKIP))
         return None
