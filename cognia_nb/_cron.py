@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from calendar import monthrange
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from ._cronparse import CronSpec
-from ._tz import ZoneTimeline
+from ._tz import ZoneTimeline, aware
 
 __all__ = ["CronSchedule", "next_wall"]
 
@@ -130,6 +130,9 @@ def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
         k += 1
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_EXACT_FLOAT = 2**31  # below this, a float timestamp holds every microsecond apart
 _MIN_TS = _MIN_WALL - 2 * 86_400  # before every zone's first wall time (offsets < 1 day)
 _MAX_TS = _MAX_WALL + 2 * 86_400
 
@@ -147,6 +150,19 @@ class CronSchedule:
         self.spec = spec
         self.timeline = timeline
         self._days = _day_cache(spec)
+
+    def next_datetime(self, after: datetime, zone: tzinfo) -> datetime | None:
+        """The first fire time strictly after ``after`` (aware), as a datetime in ``zone``."""
+        ts = after.timestamp()
+        if not -_EXACT_FLOAT < ts < _EXACT_FLOAT:  # far years: a float misses microseconds
+            ts = (after - _EPOCH) // _SECOND  # fire times are whole seconds: floor is exact
+        nxt = self.next_after(ts)
+        if nxt is None:
+            return None
+        try:
+            return datetime.fromtimestamp(nxt, zone)
+        except (OverflowError, ValueError):  # its UTC date is year 0 or 10000
+            return aware(nxt, zone, self.timeline)
 
     def next_after(self, ts: float) -> int | None:
         """The first fire instant strictly after ``ts`` (UTC seconds), or None past year 9999.

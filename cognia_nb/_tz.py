@@ -20,6 +20,7 @@ from ._errors import TaskValidationError
 from ._tzif import FAR_FUTURE, FAR_PAST, load_tzif, year_of, year_start
 
 __all__ = [
+    "ALWAYS_AWARE",
     "ZoneTimeline",
     "aware",
     "default_timezone",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 _DAY = 86_400
+ALWAYS_AWARE = frozenset({ZoneInfo, timezone})  # tzinfo classes whose utcoffset(dt) is never None
 _MAX_ZONE_KEY = 64
 
 

@@ -17,15 +17,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from ._cron import CronSchedule
 from ._cronparse import parse_cron
 from ._errors import TaskValidationError
-from ._tz import aware, default_timezone, get_zone, timeline_for, validate_zone_key
+from ._tz import (
+    ALWAYS_AWARE,
+    default_timezone,
+    get_zone,
+    timeline_for,
+    validate_zone_key,
+)
 
 __all__ = [
     "MAX_INTERVAL_SECONDS",
@@ -155,18 +160,9 @@ class CronTrigger(Trigger):
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after``, in this trigger's zone."""
-        if after.tzinfo.__class__ not in _OFFSET_ALWAYS:  # saves the check on the fast path
+        if after.tzinfo.__class__ not in ALWAYS_AWARE:  # the check costs a utcoffset() call
             _require_aware(after, "after")
-        ts = after.timestamp()
-        if not -_EXACT_FLOAT < ts < _EXACT_FLOAT:  # far years: a float misses microseconds
-            ts = (after - _EPOCH) // _SECOND  # fire times are whole seconds: floor is exact
-        nxt = self._schedule.next_after(ts)
-        if nxt is None:
-            return None
-        try:
-            return datetime.fromtimestamp(nxt, self._zone)
-        except (OverflowError, ValueError):  # its UTC date is year 0 or 10000
-            return aware(nxt, self._zone, self._schedule.timeline)
+        return self._schedule.next_datetime(after, self._zone)
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC timestamps (the scheduler's fast path)."""
@@ -291,9 +287,6 @@ class IntervalTrigger(Trigger):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND = timedelta(seconds=1)
-_EXACT_FLOAT = 2**31  # below this, a float timestamp holds every microsecond apart
-_OFFSET_ALWAYS = frozenset({ZoneInfo, timezone})  # tzinfo classes with an offset for any datetime
 
 
 def _micros(value: datetime) -> int:
