@@ -56,6 +56,7 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
     """The outcome of an attempt whose handler (or executor) raised ``exc``.
 
     A failing handler is data: the error text and the traceback are kept on the execution.
+    ``exc`` may be any ``BaseException`` (``SystemExit(0)`` reads "SystemExit: 0").
     """
     if isinstance(exc, Aborted):
         return aborted_outcome(signal, timeout)
@@ -66,7 +67,9 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
         return Outcome(error=f"TaskAbortedError: {exc}", trace=_trace(exc))
     if signal.aborted:
         return aborted_outcome(signal, timeout)
-    return Outcome(error=f"{type(exc).__name__}: {exc}", trace=_trace(exc))
+    text = str(exc)
+    name = type(exc).__name__
+    return Outcome(error=f"{name}: {text}" if text else name, trace=_trace(exc))
 
 
 def _trace(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._errors import TaskValidationError
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
-from .triggers import CronTrigger, Trigger, parse_trigger
+from .triggers import CronTrigger, EventTrigger, Trigger, parse_trigger
 
 __all__ = [
     "TaskSpec",
@@ -275,8 +275,11 @@ def read_task_spec(
                 f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
             )
         out.enabled = enabled
-    if "overlap" in values:
-        out.overlap = _enum(values["overlap"], Overlap, "overlap")
+    # An event is data: event tasks queue by default, so every event is handled, in order.
+    out.overlap = (
+        _enum(values["overlap"], Overlap, "overlap") if "overlap" in values
+        else Overlap.QUEUE if isinstance(trigger, EventTrigger) else Overlap.SKIP
+    )  # fmt: skip
     if "misfire" in values:
         out.misfire = _enum(values["misfire"], Misfire, "misfire")
     for key in ("misfire_grace_seconds", "jitter_seconds"):

@@ -1,6 +1,7 @@
 """``cognia-nb``: run plugins headless, validate manifests, look at a store.
 
-    cognia-nb run PLUGIN_DIR... [--store PATH|memory] [--for SECONDS] [--timezone ZONE]
+    cognia-nb run PLUGIN_DIR... [--store PATH|memory] [--for SECONDS] [--grace SECONDS]
+                  [--timezone ZONE]
     cognia-nb validate MANIFEST
     cognia-nb tasks [--store PATH]
     cognia-nb history [--task NAME] [--limit N] [--format table|csv|json] [--store PATH]
@@ -15,14 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._errors import CogniaError
 from ._scheduler import Scheduler
+from ._shutdown import STOP_GRACE
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -50,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--store", default=None, help=store_help)
     run.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
                      help="stop after this many seconds")  # fmt: skip
+    run.add_argument("--grace", type=float, default=STOP_GRACE, metavar="SECONDS",
+                     help=f"on stop (--for, Ctrl-C, SIGTERM), running executions get this long "
+                     f"to finish before they are cancelled (default {STOP_GRACE:g}); a second "
+                     "Ctrl-C cancels them at once")  # fmt: skip
     run.add_argument("--timezone", default=None, metavar="ZONE",
                      help="default IANA zone of cron tasks (default: the system's)")  # fmt: skip
     run.add_argument(
@@ -86,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.duration,
                     args.timezone,
                     plain=args.plain or not sys.stdout.isatty(),
+                    grace=_grace(args.grace),
                 )
             )
         if args.command == "validate":
@@ -101,6 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:  # pragma: no cover - run handles SIGINT itself
         return EXIT_OK
+
+
+def _grace(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise CogniaError(f"--grace must be a finite number of seconds >= 0, got {value!r}")
+    return value
 
 
 def _validate(path: str) -> int:
@@ -195,12 +209,13 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+def _install_signals(loop: asyncio.AbstractEventLoop, on_signal: Callable[[], None]) -> None:
+    """Call ``on_signal()`` on the loop for each SIGINT/SIGTERM."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -214,7 +214,8 @@ async def test_hard_cancel_restarts_the_worker_of_a_stuck_sync_handler(
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the worker of the stuck handler was not restarted")
-        assert s.get_execution(xid).status is ExecutionStatus.CANCELLED
+        ex = await s.wait_for(xid, timeout=30)  # ends once the executor has given it up
+        assert ex.status is ExecutionStatus.CANCELLED
     finally:
         await s.stop()
         s.close()
