@@ -39,7 +39,7 @@ from ._deadlines import Deadlines
 from ._eager import Resume
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task
-from ._outcome import Outcome, aborted_outcome, error_outcome, value_outcome
+from ._outcome import Outcome, Raised, aborted_outcome, error_outcome, value_outcome
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
@@ -272,9 +272,12 @@ class Runner:
             else:  # the handler raised (or let through) a CancelledError of its own
                 outcome = error_outcome(exc, signal, timeout)
         except Abandoned as gone:
-            self._disarm_deadline(run)
-            self.abandon(run, gone.thread)
-            return
+            if gone.thread is not run.thread:  # a handler raising our class: just an error
+                outcome = error_outcome(gone, signal, timeout)
+            else:
+                self._disarm_deadline(run)
+                self.abandon(run, gone.thread)
+                return
         except BaseException as exc:  # noqa: BLE001 - a failing handler is data, SystemExit too
             outcome = error_outcome(exc, signal, timeout)
         else:
@@ -587,7 +590,10 @@ def _first_step(handler: Handler, context: TaskContext) -> tuple[Coroutine[Any, 
 
 def _call_in_thread(handler: Handler, context: TaskContext) -> Any:
     current_task_context.set(context)  # this thread's copy of the context only
-    return handler.call(context)
+    try:
+        return handler.call(context)
+    except StopIteration as exc:  # a Future cannot hold it: the execution would never end
+        raise Raised(exc) from None
 
 
 def _cancel(future: asyncio.Future[Any]) -> None:
