@@ -29,6 +29,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import threading
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Coroutine
@@ -292,7 +293,8 @@ class Runner:
         s = self.s
         loop = s._require_loop()
         ctx = handler.context.copy() if handler.context is not None else contextvars.copy_context()
-        future = loop.run_in_executor(s._pool, ctx.run, _call_in_thread, handler, context)
+        call = _ThreadCall()
+        future = loop.run_in_executor(s._pool, ctx.run, _call_in_thread, call, handler, context)
         run.thread = future
         # A fake clock waits for the thread before moving time, until it is abandoned.
         gate: asyncio.Future[None] = loop.create_future()
@@ -302,14 +304,16 @@ class Runner:
             if not future.done():
                 aborted = signal.as_future()
                 await asyncio.wait((future, aborted), return_when=asyncio.FIRST_COMPLETED)
-                if not future.done():  # the signal is set: the thread gets the grace to return
+                if future.done():
+                    aborted.cancel()
+                elif call.drop():  # still waiting for a thread: it never runs now
+                    return None
+                else:  # the signal is set: the thread gets the grace to return
                     grace = asyncio.ensure_future(s.clock.sleep(s.cancel_grace))
                     await asyncio.wait((future, grace), return_when=asyncio.FIRST_COMPLETED)
                     grace.cancel()
                     if not future.done():
                         raise Abandoned(future)
-                else:
-                    aborted.cancel()
         finally:
             _open_gate(gate)
         return future.result()
@@ -588,7 +592,37 @@ def _first_step(handler: Handler, context: TaskContext) -> tuple[Coroutine[Any, 
     return step, step.send(None)
 
 
-def _call_in_thread(handler: Handler, context: TaskContext) -> Any:
+class _ThreadCall:
+    """A sync handler's call, queued for a thread until one takes it; an attempt aborted
+    before that drops it (the handler is then never called)."""
+
+    __slots__ = ("state",)
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.state = 0  # 0 queued, 1 running, 2 dropped
+
+    def take(self) -> bool:
+        """In the thread: False if the call was dropped."""
+        with self._lock:
+            if self.state == 2:
+                return False
+            self.state = 1
+            return True
+
+    def drop(self) -> bool:
+        """On the loop: True if the call had not started (and now never will)."""
+        with self._lock:
+            if self.state == 0:
+                self.state = 2
+                return True
+            return False
+
+
+def _call_in_thread(call: _ThreadCall, handler: Handler, context: TaskContext) -> Any:
+    if not call.take():
+        return None
     current_task_context.set(context)  # this thread's copy of the context only
     try:
         return handler.call(context)
