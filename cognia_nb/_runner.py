@@ -236,6 +236,7 @@ class Runner:
                 else self._call_sync(run, handler, context, signal)
             )
             run.aio_task = loop.create_task(self._finish_attempt(run, work, signal), context=ctx)
+            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
             return
         run.on_loop = True
         try:
@@ -250,6 +251,7 @@ class Runner:
             self._arm_deadline(run, deadline)
             coro = self._finish_attempt(run, Resume(step, first), signal)
             run.aio_task = loop.create_task(coro, context=ctx)
+            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
             if signal.aborted:  # it cancelled its own execution during the first step
                 self._cancel_after_grace(run, signal)
             return
@@ -358,6 +360,11 @@ class Runner:
             self._cancelled(run)
             raise
         self._start_attempt(run, self.s.handler_for(run.task))
+
+    def _task_done(self, run: Run, task: asyncio.Task[None]) -> None:
+        """An attempt's Task cancelled before it ever ran leaves its execution to us."""
+        if task.cancelled() and run.aio_task is task and not run.execution.finished:
+            self._cancelled(run)
 
     def _cancelled(self, run: Run) -> None:
         """The execution's Task was cancelled from outside (the loop closing)."""
