@@ -91,9 +91,11 @@ class Run:
         self.cancel_reason: str | None = None  # set: the execution ends cancelled
         self.launched = False
         self.in_handler = False  # an attempt's handler is running (not pending, not retrying)
-        self.on_loop = False  # the running attempt is an async handler on this loop
-        self.engine_cancel = False  # the scheduler cancelled the attempt's Task itself
-        self.thread: asyncio.Future[Any] | None = None  # a sync handler's running thread
+        # Set by each attempt (read only once one started): the attempt is an async handler
+        # on this loop; the scheduler cancelled its Task itself; a sync handler's thread.
+        self.on_loop: bool
+        self.engine_cancel: bool
+        self.thread: asyncio.Future[Any] | None
         self.waiters: list[asyncio.Future[Execution]] = []
 
 
@@ -210,7 +212,9 @@ class Runner:
     def _attempt(self, run: Run, handler: Handler | None) -> None:
         s, ex, task = self.s, run.execution, run.task
         ex.attempt += 1
-        run.in_handler, run.engine_cancel, run.thread = True, False, None
+        run.in_handler = True
+        run.engine_cancel = False
+        run.thread = None
         if handler is None:
             self._attempt_done(run, Outcome(error=f"handler {task.handler!r} is not registered"))
             return
@@ -487,7 +491,8 @@ class Runner:
         """Stop waiting for a run's handler at once (stop's last step)."""
         if run.execution.finished:
             return
-        work = run.thread if run.thread is not None and not run.thread.done() else run.aio_task
+        thread = run.thread if run.in_handler else None
+        work = thread if thread is not None and not thread.done() else run.aio_task
         if run.in_handler and work is not None and not work.done():
             self._disarm_deadline(run)
             self.abandon(run, work)
