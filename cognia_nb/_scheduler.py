@@ -214,9 +214,11 @@ class Scheduler(ExecutionQueries):
         if handler is not None:
             self.executors[executor].check(handler, args)
 
+    @on_loop
     def stop_nowait(self) -> list[asyncio.Task[None]]:
-        """Like :meth:`stop` without waiting (loop thread only): running handlers are
-        cancelled and given up on at once (recorded with ``abandoned=True``).
+        """Like :meth:`stop` without waiting: running handlers are cancelled and given up on
+        at once (recorded with ``abandoned=True``). From another thread (a sync handler) the
+        call is carried over to the loop thread.
 
         Returns:
             The execution tasks that were cancelled (await them to let handlers clean up).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
@@ -81,6 +81,12 @@ async def _wait_runs(s: Scheduler, seconds: float) -> None:
     finally:
         sleeper.cancel()
         everything.cancel()
+        everything.add_done_callback(_retrieve)  # stop() itself may be cancelled meanwhile
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _detach(s: Scheduler) -> None:

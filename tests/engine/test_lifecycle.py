@@ -166,3 +166,45 @@ async def test_stop_waits_for_the_handlers_finally(fake_clock: FakeClock) -> Non
     assert ex.status is ExecutionStatus.CANCELLED and ex.reason == "shutdown"
     assert ex.finished_ts == fake_clock.now()
     scheduler.close()
+
+
+async def test_a_handler_waiting_for_its_own_execution_is_refused(
+    fake_scheduler: Scheduler,
+) -> None:
+    async def waits_for_itself(ctx: TaskContext) -> None:
+        await fake_scheduler.wait_for(ctx.execution_id)
+
+    xid = fake_scheduler.run_task_now(make(fake_scheduler, waits_for_itself))
+    ex = await fake_scheduler.wait_for(xid, timeout=5)
+    assert ex.status is ExecutionStatus.FAILED
+    assert ex.error == (
+        f"SchedulerStateError: execution {xid!r} cannot wait for itself: it ends when its own "
+        "handler returns"
+    )
+
+
+async def test_stop_nowait_from_a_handler_thread_runs_on_the_loop() -> None:
+    clock = FakeClock(thread_wait=0)
+    scheduler = Scheduler(clock=clock, timezone="UTC").start()
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    original = scheduler._runner.give_up
+
+    def spy(run: Any) -> None:
+        seen.append(threading.get_ident())
+        original(run)
+
+    scheduler._runner.give_up = spy  # type: ignore[method-assign]
+
+    def stops_everything(ctx: TaskContext) -> None:
+        scheduler.stop_nowait()
+
+    xid = scheduler.run_task_now(make(scheduler, stops_everything))
+    for _ in range(200):
+        if not scheduler.running:
+            break
+        await asyncio.to_thread(lambda: None)
+    assert not scheduler.running and seen == [loop_thread]
+    ex = scheduler.get_execution(xid)  # it was running when everything stopped at once
+    assert ex.status is ExecutionStatus.CANCELLED and ex.abandoned and ex.reason == "shutdown"
+    scheduler.close()
