@@ -69,7 +69,11 @@ class ExecutionQueries:
 
     @on_loop
     def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
-        """Cancel a pending, running or retry-waiting execution. False if already finished."""
+        """Cancel a pending, running or retry-waiting execution. False if already finished.
+
+        A running execution has its signal set and shows ``cancelling``; it is recorded
+        ``cancelled`` when its handler has returned (or was given up on after the grace).
+        """
         run = self._runner.live.get(execution_id)
         if run is None:
             self.get_execution(execution_id)  # raises for unknown ids

@@ -63,6 +63,12 @@ def task_id_for(plugin_id: str, name: str) -> str:
 class Scheduler(ExecutionQueries):
     """An asyncio job scheduler.
 
+    An execution is finished when its handler has returned (or been given up on), never
+    before: a cancel or a timeout sets its signal at once and it shows ``cancelling`` until
+    then; ``wait_for``, the hooks, the ``task:*`` events and the store see the final status
+    only at that point. A handler that outlives the grace is abandoned (``abandoned=True``)
+    and keeps its task busy for the overlap policy until it returns (``_runner.py``).
+
     Args:
         store: ``None`` or ``"memory"`` (in memory), a path (SQLite file) or a
             :class:`~cognia_nb.stores.Store`.

@@ -49,6 +49,10 @@ async def test_restart_after_a_clean_stop_continues_the_phase(tmp_path: Path) ->
     await session(path, 0, 35)  # fires at 10, 20, 30
     assert fired_at(path) == [10, 20, 30]
     assert stored_next_run(path) == 40  # kept by the stop
+    with sqlite3.connect(path) as conn:  # the claims of the stopped process are released
+        assert conn.execute("SELECT claimed_by, claimed_due FROM task_state").fetchall() == [
+            (None, T0 + 30)
+        ]
     await session(path, 35, 10)  # restarted before 40: fires at 40, no duplicate of 30
     assert fired_at(path) == [10, 20, 30, 40]
     assert stored_next_run(path) == 50
