@@ -94,7 +94,8 @@ async def test_async_handler_cancel_stops_it_within_200ms(sched: Scheduler,
         await asyncio.sleep(0.01)
     assert marker.exists()
     assert float(marker.read_text()) - cancelled_at < 0.2
-    assert sched.get_execution(xid).status is ExecutionStatus.CANCELLED
+    ex = await sched.wait_for(xid, timeout=10)  # recorded once the worker's handler ended
+    assert ex.status is ExecutionStatus.CANCELLED
 
 
 async def test_timeout_is_enforced_on_the_worker(sched: Scheduler, tmp_path: Path) -> None:
