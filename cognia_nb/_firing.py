@@ -56,7 +56,13 @@ class Firing:
         self._cut_logged: set[str] = set()
 
     def on_due(self, task_id: str, due: float, now: float) -> None:
-        """The dispatcher says ``task_id`` is due (nominally at ``due``)."""
+        """The dispatcher says ``task_id`` is due (nominally at ``due``).
+
+        (A claim this process already won while stopping still fires: the firing is ours and
+        gets the rest of the stop's grace like any running execution.)
+        """
+        if self.s._stopping:
+            return
         task = self.s._tasks.get(task_id)
         if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
             return
@@ -212,8 +218,6 @@ class Firing:
         starts at once.
         """
         runner = self.s._runner
-        if self.s._stopping:
-            return None
         # Nothing running (the common case) costs two dict lookups, no policy at all.
         busy = task.id in runner.by_task or task.id in runner.abandoned
         policy = overlap or task.overlap
@@ -350,6 +354,8 @@ class Firing:
     def emit(
         self, event_type: str, payload: Any, source: str, depth: int, exclude: str | None = None
     ) -> list[str]:
+        if self.s._stopping:  # a stopping scheduler starts no new event runs
+            return []
         event = Event(event_type, payload, source, datetime.fromtimestamp(self.s.clock.now(), UTC))
         started: list[str] = []
         for tid in sorted(self.s._event_tasks.get(event_type, ())):
