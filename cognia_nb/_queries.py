@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
+from ._context import current_task_context
 from ._errors import ExecutionNotFoundError, SchedulerStateError
 from ._models import Execution, Task
 from ._threads import on_loop
@@ -68,7 +69,11 @@ class ExecutionQueries:
 
     @on_loop
     def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
-        """Cancel a pending, running or retry-waiting execution. False if already finished."""
+        """Cancel a pending, running or retry-waiting execution. False if already finished.
+
+        A running execution has its signal set and shows ``cancelling``; it is recorded
+        ``cancelled`` when its handler has returned (or was given up on after the grace).
+        """
         run = self._runner.live.get(execution_id)
         if run is None:
             self.get_execution(execution_id)  # raises for unknown ids
@@ -81,11 +86,18 @@ class ExecutionQueries:
 
         Raises:
             ExecutionNotFoundError: unknown id.
+            SchedulerStateError: called by the execution's own handler (it would never end).
             TimeoutError: not finished within ``timeout`` real seconds.
         """
         run = self._runner.live.get(execution_id)
         if run is None:
             return self.get_execution(execution_id)
+        context = current_task_context.get()
+        if context is not None and context.execution_id == execution_id:
+            raise SchedulerStateError(
+                f"execution {execution_id!r} cannot wait for itself: it ends when its own "
+                "handler returns"
+            )
         future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
         run.waiters.append(future)
         try:

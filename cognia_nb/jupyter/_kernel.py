@@ -110,7 +110,8 @@ def _stop_from_control_thread(scheduler: Scheduler) -> None:
     """Stop the scheduler on its own loop, waiting at most ``SHUTDOWN_BUDGET`` seconds."""
     loop = scheduler._loop
     if loop is not None and loop.is_running() and threading.get_ident() != scheduler._loop_thread:
-        future = asyncio.run_coroutine_threadsafe(scheduler.stop(), loop)
+        # grace=0: running handlers are cancelled at once and get cancel_grace to end
+        future = asyncio.run_coroutine_threadsafe(scheduler.stop(grace=0), loop)
         try:
             future.result(SHUTDOWN_BUDGET)
         except Exception:  # noqa: BLE001 - a blocked loop: fall back to what a thread can do
