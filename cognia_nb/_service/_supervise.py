@@ -232,7 +232,7 @@ async def run_notebooks(
         from .._cli_run import run_plugins
 
         status = await run_plugins(plugins, options.store, options.duration, timezone,
-                                   plain=plain)  # fmt: skip
+                                   plain=plain, grace=options.grace)  # fmt: skip
         _install(stop, now, services, options.grace, out)  # run_plugins had taken the signals
         stop.set()
     else:

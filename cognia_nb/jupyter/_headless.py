@@ -9,8 +9,6 @@ outside any handler stay ordinary stream output.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 import sys
 import threading
@@ -149,18 +147,6 @@ async def stop(grace: float) -> None:
     """Stop the default scheduler, letting running executions finish for ``grace`` seconds."""
     scheduler = get_scheduler()
     running = len(scheduler._runner.live)
-    if "grace" in inspect.signature(scheduler.stop).parameters:
-        await scheduler.stop(grace=grace)  # type: ignore[call-arg]
-    else:
-        await _stop_after(scheduler, grace)
+    await scheduler.stop(grace=grace)
     scheduler.close()
     send("stopped", running=running)
-
-
-async def _stop_after(scheduler: Scheduler, grace: float) -> None:
-    """Without ``Scheduler.stop(grace=...)``: no new firings, wait, then cancel the rest."""
-    scheduler._dispatcher.stop()
-    deadline = time.monotonic() + grace
-    while scheduler._runner.live and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    await scheduler.stop()
