@@ -376,7 +376,7 @@ except cognia_nb.TaskValidationError as exc:
 
 
 def skip_in_service(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    cell.metadata["tags"] = ["cognia:skip"]
+    cell.metadata["tags"] = [*cell.metadata.get("tags", []), "cognia:skip"]
     return cell
 
 
@@ -395,7 +395,7 @@ import os
 os.environ.setdefault("JPY_SESSION_NAME", os.path.abspath("run_as_service.ipynb"))
 %load_ext cognia_nb
 """),
-    code("""
+    live("""
 %%cognia_task nightly_export --cron '0 2 * * *' --tz UTC --description "export yesterday's rows"
 print("exporting")
 return {"rows": 42}

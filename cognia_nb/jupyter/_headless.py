@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from typing import Any, TextIO
 
@@ -19,6 +18,7 @@ from .._context import current_task_context
 from .._default import get_scheduler, notebook_plugin_id
 from .._models import Execution, Task
 from .._scheduler import Scheduler
+from ._kernel import ExecutionStream
 
 __all__ = ["MIME", "attach", "ready", "stop"]
 
@@ -48,44 +48,36 @@ def _execution(task: Task, ex: Execution) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class _TaskLines:
-    """Sits under the :class:`~cognia_nb.jupyter._kernel.ExecutionStream`: a handler's lines
-    go to the supervisor with the task's name, anything else to the kernel's stream."""
+class _HeadlessStream(ExecutionStream):
+    """The kernel's stream proxy, headless: a handler's lines go into its execution's log and
+    to the supervisor with the task's name (not to a cell: there is none to see them)."""
 
     def __init__(self, wrapped: TextIO, name: str) -> None:
-        self._wrapped = wrapped
-        self._name = name
-        self._partial: dict[str, str] = {}
-        self._lock = threading.Lock()
+        super().__init__(wrapped, name)
+        self._sent: dict[str, str] = {}
 
     def write(self, text: str) -> int:
         context = current_task_context.get()
-        if context is None:
+        if context is None or not text:
             return self._wrapped.write(text)
+        self._capture(context, text)
         key = context.execution_id
         with self._lock:
-            *lines, rest = (self._partial.pop(key, "") + text).split("\n")
+            *lines, rest = (self._sent.pop(key, "") + text).split("\n")
             if rest:
-                self._partial[key] = rest[-10_000:]
+                self._sent[key] = rest[-10_000:]
         for line in lines:
             send("output", task=context.task_name, execution=key, stream=self._name, line=line)
         return len(text)
 
-    def flush(self) -> None:
-        self._wrapped.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wrapped, name)
-
 
 def _route_output() -> None:
-    from ._kernel import ensure_streams
-
-    ensure_streams()
     for name in ("stdout", "stderr"):
-        proxy = getattr(sys, name)
-        if not isinstance(proxy._wrapped, _TaskLines):
-            proxy._wrapped = _TaskLines(proxy._wrapped, name)
+        stream = getattr(sys, name)
+        if isinstance(stream, _HeadlessStream):
+            continue
+        base = stream._wrapped if isinstance(stream, ExecutionStream) else stream
+        setattr(sys, name, _HeadlessStream(base, name))
 
 
 def _hook(scheduler: Scheduler) -> None:
