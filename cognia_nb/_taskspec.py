@@ -94,7 +94,14 @@ class TaskSpec:
     plugin_id: str | None = None
 
 
-def _text(value: object, field_name: str, *, max_len: int, allow_empty: bool = False) -> str:
+def _text(
+    value: object,
+    field_name: str,
+    *,
+    max_len: int,
+    allow_empty: bool = False,
+    surrogates_ok: bool = False,
+) -> str:
     if not isinstance(value, str):
         raise TaskValidationError(
             f"{field_name} must be a string, got {type(value).__name__} {value!r}",
@@ -107,7 +114,8 @@ def _text(value: object, field_name: str, *, max_len: int, allow_empty: bool = F
             field=field_name,
             value=value,
         )
-    _no_surrogate(value, field_name)
+    if not surrogates_ok:
+        _no_surrogate(value, field_name)
     return value
 
 
@@ -317,8 +325,9 @@ def read_task_spec(
     # Only what was given is read: absent fields keep TaskSpec's (valid) defaults.
     get = values.get
     if get("description") is not None:  # 0, [] and False are refused, not skipped
+        # a description may name a non-UTF-8 file ("reads \udcff.csv"): the store keeps it
         out.description = _text(values["description"], "description", max_len=10_000,
-                                allow_empty=True)  # fmt: skip
+                                allow_empty=True, surrogates_ok=True)  # fmt: skip
     out.args = check_args(get("args"))
     if get("retry") is not None:
         out.retry = read_retry(values["retry"])
