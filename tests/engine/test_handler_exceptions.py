@@ -70,14 +70,14 @@ async def test_handlers_raising_every_exception_class_fail_and_the_scheduler_goe
     assert len(raised) > 100
 
     def sync_raiser(ctx: TaskContext) -> None:
-        raise ctx.args["exc"]
+        raise raised[ctx.args["exc"]]
 
     async def async_raiser(ctx: TaskContext) -> None:
         await asyncio.sleep(0)  # raise from a later step (inside the Task)
-        raise ctx.args["exc"]
+        raise raised[ctx.args["exc"]]
 
     async def first_step_raiser(ctx: TaskContext) -> None:
-        raise ctx.args["exc"]  # raised in the synchronous first step
+        raise raised[ctx.args["exc"]]  # raised in the synchronous first step
 
     handlers = {"sync": sync_raiser, "async": async_raiser, "first": first_step_raiser}
     for kind, fn in handlers.items():
@@ -90,7 +90,7 @@ async def test_handlers_raising_every_exception_class_fail_and_the_scheduler_goe
         for kind in handlers:
             task = scheduler.create_task(
                 name=f"{kind}-{i}", handler=kind, trigger={"type": "event", "eventType": "never"},
-                args={"exc": exc}, timeout=None,
+                args={"exc": i}, timeout=None,
             )  # fmt: skip
             ids.append((scheduler.run_task_now(task.id), exc))
     for xid, exc in ids:

@@ -15,6 +15,7 @@ from cognia_nb.jupyter._board import Board, board_for
 from cognia_nb.jupyter._panel import TextPanel, make_panel
 from cognia_nb.jupyter._progress import ExecutionProgress
 from cognia_nb.testing import FakeClock
+from cognia_nb.testing.fixtures import stop_on_fake_clock
 
 
 class RecordingComm:
@@ -58,7 +59,7 @@ async def sched() -> Any:
     clock = FakeClock()
     s = Scheduler(clock=clock, timezone="UTC").start()
     yield s
-    await s.stop()
+    await stop_on_fake_clock(s, clock)  # stop's grace runs on the fake clock
     s.close()
 
 
@@ -162,7 +163,7 @@ async def test_cancel_and_the_missing_handler_hint(sched: Scheduler) -> None:
 
     async def slow(ctx: TaskContext) -> None:
         started.set()
-        await asyncio.sleep(3600)
+        await ctx.signal.wait()  # a cancel ends it at once (no grace on the fake clock)
 
     sched.register_handler("slow", slow)
     task = sched.create_task(name="slow", handler="slow",
