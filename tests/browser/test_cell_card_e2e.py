@@ -120,6 +120,15 @@ def run_notebook(page: Any, lab: Lab) -> tuple[Any, Any, Any]:
     return cells, ticker, failing
 
 
+def shoot(page: Any, locator: Any, path: str) -> None:
+    """A picture of ``locator``: the page clipped to its box (a card the kernel updates in place
+    is replaced in the DOM every second, which breaks an element screenshot mid-way)."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None, "nothing to photograph"
+    page.screenshot(path=path, clip=box)
+
+
 def test_cards_in_jupyterlab_light(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
     expect = playwright_api.expect
     out = shots_dir(tmp_path)
@@ -154,10 +163,10 @@ def test_cards_in_jupyterlab_light(lab_factory: Any, browser: Any, tmp_path: Pat
             assert_not_cut(card)
             assert_readable(card)
         page.screenshot(path=str(out / "card-light-1400.png"), full_page=True)
-        ticker.locator(".cognia-card").screenshot(path=str(out / "card-ticker.png"))
-        failing.locator(".cognia-card").screenshot(path=str(out / "card-failing.png"))
-        failing.screenshot(path=str(out / "cell-failing.png"))
-        ticker.screenshot(path=str(out / "cell-ticker.png"))
+        shoot(page, ticker.locator(".cognia-card"), str(out / "card-ticker.png"))
+        shoot(page, failing.locator(".cognia-card"), str(out / "card-failing.png"))
+        shoot(page, failing, str(out / "cell-failing.png"))
+        shoot(page, ticker, str(out / "cell-ticker.png"))
         # the timeline again, now with ten runs: saved as the picture it is
         cells.nth(3).locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
@@ -165,7 +174,7 @@ def test_cards_in_jupyterlab_light(lab_factory: Any, browser: Any, tmp_path: Pat
                                                                       timeout=30_000)  # fmt: skip
         expect(image).to_be_visible(timeout=30_000)
         image.scroll_into_view_if_needed()
-        image.screenshot(path=str(out / "timeline-in-lab.png"))
+        shoot(page, image, str(out / "timeline-in-lab.png"))
         page.set_viewport_size({"width": 800, "height": 1000})
         time.sleep(0.5)
         for card in (ticker.locator(".cognia-card"), failing.locator(".cognia-card")):
@@ -195,7 +204,7 @@ def test_cards_in_jupyterlab_dark(lab_factory: Any, browser: Any, tmp_path: Path
         assert_readable(card)
         assert_readable(ticker.locator(".cognia-card"))
         page.screenshot(path=str(out / "card-dark-1400.png"), full_page=True)
-        card.screenshot(path=str(out / "card-failing-dark.png"))
+        shoot(page, card, str(out / "card-failing-dark.png"))
     finally:
         page.close()
 
