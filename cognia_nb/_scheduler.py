@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._analyst import AnalystTools
 from ._checks import check_scheduler_options, checked_keywords
 from ._clock import Clock, RealClock
 from ._context import SealedSink
@@ -61,7 +62,7 @@ def task_id_for(plugin_id: str, name: str) -> str:
     return f"t_{digest}"
 
 
-class Scheduler(ExecutionQueries):
+class Scheduler(ExecutionQueries, AnalystTools):
     """An asyncio job scheduler.
 
     Args:

@@ -30,7 +30,7 @@ __all__ = ["CogniaMagics"]
 EMIT_MAX_DEPTH = 64
 _TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
-    "emit TYPE [JSON] | panel"  # fmt: skip
+    "emit TYPE [JSON] | explain NAME [N] | panel"  # fmt: skip
 
 
 def _usage(exc: CogniaError) -> UsageError:
@@ -152,7 +152,7 @@ class CogniaMagics(Magics):
     @line_magic
     def cognia(self, line: str) -> Any:
         """``%cognia list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME]
-        | emit TYPE [JSON] | panel``."""
+        | emit TYPE [JSON] | explain NAME [N] | panel``."""
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -221,6 +221,13 @@ class CogniaMagics(Magics):
                 raise UsageError(f"%cognia emit: the payload nests deeper than {EMIT_MAX_DEPTH} "
                                  "levels; send a flatter JSON value")  # fmt: skip
         return self.scheduler.emit(rest[0], payload, source="user")
+
+    def _cmd_explain(self, rest: list[str]) -> Any:
+        if not 1 <= len(rest) <= 2 or (len(rest) == 2 and not rest[1].isdigit()):
+            raise UsageError("usage: %cognia explain NAME [N]  (the next N fire times, "
+                             "default 10, and what DST did to them)")  # fmt: skip
+        n = int(rest[1]) if len(rest) == 2 else 10
+        return self.scheduler.explain(self._one(rest[:1], "explain"), n=n)
 
     def _cmd_panel(self, rest: list[str]) -> Any:
         from . import panel

@@ -1,0 +1,65 @@
+"""Analyst tools mixed into :class:`~cognia_nb.Scheduler`: ``explain`` (and friends).
+
+Each method is a thin front over its own module (``_explain.py``, ...); DataFrames load pandas
+on first use, never at import.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._clock import Clock
+from ._explain import explain_frame, explain_rows, resolve_trigger
+from ._models import Task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["AnalystTools"]
+
+
+class AnalystTools:
+    """``explain`` and friends (mixed into Scheduler)."""
+
+    clock: Clock
+    timezone: str
+
+    def get_task(self, task_id: str) -> Task:  # implemented by Scheduler
+        raise NotImplementedError
+
+    def _resolve(self, task_or_trigger: Any) -> Any:
+        if isinstance(task_or_trigger, str):
+            return self.get_task(task_or_trigger)
+        return task_or_trigger
+
+    def explain_rows(
+        self, task_or_trigger: Any, n: int = 10, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`explain`, as a list of dicts (no pandas; what the board calls)."""
+        trigger = resolve_trigger(self._resolve(task_or_trigger), self.timezone)
+        return explain_rows(trigger, n, since, now=self.clock.now())
+
+    def explain(
+        self, task_or_trigger: Any, n: int = 10, since: datetime | None = None
+    ) -> pd.DataFrame:
+        """The next ``n`` fire times of a task or trigger, and what DST did to them.
+
+        Args:
+            task_or_trigger: a :class:`Task`, a task id or name, a trigger, or a trigger dict
+                (``{"type": "cron", "expression": "30 2 * * *", "timezone": ...}``; no task
+                needs to exist; a cron dict without a zone uses the scheduler's).
+            n: how many fire times (1 to 10,000).
+            since: list fire times strictly after this aware datetime (default: now).
+
+        Returns:
+            A DataFrame with columns ``local`` (the task's zone), ``utc``, ``offset``,
+            ``zone_abbrev``, ``offset_change`` (an offset change since the previous row, or a
+            wall time that happens twice) and ``note`` (what the rule did there, such as
+            ``"02:30 does not exist on 2024-03-10; runs at 03:00 EDT"``).
+
+        Raises:
+            TaskValidationError: a bad trigger, ``n`` or ``since``, or an event trigger.
+            TaskNotFoundError: an unknown task name or id.
+        """
+        return explain_frame(self.explain_rows(task_or_trigger, n, since))
