@@ -30,7 +30,7 @@ __all__ = ["CogniaMagics"]
 EMIT_MAX_DEPTH = 64
 _TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
-    "emit TYPE [JSON] | explain NAME [N] | panel"  # fmt: skip
+    "emit TYPE [JSON] | explain NAME [N] | metrics [PORT] | panel"  # fmt: skip
 
 
 def _usage(exc: CogniaError) -> UsageError:
@@ -152,7 +152,7 @@ class CogniaMagics(Magics):
     @line_magic
     def cognia(self, line: str) -> Any:
         """``%cognia list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME]
-        | emit TYPE [JSON] | explain NAME [N] | panel``."""
+        | emit TYPE [JSON] | explain NAME [N] | metrics [PORT] | panel``."""
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -228,6 +228,19 @@ class CogniaMagics(Magics):
                              "default 10, and what DST did to them)")  # fmt: skip
         n = int(rest[1]) if len(rest) == 2 else 10
         return self.scheduler.explain(self._one(rest[:1], "explain"), n=n)
+
+    def _cmd_metrics(self, rest: list[str]) -> str:
+        if len(rest) > 1 or (rest and not rest[0].isdigit()):
+            raise UsageError("usage: %cognia metrics [PORT]  (serve Prometheus metrics on "
+                             "127.0.0.1, default port 9464)")  # fmt: skip
+        from ..metrics import DEFAULT_PORT, start_metrics_server
+
+        server = getattr(self, "_metrics_server", None)
+        if server is None:
+            port = int(rest[0]) if rest else DEFAULT_PORT
+            server = start_metrics_server(port, scheduler=self.scheduler)
+            self._metrics_server = server
+        return str(server.url)
 
     def _cmd_panel(self, rest: list[str]) -> Any:
         from . import panel

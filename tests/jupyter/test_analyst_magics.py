@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from IPython.core.error import UsageError
 
@@ -27,3 +29,22 @@ async def test_explain_magic_returns_the_frame(ip: TestingShell) -> None:
 async def test_explain_magic_errors(ip: TestingShell, line: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         await ip.run(line)
+
+
+async def test_metrics_magic_serves_on_localhost(ip: TestingShell) -> None:
+    import urllib.request
+
+    from prometheus_client import REGISTRY
+
+    await ip.run("%%cognia_task job --interval 60\nreturn 1\n")
+    url = await ip.run("%cognia metrics 0")
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        assert await ip.run("%cognia metrics") == url  # one server per session
+        body = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
+        assert b'cognia_tasks{status="active"} 1.0' in body
+    finally:
+        server = ip.shell.magics_manager.registry["CogniaMagics"]._metrics_server
+        server.close()
+        server.exporter.close()
+    assert "cognia_tasks" not in {m.name for m in REGISTRY.collect()}
