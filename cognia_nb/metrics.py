@@ -19,6 +19,7 @@ When ``opentelemetry-api`` is importable, each execution is also a span
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,10 +179,8 @@ class MetricsExporter:
         self._remove = []
         with _lock:
             _exporters.pop((id(self.scheduler), id(self.registry)), None)
-        try:
+        with contextlib.suppress(KeyError):
             self.registry.unregister(self)
-        except KeyError:
-            pass
 
 
 def _tracer() -> Any:
