@@ -26,6 +26,7 @@ from ._models import (
     TriggerKind,
 )
 from ._outcome import Outcome
+from ._policies import after_outcome, excluded
 from ._runner import Run
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger
 
@@ -201,6 +202,9 @@ class Firing:
         overlap: Overlap | None = None,
     ) -> Execution | None:
         """Start one firing, applying the overlap policy. None if it was skipped."""
+        calendar_skip = task.calendar is not None and kind is TriggerKind.SCHEDULE
+        if calendar_skip and excluded(self.s, task, scheduled_ts):  # the calendar skips it
+            return None
         runner = self.s._runner
         # Nothing running (the common case) costs one dict lookup, no policy at all.
         running = runner.running_for(task.id) if task.id in runner.by_task else None
@@ -262,6 +266,8 @@ class Firing:
                 s.hooks.fire("task_complete", task, ex, ex.result)
             else:
                 s.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
+        if task.max_consecutive_failures is not None:
+            after_outcome(s, task, ex)  # may pause the task
         if not s._event_tasks or s._loop is None:
             return
         if succeeded:

@@ -313,6 +313,9 @@ class Scheduler(ExecutionQueries, AnalystTools):
         executor: str = UNSET,
         metadata: dict[str, Any] = UNSET,
         plugin_id: str = UNSET,
+        max_consecutive_failures: int | None = UNSET,
+        exclude: Any = UNSET,
+        windows: Any = UNSET,
     ) -> Task:
         """Create a task, or update the task with the same ``(plugin_id, name)`` in place.
 
@@ -320,6 +323,8 @@ class Scheduler(ExecutionQueries, AnalystTools):
         {"maxAttempts", "delaySeconds"}, "timeout", "tags", ...}``, camelCase or snake_case).
         ``handler`` is a registered handler name, or a function (registered under its name).
         An update keeps the task's id, history, counters and paused/active state.
+        ``max_consecutive_failures=N`` pauses the task after N failed executions in a row;
+        ``exclude=`` / ``windows=`` are its calendar (``cognia_nb._calendar``).
 
         Raises:
             TaskValidationError: naming the field and the value; nothing is changed.
@@ -375,6 +380,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
             task.jitter_seconds, task.executor = spec.jitter_seconds, spec.executor
             task.metadata, task.updated_ts = spec.metadata, now
         task.handler_missing = self.handler_for(task) is None
+        task.max_consecutive_failures, task.calendar = spec.max_consecutive_failures, spec.calendar
         self._tasks[tid] = task
         self._index(task)
         self._arm(task, now, restore=same_trigger)
@@ -461,11 +467,14 @@ class Scheduler(ExecutionQueries, AnalystTools):
         raise TaskNotFoundError(task_id)
 
     @on_loop
-    def pause_task(self, task_id: str) -> Task:
-        """Stop the task firing (running executions finish). Idempotent."""
+    def pause_task(self, task_id: str, reason: str | None = None) -> Task:
+        """Stop the task firing (running executions finish). Idempotent.
+
+        ``reason`` is kept as ``task.pause_reason`` (set before ``task_pause`` fires).
+        """
         task = self.get_task(task_id)
         if task.status is TaskStatus.ACTIVE:
-            task.status = TaskStatus.PAUSED
+            task.status, task.pause_reason = TaskStatus.PAUSED, reason
             self._dispatcher.unschedule(task.id)
             task.next_run_ts = None
             self.store.save_task(task)
@@ -477,7 +486,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         """Re-arm a paused task from now (missed firings while paused are not caught up)."""
         task = self.get_task(task_id)
         if task.status is TaskStatus.PAUSED:
-            task.status = TaskStatus.ACTIVE
+            task.status, task.pause_reason, task.consecutive_failures = TaskStatus.ACTIVE, None, 0
             self._arm(task, self.clock.now())
             self.store.save_task(task)
             self.hooks.fire("task_resume", task)

@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._calendar import Calendar
 from ._checks import MAX_NUMBER, shown
 from ._errors import TaskValidationError
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
+from ._policies import read_policies
 from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, Trigger, parse_trigger
 
 __all__ = [
@@ -55,6 +57,10 @@ _KEYS = {
     "metadata": "metadata",
     "pluginId": "plugin_id",
     "plugin_id": "plugin_id",
+    "maxConsecutiveFailures": "max_consecutive_failures",
+    "max_consecutive_failures": "max_consecutive_failures",
+    "exclude": "exclude",
+    "windows": "windows",
 }
 #: Every key ``create_task`` takes, in either spelling.
 TASK_KEYS = frozenset(_KEYS)
@@ -90,6 +96,8 @@ class TaskSpec:
     executor: str = "default"
     metadata: dict[str, Any] | None = None
     plugin_id: str | None = None
+    max_consecutive_failures: int | None = None
+    calendar: Calendar | None = None
 
 
 def _text(value: object, field_name: str, *, max_len: int, allow_empty: bool = False) -> str:
@@ -354,6 +362,7 @@ def read_task_spec(
         out.metadata = dict(metadata)
     plugin_id = get("plugin_id")
     out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
+    read_policies(values, out)
     return out
 
 

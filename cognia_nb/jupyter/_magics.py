@@ -62,6 +62,19 @@ def _trigger(args: Any) -> dict[str, Any]:
     return trigger
 
 
+def _policy_options(args: Any) -> dict[str, Any]:
+    """``--max-failures``, ``--exclude[-holidays]`` and ``--window`` as create_task keys."""
+    exclude: list[Any] = list(args.exclude or ())
+    if args.exclude_holidays:
+        exclude.append({"holidays": args.exclude_holidays})
+    out: dict[str, Any] = {"max_consecutive_failures": args.max_failures}
+    if exclude:
+        out["exclude"] = exclude
+    if args.windows:
+        out["windows"] = args.windows
+    return out
+
+
 @magics_class
 class CogniaMagics(Magics):
     """``%%cognia_task NAME ...`` and ``%cognia SUBCOMMAND ...``."""
@@ -93,6 +106,24 @@ class CogniaMagics(Magics):
     @argument("--overlap", default="skip", help="skip | queue | allow | replace")
     @argument("--misfire", default="coalesce", help="coalesce | skip | run_all")
     @argument("--executor", default="default", help="where handlers run (default: this kernel)")
+    @argument("--max-failures", dest="max_failures", type=int, default=None,
+              help="pause after N failed executions in a row")  # fmt: skip
+    @argument("--exclude-holidays", dest="exclude_holidays", default=None,
+              help="skip public holidays, e.g. DE-BY (the holidays extra)")  # fmt: skip
+    @argument(
+        "--exclude",
+        dest="exclude",
+        action="append",
+        default=None,
+        help="skip a date or range: 2025-12-24 or 2025-12-24..2025-12-31 (repeatable)",
+    )
+    @argument(
+        "--window",
+        dest="windows",
+        action="append",
+        default=None,
+        help="only run inside: 'Mon-Fri 08:00-18:00' (task's zone; repeatable)",
+    )
     @argument("--paused", action="store_true", help="create it paused")
     @argument("--run-now", dest="run_now", action="store_true", help="also run it once now")
     @cell_magic
@@ -136,6 +167,7 @@ class CogniaMagics(Magics):
                 "tags": [t.strip() for t in args.tags.split(",") if t.strip()],
                 "enabled": not args.paused, "overlap": args.overlap, "misfire": args.misfire,
                 "executor": args.executor, "plugin_id": plugin_id,
+                **_policy_options(args),
             })  # fmt: skip
             # Runs happen in a copy of this cell's context: their output comes back here.
             scheduler.register_handler(args.name, fn, plugin_id=plugin_id,

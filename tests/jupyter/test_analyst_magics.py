@@ -48,3 +48,20 @@ async def test_metrics_magic_serves_on_localhost(ip: TestingShell) -> None:
         server.close()
         server.exporter.close()
     assert "cognia_tasks" not in {m.name for m in REGISTRY.collect()}
+
+
+async def test_cell_task_policy_options(ip: TestingShell) -> None:
+    import cognia_nb
+
+    await ip.run("%%cognia_task guarded --interval 60 --max-failures 2 --exclude 2025-12-24 "
+                 "--exclude 2025-12-27..2025-12-31 --exclude-holidays DE-BY "
+                 "--window 'Mon-Fri 08:00-18:00'\nreturn 1\n")  # fmt: skip
+    task = cognia_nb.get_scheduler().get_task("guarded")
+    assert task.max_consecutive_failures == 2
+    assert task.calendar is not None
+    assert [w.text for w in task.calendar.windows] == ["Mon-Fri 08:00-18:00"]
+    assert [code for code, _ in task.calendar.holidays] == ["DE-BY"]
+    with pytest.raises(UsageError, match=r"max_consecutive_failures must be an integer"):
+        await ip.run("%%cognia_task bad --interval 60 --max-failures 0\nreturn 1\n")
+    with pytest.raises(UsageError, match=r"windows: 'Mon-Fry 08:00-18:00' is not a window"):
+        await ip.run("%%cognia_task bad --interval 60 --window 'Mon-Fry 08:00-18:00'\nreturn 1\n")
