@@ -1,4 +1,4 @@
-"""Analyst tools mixed into :class:`~cognia_nb.Scheduler`: ``explain`` (and friends).
+"""Analyst tools mixed into :class:`~cognia_nb.Scheduler`: ``explain`` and ``backfill``.
 
 Each method is a thin front over its own module (``_explain.py``, ...); DataFrames load pandas
 on first use, never at import.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._backfill import BackfillBatch, frame, plan_backfill, start_backfill
 from ._clock import Clock
 from ._explain import explain_frame, explain_rows, resolve_trigger
 from ._models import Task
@@ -16,11 +17,13 @@ from ._models import Task
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._scheduler import Scheduler
+
 __all__ = ["AnalystTools"]
 
 
 class AnalystTools:
-    """``explain`` and friends (mixed into Scheduler)."""
+    """``explain`` and ``backfill`` (mixed into Scheduler)."""
 
     clock: Clock
     timezone: str
@@ -63,3 +66,46 @@ class AnalystTools:
             TaskNotFoundError: an unknown task name or id.
         """
         return explain_frame(self.explain_rows(task_or_trigger, n, since))
+
+    def backfill(
+        self,
+        task: Task | str,
+        start: Any,
+        end: Any,
+        *,
+        dry_run: bool = True,
+        overlap: str = "queue",
+        max_parallel: int = 1,
+        rerun: bool = False,
+    ) -> pd.DataFrame | BackfillBatch:
+        """The task's due times in ``[start, end)``: listed (dry run) or run as one batch.
+
+        Args:
+            task: a :class:`Task`, or a task id or name.
+            start, end: aware datetimes, or dates / naive datetimes / ISO strings read in the
+                task's zone (``"2025-01-01"`` is that day's local midnight).
+            dry_run: only list the due times (default). ``False`` runs them in order as
+                executions with ``trigger_kind="backfill"`` and ``context.scheduled_at`` set to
+                the due time.
+            overlap: the overlap policy of the batch's executions against runs of the task
+                (default ``"queue"``: wait behind them). ``max_parallel > 1`` needs
+                ``"allow"``: with ``"queue"`` the batch's own runs queue behind each other.
+            max_parallel: executions of the batch running at once.
+            rerun: also run due times that already have a succeeded execution.
+
+        Returns:
+            Dry run: a DataFrame (``scheduled``, ``utc``, ``action`` = run / done / excluded,
+            ``detail``, ``execution_id``, ``status``). Otherwise a :class:`BackfillBatch`
+            (``await batch.wait()``, ``batch.cancel()``, ``batch.frame()``).
+
+        Raises:
+            TaskValidationError: a bad range or option, an event task, more than 10,000 due
+                times.
+            HandlerNotFoundError, SchedulerStateError: for a real run only.
+        """
+        sched: Scheduler = self  # type: ignore[assignment]
+        target = self.get_task(task) if isinstance(task, str) else task
+        rows = plan_backfill(sched, target, start, end, rerun=rerun)
+        if dry_run:
+            return frame(rows)
+        return start_backfill(sched, target, rows, overlap, max_parallel)

@@ -73,7 +73,7 @@ def _window(text: object) -> Window:
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
         raise bad
     end = time(0) if h2 == 24 else time(h2, m2)
-    if time(h1, m1) == end:
+    if time(h1, m1) == end and h2 != 24:  # 00:00-24:00 is the whole day
         raise bad
     return Window(str(text).strip(), days, time(h1, m1), end)
 

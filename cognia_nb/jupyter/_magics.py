@@ -30,7 +30,8 @@ __all__ = ["CogniaMagics"]
 EMIT_MAX_DEPTH = 64
 _TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
-    "emit TYPE [JSON] | explain NAME [N] | metrics [PORT] | panel"  # fmt: skip
+    "emit TYPE [JSON] | explain NAME [N] | backfill NAME START END [--run] | " \
+    "metrics [PORT] | panel"  # fmt: skip
 
 
 def _usage(exc: CogniaError) -> UsageError:
@@ -184,7 +185,8 @@ class CogniaMagics(Magics):
     @line_magic
     def cognia(self, line: str) -> Any:
         """``%cognia list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME]
-        | emit TYPE [JSON] | explain NAME [N] | metrics [PORT] | panel``."""
+        | emit TYPE [JSON] | explain NAME [N] | backfill NAME START END [--run] | metrics [PORT]
+        | panel``."""
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -260,6 +262,17 @@ class CogniaMagics(Magics):
                              "default 10, and what DST did to them)")  # fmt: skip
         n = int(rest[1]) if len(rest) == 2 else 10
         return self.scheduler.explain(self._one(rest[:1], "explain"), n=n)
+
+    def _cmd_backfill(self, rest: list[str]) -> Any:
+        run = "--run" in rest
+        words = [w for w in rest if w != "--run"]
+        if len(words) != 3:
+            raise UsageError(
+                "usage: %cognia backfill NAME START END [--run]  (dates or ISO times in "
+                "the task's zone; without --run only lists them)"
+            )
+        task_id = self._one(words[:1], "backfill")
+        return self.scheduler.backfill(task_id, words[1], words[2], dry_run=not run)
 
     def _cmd_metrics(self, rest: list[str]) -> str:
         if len(rest) > 1 or (rest and not rest[0].isdigit()):

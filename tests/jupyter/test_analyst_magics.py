@@ -65,3 +65,20 @@ async def test_cell_task_policy_options(ip: TestingShell) -> None:
         await ip.run("%%cognia_task bad --interval 60 --max-failures 0\nreturn 1\n")
     with pytest.raises(UsageError, match=r"windows: 'Mon-Fry 08:00-18:00' is not a window"):
         await ip.run("%%cognia_task bad --interval 60 --window 'Mon-Fry 08:00-18:00'\nreturn 1\n")
+
+
+async def test_backfill_magic_lists_then_runs(ip: TestingShell) -> None:
+    import cognia_nb
+
+    await ip.run(
+        "%%cognia_task daily --cron '0 6 * * *' --tz UTC\n"
+        "import asyncio\nawait asyncio.sleep(0)\nreturn context.scheduled_at.day\n"
+    )
+    frame = await ip.run("%cognia backfill daily 2024-01-01 2024-01-04")
+    assert list(frame["action"]) == ["run"] * 3
+    batch = await ip.run("%cognia backfill daily 2024-01-01 2024-01-04 --run")
+    await batch.wait()
+    runs = cognia_nb.get_scheduler().get_executions("daily", limit=10)
+    assert sorted(r.output for r in runs) == [1, 2, 3]
+    with pytest.raises(UsageError, match=r"usage: %cognia backfill NAME START END \[--run\]"):
+        await ip.run("%cognia backfill daily 2024-01-01")
