@@ -13,6 +13,7 @@ from ._backfill import BackfillBatch, frame, plan_backfill, start_backfill
 from ._clock import Clock
 from ._explain import explain_frame, explain_rows, resolve_trigger
 from ._models import Task
+from ._policies import local_time
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,8 +41,14 @@ class AnalystTools:
         self, task_or_trigger: Any, n: int = 10, since: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Like :meth:`explain`, as a list of dicts (no pandas; what the board calls)."""
-        trigger = resolve_trigger(self._resolve(task_or_trigger), self.timezone)
-        return explain_rows(trigger, n, since, now=self.clock.now())
+        target = self._resolve(task_or_trigger)
+        rows = explain_rows(resolve_trigger(target, self.timezone), n, since, now=self.clock.now())
+        calendar = target.calendar if isinstance(target, Task) else None
+        if calendar is not None:  # the task's calendar: which of these it would skip
+            for row in rows:
+                local = local_time(target, row["utc"].timestamp(), self.timezone)
+                row["excluded"] = calendar.reason(local)
+        return rows
 
     def explain(
         self, task_or_trigger: Any, n: int = 10, since: datetime | None = None
@@ -59,7 +66,8 @@ class AnalystTools:
             A DataFrame with columns ``local`` (the task's zone), ``utc``, ``offset``,
             ``zone_abbrev``, ``offset_change`` (an offset change since the previous row, or a
             wall time that happens twice) and ``note`` (what the rule did there, such as
-            ``"02:30 does not exist on 2024-03-10; runs at 03:00 EDT"``).
+            ``"02:30 does not exist on 2024-03-10; runs at 03:00 EDT"``) and ``excluded``
+            (for a task with ``exclude=``/``windows=``: why its calendar skips that time).
 
         Raises:
             TaskValidationError: a bad trigger, ``n`` or ``since``, or an event trigger.

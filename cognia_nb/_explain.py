@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPLAIN_COLUMNS", "explain_frame", "explain_rows", "resolve_trigger"]
 
-EXPLAIN_COLUMNS = ("local", "utc", "offset", "zone_abbrev", "offset_change", "note")
+EXPLAIN_COLUMNS = ("local", "utc", "offset", "zone_abbrev", "offset_change", "note", "excluded")
 _TINY = timedelta(microseconds=1)
 MAX_EXPLAIN = 10_000
 
@@ -185,7 +185,8 @@ def explain_rows(
 
     Keys: ``local`` (aware, the trigger's zone), ``utc``, ``offset`` (``"-04:00"``),
     ``zone_abbrev`` (``"EDT"``), ``offset_change`` (bool: an offset change happened since
-    the previous row, or this wall time happens twice) and ``note`` (what the rule did).
+    the previous row, or this wall time happens twice), ``note`` (what the rule did) and
+    ``excluded`` (None here; a task's calendar fills it in: ``AnalystTools.explain_rows``).
 
     Raises:
         TaskValidationError: for an event trigger (no fire times), a bad ``n`` or ``since``.
@@ -219,6 +220,7 @@ def explain_rows(
         rows.append({
             "local": fire, "utc": fire.astimezone(UTC), "offset": _offset_text(fire),
             "zone_abbrev": fire.tzname() or "", "offset_change": changed, "note": note,
+            "excluded": None,
         })  # fmt: skip
         prev = fire
     return rows

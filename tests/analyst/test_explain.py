@@ -133,3 +133,12 @@ def test_bad_input_is_refused_naming_the_field(scheduler: Scheduler) -> None:
         scheduler.explain(cron("61 * * * *", "UTC"))
     with pytest.raises(TaskNotFoundError, match=r"no task with id 'nope'"):
         scheduler.explain("nope")
+
+
+def test_a_tasks_calendar_marks_the_rows_it_skips(scheduler: Scheduler) -> None:
+    scheduler.create_task(name="weekdays", handler=lambda: None, windows="Mon-Fri 00:00-24:00",
+                          trigger=cron("0 9 * * *", "America/New_York"))  # fmt: skip
+    frame = scheduler.explain("weekdays", n=7, since=utc("2024-03-04T00:00"))  # a Monday
+    assert list(frame["excluded"].isna()) == [True] * 5 + [False] * 2
+    assert frame["excluded"][5] == "Sat 09:00 is outside the windows (Mon-Fri 00:00-24:00)"
+    assert scheduler.explain(cron("0 9 * * *", "UTC"), n=1)["excluded"].isna().all()
