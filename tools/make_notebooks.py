@@ -431,6 +431,7 @@ server.close(); server.exporter.close()
     code("await scheduler.stop()"),
 ]
 
+
 def write_and_run(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
