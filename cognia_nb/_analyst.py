@@ -116,4 +116,12 @@ class AnalystTools:
         rows = plan_backfill(sched, target, start, end, rerun=rerun)
         if dry_run:
             return frame(rows)
-        return start_backfill(sched, target, rows, overlap, max_parallel)
+        batch = start_backfill(sched, target, rows, overlap, max_parallel)
+        batches = self.__dict__.setdefault("_backfills", [])
+        batches[:] = [b for b in batches if not b.done]  # finished batches are dropped
+        batches.append(batch)
+        return batch
+
+    def backfills(self) -> list[BackfillBatch]:
+        """Backfill batches still running (for a progress view: ``finished``/``total``)."""
+        return [b for b in self.__dict__.get("_backfills", ()) if not b.done]

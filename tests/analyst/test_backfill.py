@@ -85,11 +85,12 @@ async def test_cancel_mid_batch(fake_scheduler: Scheduler, fake_clock: FakeClock
     tid = make(fake_scheduler, seen, sleep=60)
     batch = fake_scheduler.backfill(tid, "2023-12-01", "2023-12-11", dry_run=False)
     assert isinstance(batch, BackfillBatch)
+    assert fake_scheduler.backfills() == [batch]
     await fake_clock.advance(150)  # 60 s each, one at a time: two done, the third running
     assert batch.finished == 2
     assert batch.cancel() == 8  # the running one and seven never started
     await batch.wait()
-    assert len(seen) == 3
+    assert len(seen) == 3 and fake_scheduler.backfills() == []
     statuses = list(batch.frame()["status"])
     assert statuses == ["succeeded"] * 2 + ["cancelled"] + ["not started"] * 7
     await fake_clock.advance(600)
