@@ -250,8 +250,16 @@ class TaskContext:
         """Report progress, 0-100, with an optional message. Safe from any thread.
 
         Raises:
-            TaskValidationError: if ``percent`` is not a number from 0 to 100.
+            TaskValidationError: if ``percent`` is not a number from 0 to 100, or ``message``
+                is neither a string nor None (the handler then fails, like any exception).
         """
+        if message is not None and not isinstance(message, str):
+            raise TaskValidationError(
+                f"report_progress message must be a string or None, got "
+                f"{type(message).__name__} {message!r:.80}",
+                field="message",
+                value=message,
+            )
         if (
             isinstance(percent, bool)
             or not isinstance(percent, int | float)

@@ -59,6 +59,9 @@ class Dispatcher:
         self._head_at: float | None = None  # the bucket being consumed ...
         self._head_pos = 0  # ... and how far
         self._gen: dict[str, int] = {}
+        # generations count up across all tasks: an entry left by a deleted task never matches
+        # a new task of the same id
+        self._generations = 0
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,7 +85,7 @@ class Dispatcher:
 
     def schedule(self, task_id: str, nominal: float, fire_at: float | None = None) -> None:
         """(Re)schedule ``task_id``: replaces any earlier entry of the task."""
-        generation = self._gen.get(task_id, 0) + 1
+        self._generations = generation = self._generations + 1
         self._gen[task_id] = generation
         at = nominal if fire_at is None else fire_at
         bucket = self._buckets.get(at)
@@ -100,11 +103,16 @@ class Dispatcher:
     def unschedule(self, task_id: str) -> None:
         """Forget the task's pending entry (if any)."""
         if task_id in self._gen:
-            self._gen[task_id] += 1
+            self._generations += 1
+            self._gen[task_id] = self._generations
 
     def forget(self, task_id: str) -> None:
-        """Unschedule and drop the task's bookkeeping (task deleted)."""
-        self.unschedule(task_id)
+        """Unschedule and drop the task's bookkeeping (task deleted): its entries become stale
+        and are compacted away once they outnumber the live ones."""
+        self._gen.pop(task_id, None)
+        if self._entries > 2 * len(self._gen) + 1024 and not self._dispatching:
+            self._compact()
+            self._arm()
 
     def __len__(self) -> int:
         return self._entries

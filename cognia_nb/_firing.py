@@ -252,6 +252,11 @@ class Firing:
 
     def after_finish(self, run: Run) -> None:
         """Called by the runner once an execution has its final status."""
+        self.record_finish(run)
+        self.announce_finish(run)
+
+    def record_finish(self, run: Run) -> None:
+        """Save a finished execution (and its task's state)."""
         s, task, ex = self.s, run.task, run.execution
         if ex.trigger_kind is TriggerKind.SCHEDULE and isinstance(task.trigger, OnceTrigger):
             task.status = TaskStatus.COMPLETED
@@ -260,6 +265,10 @@ class Firing:
             s.store.save_execution(ex)
             if task.id in s._tasks:
                 s.store.save_task_state(task)
+
+    def announce_finish(self, run: Run) -> None:
+        """Hooks and ``task:*`` events of a finished (and, if strict, committed) execution."""
+        s, task, ex = self.s, run.task, run.execution
         succeeded = ex.status is ExecutionStatus.SUCCEEDED
         if s.hooks.active:
             if succeeded:

@@ -249,6 +249,8 @@ class Task:
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False)
     # Bumped by a store each time the firing state is saved (stores/_states.py).
     _state_seq: int = field(default=0, init=False, repr=False)
+    # The stored state's version this process last wrote or read (stores/_states.py).
+    _version: int = field(default=0, init=False, repr=False)
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
+from ._durable import acknowledge
 from ._eager import Resume
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task
@@ -387,12 +388,17 @@ class Runner:
         if run.launched:
             self.active -= 1
         task.run_count += 1
-        s._firing.after_finish(run)
-        for waiter in run.waiters:
-            if not waiter.done():
-                waiter.set_result(ex)
+        s._firing.record_finish(run)
+        acknowledge(s.store, s.strict, s._loop, lambda: self._announce(run))
         if self.queued or self.waiting:
             self._start_next(task.id)
+
+    def _announce(self, run: Run) -> None:
+        """The execution is finished (and, with strict durability, committed): tell."""
+        self.s._firing.announce_finish(run)
+        for waiter in run.waiters:
+            if not waiter.done():
+                waiter.set_result(run.execution)
 
     def _start_next(self, task_id: str) -> None:
         queue = self.queued.get(task_id)

@@ -27,6 +27,7 @@ from ._checks import check_scheduler_options, checked_keywords
 from ._clock import Clock, RealClock
 from ._context import SealedSink
 from ._dispatch import Dispatcher
+from ._durable import check_durability
 from ._errors import (
     HandlerNotFoundError,
     SchedulerStateError,
@@ -39,6 +40,7 @@ from ._hooks import HookRegistry
 from ._models import Task, TaskStatus, TriggerKind
 from ._queries import ExecutionQueries
 from ._runner import Runner
+from ._sync import anchor_for, watcher_for
 from ._taskspec import UNSET, TaskSpec, read_task_spec
 from ._threads import on_loop
 from ._tz import default_timezone, validate_zone_key
@@ -78,6 +80,9 @@ class Scheduler(ExecutionQueries, AnalystTools):
             also ends after about a millisecond of work).
         executors: named executors for tasks created with ``executor=<name>`` (such as
             ``{"dask": cognia_nb.executors.DaskExecutor()}``); "default" runs in-process.
+        durability: ``"group"`` (default): a finished execution is acknowledged (``wait_for``,
+            hooks, events) at once and committed with the next group commit, at most 50 ms
+            later; ``"strict"``: acknowledged only once committed (see ``_durable.py``).
     """
 
     def __init__(
@@ -91,8 +96,11 @@ class Scheduler(ExecutionQueries, AnalystTools):
         cancel_grace: float = 1.0,
         slice_size: int = 256,
         executors: Mapping[str, Executor] | None = None,
+        durability: str = "group",
     ) -> None:
+        self.strict = check_durability(durability)
         self.store = open_store(store)
+        self.store.strict = self.strict
         self.timezone = validate_zone_key(timezone, "timezone") if timezone else default_timezone()
         self.clock: Clock = clock or RealClock()
         self.store.now = self.clock.now
@@ -102,6 +110,9 @@ class Scheduler(ExecutionQueries, AnalystTools):
         self.hooks = HookRegistry()
         self._tasks: dict[str, Task] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
+        # task id -> the function it was created with (create_task(handler=fn)): identity,
+        # not the name, so two tasks from one factory each run their own closure
+        self._bound: dict[str, Handler] = {}
         self._event_tasks: dict[str, set[str]] = {}
         self._firing = Firing(self)
         self._dispatcher = Dispatcher(self.clock, self._firing.on_due, slice_size)
@@ -154,6 +165,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         for task in self._tasks.values():
             self._arm(task, now, restore=True)
         self._dispatcher.start(loop)
+        self.store.watch(watcher_for(self, loop))
         return self
 
     async def stop(self) -> None:
@@ -194,6 +206,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
             self.store.flush()
             return []
         self._stopping = True
+        self.store.watch(None)
         self._dispatcher.stop()
         runs = list(self._runner.live.values())
         for run in runs:
@@ -279,13 +292,17 @@ class Scheduler(ExecutionQueries, AnalystTools):
             return
         del self._handlers[key]
         for task in self._tasks.values():
-            if (task.plugin_id, task.handler) == key:
+            if (task.plugin_id, task.handler) == key and task.id not in self._bound:
                 task.handler_missing = True
                 self._dispatcher.unschedule(task.id)
                 task.next_run_ts = None
 
     def handler_for(self, task: Task) -> Handler | None:
-        """The handler bound to a task, or None."""
+        """The handler of a task: the function it was created with, else the one registered
+        under its handler name, else None."""
+        bound = self._bound.get(task.id)
+        if bound is not None:
+            return bound
         return self._handlers.get((task.plugin_id, task.handler))
 
     # -- tasks ----------------------------------------------------------------------------
@@ -321,7 +338,9 @@ class Scheduler(ExecutionQueries, AnalystTools):
 
         Takes keywords, or the seed's dict (``{"name", "handler", "trigger", "retry":
         {"maxAttempts", "delaySeconds"}, "timeout", "tags", ...}``, camelCase or snake_case).
-        ``handler`` is a registered handler name, or a function (registered under its name).
+        ``handler`` is a registered handler name, or a function: the task then runs that very
+        function (bound by identity; it is also registered under its ``__name__`` for tasks
+        that name it), and creating the task again with a redefined function rebinds it.
         An update keeps the task's id, history, counters and paused/active state.
         ``max_consecutive_failures=N`` pauses the task after N failed executions in a row;
         ``exclude=`` / ``windows=`` are its calendar (``cognia_nb._calendar``).
@@ -344,18 +363,15 @@ class Scheduler(ExecutionQueries, AnalystTools):
             if not same:
                 check_once_not_past(trigger, datetime.fromtimestamp(now, UTC))
         if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:
-            keep = (
-                existing is not None
-                and isinstance(existing.trigger, IntervalTrigger)
-                and (existing.trigger.seconds == trigger.seconds)
-            )
-            anchor = existing.trigger.start_at if keep and existing else None  # type: ignore[attr-defined]
-            trigger = trigger.anchored(anchor or datetime.fromtimestamp(now, UTC))
+            trigger = trigger.anchored(anchor_for(self, tid, existing, trigger))
         shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
                    else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
         self._preflight(spec.executor, shipped, spec.args)
         if spec.handler_fn is not None:
             self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
+            self._bound[tid] = self._handlers[(plugin_id, spec.handler)]
+        else:
+            self._bound.pop(tid, None)
         if existing is None:
             task = Task(
                 tid, plugin_id, spec.name, spec.handler, trigger, spec.description, spec.args,
@@ -496,14 +512,19 @@ class Scheduler(ExecutionQueries, AnalystTools):
     def delete_task(self, task_id: str) -> None:
         """Delete a task; its pending and running executions are cancelled, history stays."""
         task = self.get_task(task_id)
+        self._forget(task)
+        self.store.delete_task(task.id)
+        self.hooks.fire("task_delete", task)
+
+    def _forget(self, task: Task) -> None:
+        """Drop a task from this scheduler (deleted here or by another process)."""
         self._dispatcher.forget(task.id)
         for run in list(self._runner.live.values()):
             if run.task.id == task.id:
                 self._runner.cancel(run, "task deleted")
         self._unindex(task)
-        del self._tasks[task.id]
-        self.store.delete_task(task.id)
-        self.hooks.fire("task_delete", task)
+        self._tasks.pop(task.id, None)
+        self._bound.pop(task.id, None)
 
     @on_loop
     def run_task_now(self, task_id: str) -> str:

@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._argcodec import check_args
 from ._calendar import Calendar
 from ._checks import MAX_NUMBER, shown
 from ._errors import TaskValidationError
+from ._instants import check_trigger_instants
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from ._policies import read_policies
 from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, Trigger, parse_trigger
@@ -325,7 +327,7 @@ def read_task_spec(
     if get("description") is not None:  # 0, [] and False are refused, not skipped
         out.description = _text(values["description"], "description", max_len=10_000,
                                 allow_empty=True)  # fmt: skip
-    out.args = get("args")
+    out.args = check_args(get("args"))
     if get("retry") is not None:
         out.retry = read_retry(values["retry"])
     if "timeout" in values:
@@ -403,7 +405,7 @@ def _parse_trigger(value: object, default_timezone: str) -> Trigger:
     if isinstance(value, Mapping) and value.get("type") == "cron" and "timezone" not in value:
         value = {**value, "timezone": default_timezone}
     # Past "once" times are checked by the scheduler, which knows whether the task exists.
-    trigger = parse_trigger(value, allow_past=True)
+    trigger = check_trigger_instants(parse_trigger(value, allow_past=True))
     if isinstance(trigger, CronTrigger) and not trigger.timezone_explicit:
         trigger = trigger.with_timezone(default_timezone)
     return trigger

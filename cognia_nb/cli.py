@@ -134,7 +134,12 @@ def _validate(path: str) -> int:
 def _open(store: str) -> Scheduler:
     if store != "memory" and not os.path.exists(store):
         raise CogniaError(f"store {store!r} does not exist")
-    return Scheduler(store=store)
+    if store == "memory":
+        return Scheduler(store=store)
+    from .stores import SQLiteStore
+
+    # read-only: never prunes, writes, migrates or creates (a foreign file is left untouched)
+    return Scheduler(store=SQLiteStore(store, read_only=True))
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:

@@ -6,10 +6,18 @@ import os
 
 from .._errors import TaskValidationError
 from ._base import Store
+from ._health import StoreHealth
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "default_store_path", "open_store"]
+__all__ = [
+    "MemoryStore",
+    "SQLiteStore",
+    "Store",
+    "StoreHealth",
+    "default_store_path",
+    "open_store",
+]
 
 
 def default_store_path() -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._models import Execution, ExecutionStatus, Task
+from ._health import StoreHealth
 
 __all__ = ["Store"]
 
@@ -28,8 +29,15 @@ class Store(ABC):
     #: True when the store keeps the very Task and Execution objects it was given: saving one
     #: again after a change is then not needed (and the scheduler skips it).
     live_objects: bool = False
+    #: Set by ``Scheduler(durability="strict")`` before :meth:`open`: sync every commit.
+    strict: bool = False
     #: The time source for retention and bookkeeping; a scheduler sets its clock's ``now``.
     now: Callable[[], float] = staticmethod(time.time)
+
+    @property
+    def health(self) -> StoreHealth:
+        """Whether writes reach the storage (always ok for a store that cannot fail)."""
+        return StoreHealth()
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Open or create the underlying storage (called by ``Scheduler.start``)."""
@@ -95,6 +103,25 @@ class Store(ABC):
         rows = self.list_executions(task_id, limit=limit, statuses=statuses, since_ts=since_ts)
         rows.sort(key=lambda e: (e.created_ts, e.id))  # ids count up within a scheduler
         return encode_executions(rows)
+
+    def watch(  # noqa: B027 - optional hook
+        self, watcher: Callable[[list[Task], set[str]], None] | None
+    ) -> None:
+        """Call ``watcher(changed, ids)`` whenever another process changed a task: the tasks
+        whose stored version moved and the ids of all stored tasks (from another thread; a
+        store no other process shares never calls it)."""
+
+    def task_unwritten(self, task_id: str) -> bool:
+        """Whether this process saved the task and the save is not stored yet."""
+        return False
+
+    def stored_trigger(self, task_id: str) -> Any:
+        """The stored trigger dict of a task another process may have created (None)."""
+        return None
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once everything saved so far is committed (at once here)."""
+        callback()
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write everything queued (blocks until written)."""

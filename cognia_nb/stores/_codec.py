@@ -7,6 +7,7 @@ import math
 from collections import deque
 from typing import Any
 
+from .._argcodec import decode_args, encode_args
 from .._models import (
     DEFAULT_RETRY,
     Execution,
@@ -20,6 +21,7 @@ from .._models import (
 )
 from .._taskspec import read_retry
 from ..triggers import IntervalTrigger, parse_trigger
+from ._cells import cell, cells, texts
 
 __all__ = [
     "EXECUTION_COLUMNS",
@@ -29,6 +31,7 @@ __all__ = [
     "TASK_SELECT",
     "TASK_STATE_UPDATE",
     "TASK_STATE_UPSERT",
+    "TASK_VERSIONS",
     "dumps",
     "execution_from_row",
     "execution_row",
@@ -51,7 +54,8 @@ STATE_COLUMNS = (
 TASK_SELECT = (
     "SELECT " + ", ".join(f"t.{c}" for c in TASK_COLUMNS) + ", coalesce(s.status, 'active'), "
     "s.next_run_ts, s.last_run_ts, coalesce(s.skipped_count, 0), coalesce(s.missed_count, 0), "
-    "coalesce(s.run_count, 0) FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
+    "coalesce(s.run_count, 0), coalesce(s.version, 0) "
+    "FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
 )
 
 EXECUTION_COLUMNS = (
@@ -95,30 +99,44 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _args_json(args: Any) -> str | None:
+    """Args through the round-trip codec of ``_argcodec.py``; args changed after creation
+    into something it refuses are stored as :func:`dumps` does (never raises)."""
+    try:
+        return dumps(encode_args(args))
+    except ValueError:
+        return dumps(args)
+
+
 def task_row(task: Task) -> tuple[Any, ...]:
-    """A task's definition as a row of :data:`TASK_COLUMNS`."""
-    return (
+    """A task's definition as a row of :data:`TASK_COLUMNS` (every cell encoded)."""
+    return cells((
         task.id, task.plugin_id, task.name, task.handler, dumps(task.trigger.to_dict()),
-        task.description, dumps(task.args), dumps(task.retry.to_dict()), task.timeout,
+        task.description, _args_json(task.args), dumps(task.retry.to_dict()), task.timeout,
         dumps(list(task.tags)), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
         task.updated_ts, dumps(task._metadata),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
-#: A whole task's state (a new task, or one changed by hand); the claim is left alone.
+#: A whole task's state (a new task, or one changed by hand): a deliberate change, so the
+#: version goes up; the claim is left alone.
 TASK_STATE_UPSERT = (
     "INSERT INTO task_state (id, status, next_run_ts, last_run_ts, skipped_count, missed_count, "
-    "run_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "run_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET "
     "status = excluded.status, next_run_ts = excluded.next_run_ts, "
     "last_run_ts = excluded.last_run_ts, skipped_count = excluded.skipped_count, "
-    "missed_count = excluded.missed_count, run_count = excluded.run_count"
+    "missed_count = excluded.missed_count, run_count = excluded.run_count, "
+    "version = task_state.version + 1"
 )
-#: What firing changed (a deleted task's state is not brought back); same parameters.
+#: What firing changed, only over the version it was made from (a deleted task's state is not
+#: brought back, a newer deliberate change is not undone); :func:`state_row` + the version.
 TASK_STATE_UPDATE = (
     "UPDATE task_state SET status = ?2, next_run_ts = ?3, last_run_ts = ?4, "
-    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1"
+    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1 AND version = ?8"
 )
+#: The versions the upserts above gave (read back into each ``Task._version``).
+TASK_VERSIONS = "SELECT id, version FROM task_state WHERE id IN (SELECT value FROM json_each(?))"
 
 
 def state_row(task: Task) -> tuple[Any, ...]:
@@ -129,14 +147,15 @@ def state_row(task: Task) -> tuple[Any, ...]:
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
     """A task from a row of :data:`TASK_COLUMNS` (the trigger keeps its stored anchor)."""
-    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:]), row, strict=True))
+    r = dict(zip((*TASK_COLUMNS, *STATE_COLUMNS[1:], "version"), texts(row), strict=True))
     trigger = parse_trigger(loads(r["trigger"]), allow_past=True)
     if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:  # pragma: no cover
         raise ValueError(f"stored interval task {r['id']!r} has no anchor")
     retry = read_retry(loads(r["retry"])) if r["retry"] else DEFAULT_RETRY
     task = Task(
         id=r["id"], plugin_id=r["plugin_id"], name=r["name"], handler=r["handler"],
-        trigger=trigger, description=r["description"] or "", args=loads(r["args"]), retry=retry,
+        trigger=trigger, description=r["description"] or "",
+        args=decode_args(loads(r["args"])), retry=retry,
         timeout=r["timeout"], tags=tuple(loads(r["tags"]) or ()), status=TaskStatus(r["status"]),
         overlap=Overlap(r["overlap"]), misfire=Misfire(r["misfire"]),
         misfire_grace_seconds=r["misfire_grace"], jitter_seconds=r["jitter"],
@@ -146,6 +165,7 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
         run_count=r["run_count"], handler_missing=True,
     )  # fmt: skip
     task.metadata = loads(r["metadata"])
+    task._version = r["version"]
     return task
 
 
@@ -166,9 +186,9 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
     return (
         ex.id, ex.task_id, ex.plugin_id, ex.task_name, str(ex.trigger_kind), str(ex.status),
         ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.progress,
-        ex.progress_message, dumps(ex.output), ex.error, ex.traceback,
+        cell(ex.progress_message), dumps(ex.output), cell(ex.error), cell(ex.traceback),
         dumps(dict(ex._metrics)) if ex._metrics else None, dumps(logs) if logs else None,
-        ex.missed, ex.skipped, ex.reason, _event_json(ex.event), owner,
+        ex.missed, ex.skipped, cell(ex.reason), _event_json(ex.event), owner,
     )  # fmt: skip
 
 
@@ -198,7 +218,7 @@ def plain_execution_row(ex: Execution, owner: str) -> tuple[Any, ...] | None:
 
 def execution_from_row(row: tuple[Any, ...]) -> Execution:
     """An execution from a row of :data:`EXECUTION_COLUMNS`."""
-    r = dict(zip(EXECUTION_COLUMNS, row, strict=True))
+    r = dict(zip(EXECUTION_COLUMNS, texts(row), strict=True))
     ex = Execution(
         id=r["id"], task_id=r["task_id"], plugin_id=r["plugin_id"], task_name=r["task_name"],
         trigger_kind=TriggerKind(r["trigger_kind"]), scheduled_ts=r["scheduled_ts"],

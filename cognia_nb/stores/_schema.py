@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "current_version", "migrate"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "NewerSchemaError",
+    "current_version",
+    "get_meta",
+    "migrate",
+    "set_meta",
+]
 
 # Each entry upgrades from version i to i + 1. Never edit a released entry: add one.
 MIGRATIONS: tuple[str, ...] = (
@@ -125,6 +133,12 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE tasks;
     ALTER TABLE tasks_v2 RENAME TO tasks;
     """,
+    # 3: a task's state carries a version, bumped by every deliberate change (create, update,
+    # pause, resume); firing writes and claims only apply to the version they were made from,
+    # so a process that has not seen a pause yet cannot undo it.
+    """
+    ALTER TABLE task_state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -145,20 +159,46 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Apply the migrations after ``version``, each in its own transaction."""
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+class NewerSchemaError(Exception):
+    """The file was written by a newer cognia_nb (``args[0]`` is its schema version)."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to date in one ``BEGIN IMMEDIATE`` transaction; returns the version
+    found. The version is read inside the transaction, so of several processes opening a new
+    file at once one creates the schema and the others then find it finished.
+
+    Raises:
+        LookupError: the database holds tables but is not a cognia_nb store.
+        NewerSchemaError: the schema is newer than this version knows.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = current_version(conn)
+        if version > SCHEMA_VERSION:
+            raise NewerSchemaError(version)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target - 1].split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (str(target),),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            set_meta(conn, "schema_version", str(target))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A value of the ``meta`` table (None if unset)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Set a value of the ``meta`` table (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

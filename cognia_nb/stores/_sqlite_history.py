@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ._cells import text
 from ._history import numeric_aggregates, text_aggregates
 
 __all__ = ["read_history"]
@@ -40,7 +41,8 @@ class _Reader:
     def sparse(self, conn: sqlite3.Connection) -> list[Any]:
         inner = f" AND rowid IN (SELECT rowid FROM executions{self.where})" if self.where else ""
         sql = f"SELECT rowid, error, output, metrics FROM executions WHERE ({_SPARSE}){inner}"
-        return conn.execute(sql, self.params).fetchall()
+        # an error holding lone surrogates is stored as a BLOB (see _cells.py)
+        return [(r, text(e), o, m) for r, e, o, m in conn.execute(sql, self.params)]
 
     def names(self, conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
         rows = conn.execute(

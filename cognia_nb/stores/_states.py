@@ -48,7 +48,7 @@ def let_others_run() -> None:
 _CLAIM = (
     "UPDATE task_state SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
     "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
-    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?)"
+    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?) AND version = ?"
 )
 _WON = "SELECT id FROM task_state WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
 
@@ -61,6 +61,8 @@ class HeldStates:
         self._claims = 0  # makes each claim's claimed_by unique: see claim()
         # task id -> (task, when first held, its state_seq then); insertion order = age
         self._held: dict[str, tuple[Task, float, int]] = {}
+        # what the open transaction took out of _held, put back if it rolls back
+        self._taken: dict[str, tuple[Task, float, int]] | None = None
 
     def __len__(self) -> int:
         return len(self._held)
@@ -72,10 +74,34 @@ class HeldStates:
             old = held.get(task.id)
             held[task.id] = (task, now if old is None else old[1], task._state_seq)
 
+    def begin(self) -> None:
+        """A transaction starts: what it takes out is put back by :meth:`rollback`."""
+        self._taken = {}
+
+    def commit(self) -> None:
+        self._taken = None
+
+    def rollback(self) -> None:
+        """The transaction failed: hold again what it took (with its age)."""
+        taken, self._taken = self._taken or {}, None
+        if taken:
+            self._held = {**taken, **self._held}
+
+    def clear(self) -> int:
+        """Forget everything held (given up at close); how many states that was."""
+        count = len(self._held)
+        self._held.clear()
+        return count
+
+    def _take(self, task_id: str) -> None:
+        entry = self._held.pop(task_id, None)
+        if entry is not None and self._taken is not None:
+            self._taken.setdefault(task_id, entry)
+
     def written(self, task_ids: list[str]) -> None:
         """These tasks' rows were written whole (or deleted): nothing of them is held."""
         for task_id in task_ids:
-            self._held.pop(task_id, None)
+            self._take(task_id)
 
     def next_due(self) -> float | None:
         """When (``time.monotonic``) the oldest held state must be written, if any."""
@@ -100,6 +126,7 @@ class HeldStates:
             rows.append((
                 due, token, str(task.status), task.next_run_ts, task.last_run_ts,
                 task.skipped_count, task.missed_count, task.run_count, task.id, due,
+                task._version,
             ))  # fmt: skip
         conn.executemany(_CLAIM, rows)
         ids = json.dumps(list(seqs))
@@ -112,7 +139,7 @@ class HeldStates:
             results.append(mine)
             entry = held.get(task.id) if mine else None
             if entry is not None and entry[2] <= seqs[task.id]:
-                del held[task.id]  # the claim carried everything that was held
+                self._take(task.id)  # the claim carried everything that was held
         return results
 
     def write(self, conn: sqlite3.Connection, *, everything: bool = False) -> int:
@@ -127,7 +154,7 @@ class HeldStates:
                 break
             due.append(task)
         for task in due:
-            del held[task.id]
+            self._take(task.id)
         if due:
-            conn.executemany(TASK_STATE_UPDATE, [state_row(t) for t in due])
+            conn.executemany(TASK_STATE_UPDATE, [(*state_row(t), t._version) for t in due])
         return len(due)

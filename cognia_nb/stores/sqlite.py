@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -26,14 +27,18 @@ from typing import Any
 from .._errors import StoreError
 from .._models import Execution, ExecutionStatus, Task
 from ._base import Store
+from ._cells import text
 from ._codec import (
     EXECUTION_COLUMNS,
     TASK_SELECT,
     execution_from_row,
     task_from_row,
 )
+from ._health import StoreHealth
+from ._inspect import connect_read_only, inspect_version, to_wal
 from ._procs import NETWORK_FS_WARNED, network_fs_type, owner_token, process_alive
-from ._schema import SCHEMA_VERSION, current_version, migrate
+from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE, prune, settle
+from ._schema import SCHEMA_VERSION, NewerSchemaError, migrate
 from ._sqlite_history import read_history
 from ._writer import Writer
 
@@ -50,9 +55,14 @@ class SQLiteStore(Store):
 
     Args:
         path: the database file (created, with its parent directories, if missing).
-        max_executions_per_task: history kept per task (older executions are pruned).
-        max_age_days: executions older than this are pruned (None: keep).
+        max_executions_per_task: history kept per task (older executions are pruned). Not
+            given: what the file says (1000 for a new file). Given: stored in the file.
+        max_age_days: executions older than this are pruned (None: keep). Not given: what
+            the file says (30 for a new file). Given: stored in the file.
         commit_window: longest time a write waits for its group commit (seconds).
+        read_only: inspect and read only: nothing is ever written, pruned or created (a
+            missing, empty or foreign file is refused untouched); saves raise
+            :class:`~cognia_nb.StoreError`. What ``cognia-nb tasks``/``history`` use.
     """
 
     claims_async = True
@@ -61,19 +71,28 @@ class SQLiteStore(Store):
         self,
         path: str | os.PathLike[str],
         *,
-        max_executions_per_task: int = 1000,
-        max_age_days: float | None = 30.0,
+        max_executions_per_task: int = FROM_FILE,
+        max_age_days: float | None = FROM_FILE,
         commit_window: float = 0.05,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path).expanduser()
         self.location = str(self.path)
-        self.max_executions_per_task = max_executions_per_task
-        self.max_age_days = max_age_days
+        self._asked = (max_executions_per_task, max_age_days)
+        self.max_executions_per_task: int = (
+            DEFAULT_MAX_EXECUTIONS if max_executions_per_task is FROM_FILE
+            else max_executions_per_task
+        )  # fmt: skip
+        self.max_age_days: float | None = (
+            DEFAULT_MAX_AGE_DAYS if max_age_days is FROM_FILE else max_age_days
+        )
         self.commit_window = commit_window
+        self.read_only = read_only
         self.owner = owner_token()
         self._conn: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._last_prune = 0.0
+        self._closed_health = StoreHealth()
 
     # -- opening --------------------------------------------------------------------------
 
@@ -85,6 +104,10 @@ class SQLiteStore(Store):
         )
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            conn = connect_read_only(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return conn
         conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
             check_same_thread=False,
@@ -98,6 +121,8 @@ class SQLiteStore(Store):
         # Every insert lands on a task's page of the per-task index: with the default 2 MB
         # page cache, a busy store re-reads those pages from the OS all the time.
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        if self.strict:
+            conn.execute("PRAGMA synchronous = FULL")
         return conn
 
     def _create_file(self) -> None:
@@ -113,42 +138,84 @@ class SQLiteStore(Store):
         except OSError as exc:
             raise self._fail("cannot create the database file here", exc) from exc
 
-    def open(self) -> None:
-        if self._conn is not None:
-            return
-        self._create_file()
-        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
-            raise self._fail("the file or its directory is not writable")
+    def _inspect(self) -> int:
+        """The file's schema version, read without changing it; refuses what is not ours."""
         try:
-            conn = self._connect()
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            version = current_version(conn)
+            version = inspect_version(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.DatabaseError as exc:
             raise self._fail("is not a readable SQLite database (corrupt?)", exc) from exc
         except LookupError as exc:
             raise self._fail("is a SQLite database of something else", exc) from exc
         if version > SCHEMA_VERSION:
-            conn.close()
-            raise self._fail(
-                f"was written by a newer cognia_nb (schema {version}; this version reads up to "
-                f"{SCHEMA_VERSION}); upgrade cognia_nb to use it"
-            )
-        if str(mode).lower() != "wal":
-            log.warning("%s: journal mode is %r, not WAL", self.location, mode)
+            raise self._newer(version)
+        return version
+
+    def _newer(self, version: int) -> StoreError:
+        return self._fail(
+            f"was written by a newer cognia_nb (schema {version}; this version reads up to "
+            f"{SCHEMA_VERSION}); upgrade cognia_nb to use it"
+        )
+
+    def open(self) -> None:
+        """Open the file: inspected read-only first, then (unless ``read_only``) switched to
+        WAL, migrated inside ``BEGIN IMMEDIATE`` and written.
+
+        Raises:
+            StoreError: naming the path and what to do; a refused file is left untouched.
+        """
+        if self._conn is not None:
+            return
+        if self.read_only:
+            self._open_read_only()
+            return
+        self._create_file()
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            raise self._fail("the file or its directory is not writable")
+        self._inspect()
+        conn = self._connect()
         try:
-            migrate(conn, version)
+            mode = to_wal(conn, BUSY_TIMEOUT_MS / 1000)
+            migrate(conn)
             self._register(conn)
-        except sqlite3.DatabaseError as exc:
+        except NewerSchemaError as exc:  # written meanwhile by another process
+            conn.close()
+            raise self._newer(exc.args[0]) from exc
+        except (sqlite3.DatabaseError, LookupError) as exc:
             conn.close()
             raise self._fail("cannot be initialised", exc) from exc
+        if str(mode).lower() != "wal":
+            log.warning("%s: journal mode is %r, not WAL", self.location, mode)
         self._conn = conn
         self._warn_network_fs()
         self._writer = Writer(self._connect_writer, self.owner, window=self.commit_window,
-                              on_commit=self._prune)  # fmt: skip
+                              on_commit=self._prune, location=self.location)  # fmt: skip
         self._writer.start()
         # The two saves of every firing go straight to the writer (a few per execution).
         self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
         self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
+
+    def _open_read_only(self) -> None:
+        if not self.path.is_file():
+            raise self._fail("does not exist (a read-only open never creates it)")
+        version = self._inspect()
+        if version == 0:
+            raise self._fail("is empty, not a cognia_nb store (a read-only open never "
+                             "writes a schema)")  # fmt: skip
+        if version < SCHEMA_VERSION:
+            raise self._fail(f"has the older schema {version}; open it once for writing "
+                             "(a scheduler) to migrate it")  # fmt: skip
+        try:
+            conn = self._connect()
+            settings = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            raise self._fail("is not a readable SQLite database (corrupt?)", exc) from exc
+        keep, age = settings.get("retention.max_executions_per_task"), settings.get(
+            "retention.max_age_days")  # fmt: skip
+        if keep is not None:
+            self.max_executions_per_task = int(keep)
+        if age is not None:
+            self.max_age_days = None if age == "none" else float(age)
+        self._conn = conn
 
     def _register(self, conn: sqlite3.Connection) -> None:
         """Record this process; executions of processes that are gone become interrupted."""
@@ -177,6 +244,7 @@ class SQLiteStore(Store):
                 "INSERT INTO processes (owner, host, pid, started_ts) VALUES (?, ?, ?, ?)",
                 (self.owner, host, os.getpid(), now),
             )
+            self.max_executions_per_task, self.max_age_days = settle(conn, *self._asked)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -203,6 +271,8 @@ class SQLiteStore(Store):
     # -- writes (non-blocking) ------------------------------------------------------------
 
     def _w(self) -> Writer:
+        if self.read_only:
+            raise self._fail("was opened read-only; nothing is written to it")
         if self._writer is None:
             self.open()
         assert self._writer is not None
@@ -220,24 +290,62 @@ class SQLiteStore(Store):
     def save_execution(self, execution: Execution) -> None:
         self._w().save_execution(execution)
 
+    def watch(self, watcher: Callable[[list[Task], set[str]], None] | None) -> None:
+        if self._writer is not None:  # (never reopens a closed store)
+            self._writer.watch(watcher)
+
+    def task_unwritten(self, task_id: str) -> bool:
+        return self._writer is not None and self._writer.task_unwritten(task_id)
+
+    def stored_trigger(self, task_id: str) -> Any:
+        """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""
+        try:
+            row = self._db().execute("SELECT trigger FROM tasks WHERE id = ?",
+                                     (task_id,)).fetchone()  # fmt: skip
+        except sqlite3.Error:
+            return None
+        return None if row is None else json.loads(text(row[0]))
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from the writer thread) once what was saved so far is committed;
+        a failing disk delays it until the commit goes through."""
+        self._w().when_committed(callback)
+
     def claim_batch(
         self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
     ) -> None:
         self._w().claim(items, done)
 
+    @property
+    def health(self) -> StoreHealth:
+        """Whether writes reach the file (a failing disk shows here at once)."""
+        if self._writer is None:
+            return self._closed_health
+        return self._writer.health
+
     def flush(self) -> None:
+        """Wait until what was saved so far is committed, or its commit failed (never raises:
+        a failing write is retried and shown in :attr:`health`)."""
         if self._writer is not None:
             self._writer.flush()
-            if self._writer.error is not None:
-                raise self._fail("the writer thread failed", self._writer.error)
+
+    def _read_ready(self) -> None:
+        """Flush before a read; a writer that died of a bug makes reads fail loudly."""
+        self.flush()
+        if self._writer is not None and self._writer.error is not None:
+            raise self._fail("the writer thread failed", self._writer.error)
 
     def close(self) -> None:
+        """Commit what is pending and release the file (never raises; see :attr:`health`)."""
         if self._writer is not None:
             self._writer.stop()
+            self._closed_health = health = self._writer.health
+            if not health.ok or health.lost:
+                log.error("%s closed with writes not stored: %s", self.location, health)
             self._writer = None
             for bound in ("save_execution", "save_task_state"):
                 self.__dict__.pop(bound, None)
-        if self._conn is not None:
+        if self._conn is not None and not self.read_only:
             try:
                 self._conn.execute("DELETE FROM processes WHERE owner = ?", (self.owner,))
             except sqlite3.Error:
@@ -248,7 +356,7 @@ class SQLiteStore(Store):
     # -- reads ----------------------------------------------------------------------------
 
     def load_tasks(self) -> list[Task]:
-        self.flush()
+        self._read_ready()
         tasks = []
         for row in self._db().execute(TASK_SELECT):
             try:
@@ -259,7 +367,11 @@ class SQLiteStore(Store):
         return tasks
 
     def get_execution(self, execution_id: str) -> Execution | None:
-        self.flush()
+        self._read_ready()
+        if self._writer is not None and not self._writer.health.ok:
+            waiting = self._writer.unwritten(execution_id)
+            if waiting is not None:
+                return waiting
         row = (
             self._db()
             .execute(
@@ -297,7 +409,7 @@ class SQLiteStore(Store):
         statuses: Sequence[ExecutionStatus] | None = None,
         since_ts: float | None = None,
     ) -> list[Execution]:
-        self.flush()
+        self._read_ready()
         where, params = self._where(task_id, statuses, since_ts)
         sql = (f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions{where} "
                f"ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
@@ -313,7 +425,7 @@ class SQLiteStore(Store):
         since_ts: float | None = None,
     ) -> dict[str, Any]:
         """Executions encoded as a few strings built inside SQLite (see ``_history.py``)."""
-        self.flush()
+        self._read_ready()
         where, params = self._where(task_id, statuses, since_ts)
         if limit is not None:
             newest = (f"SELECT rowid FROM executions{where} "
@@ -328,18 +440,4 @@ class SQLiteStore(Store):
         if now - self._last_prune < 60:
             return
         self._last_prune = now
-        finished = "status NOT IN ('pending', 'running')"
-        if self.max_age_days is not None:
-            cutoff = self.now() - self.max_age_days * 86_400
-            conn.execute(f"DELETE FROM executions WHERE created_ts < ? AND {finished}", (cutoff,))
-        limit = self.max_executions_per_task
-        crowded = conn.execute(
-            "SELECT task_id FROM executions GROUP BY task_id HAVING count(*) > ?", (limit,)
-        ).fetchall()
-        for (task_id,) in crowded:
-            conn.execute(
-                f"DELETE FROM executions WHERE task_id = ? AND {finished} AND id IN ("
-                "SELECT id FROM executions WHERE task_id = ? ORDER BY created_ts DESC "
-                "LIMIT -1 OFFSET ?)",
-                (task_id, task_id, limit),
-            )
+        prune(conn, self.now(), self.max_executions_per_task, self.max_age_days)

@@ -1,6 +1,6 @@
 """A scheduler process for the multi-process and SIGKILL tests (run as a script).
 
-    python proc_worker.py STORE MODE UNTIL_TS
+    python proc_worker.py STORE MODE UNTIL_TS [DURABILITY]
 
 MODE "share": register handler "h" and run the tasks already in the store until UNTIL_TS.
 MODE "kill": create a fast interval task and a never-ending task, print "<time> <id>" for each
@@ -24,8 +24,8 @@ async def forever(ctx: TaskContext) -> None:
     await ctx.signal.wait()
 
 
-async def main(store: str, mode: str, until: float) -> None:
-    scheduler = Scheduler(store=store, timezone="UTC").start()
+async def main(store: str, mode: str, until: float, durability: str = "group") -> None:
+    scheduler = Scheduler(store=store, timezone="UTC", durability=durability).start()
     if mode == "share":
         scheduler.register_handler("h", fast)
     else:
@@ -48,4 +48,4 @@ async def main(store: str, mode: str, until: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:]))

@@ -229,7 +229,7 @@ async def test_retention_prunes_old_executions(tmp_path: Path) -> None:
 
 
 def test_a_version_1_store_is_migrated_with_its_tasks_and_their_state(tmp_path: Path) -> None:
-    from cognia_nb.stores._schema import MIGRATIONS, current_version
+    from cognia_nb.stores._schema import MIGRATIONS, SCHEMA_VERSION, current_version
 
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -254,7 +254,7 @@ def test_a_version_1_store_is_migrated_with_its_tasks_and_their_state(tmp_path: 
     assert (task.run_count, task.missed_count, task.skipped_count) == (5, 2, 1)
     assert (task.next_run_ts, task.last_run_ts) == (1704067260.0, 1704067200.0)
     check = sqlite3.connect(path)
-    assert current_version(check) == 2
+    assert current_version(check) == SCHEMA_VERSION == 3
     assert check.execute("SELECT claimed_due, claimed_by FROM task_state").fetchone() == (
         1704067200.0,
         "gone",
