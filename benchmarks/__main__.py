@@ -34,6 +34,9 @@ GOALS = {
     ("W4", "us_per_task"): "≤ 10 µs interval, ≤ 25 µs cron",
     ("W4", "bytes_per_task"): "≤ 1 KB",
     ("W5", "us_per_call"): "≤ 15 µs",
+    ("W5-far", "first_call_cpu_ms"): "≤ 5 ms, any year 1-9999",
+    ("W5-far", "far_jump_cpu_ms"): "≤ 1 ms",
+    ("W5-far", "call_max_us"): "≤ 1 ms per call, years 1-9999",
     ("W6", "probe_p99_ms"): "p99 ≤ 10 ms",
     ("W7-persist", "persisted_per_s"): "≥ 30k/s",
     ("W7-history", "seconds"): "1M rows ≤ 2 s",
@@ -48,6 +51,7 @@ def steps(quick: bool) -> list[list[str]]:
     s = "3" if quick else "5"
     return [
         ["w5_cron", "--n", "10000" if quick else "20000", "--repeat", r],
+        ["w5_far", "--examples", "500" if quick else "2000", "--repeat", r],
         ["w4_create", "--n", "30000" if quick else "100000", "--repeat", r],
         ["stored_executions", "--seconds", "20" if quick else "50", "--repeat", r],
         ["w3_idle", "--seconds", s, "--repeat", r],

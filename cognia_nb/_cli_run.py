@@ -10,6 +10,7 @@ from typing import Any
 
 from ._models import Execution, ExecutionStatus, Task
 from ._scheduler import Scheduler
+from ._shutdown import STOP_GRACE
 
 __all__ = ["run_plugins"]
 
@@ -93,9 +94,16 @@ class _LiveReporter(_PlainReporter):
 
 
 async def run_plugins(
-    dirs: list[str], store: str, duration: float | None, timezone: str | None, *, plain: bool
+    dirs: list[str],
+    store: str,
+    duration: float | None,
+    timezone: str | None,
+    *,
+    plain: bool,
+    grace: float = STOP_GRACE,
 ) -> int:
-    """Load the plugins, run until ``duration`` passes or a signal comes, stop gracefully."""
+    """Load the plugins, run until ``duration`` passes or a signal comes, then stop: running
+    executions get ``grace`` seconds to finish (a second Ctrl-C/SIGTERM cancels them now)."""
     from .cli import EXIT_OK, _install_signals
     from .plugins import load_plugin
 
@@ -106,6 +114,7 @@ async def run_plugins(
     scheduler.on("task_error", lambda t, ex, _e: reporter.finish(t, ex))
     scheduler.on("task_progress", reporter.progress)
     loaded = []
+    signals = _Signals()
     try:
         for directory in dirs:
             plugin = load_plugin(directory, scheduler)
@@ -118,21 +127,48 @@ async def run_plugins(
                 print(f"{_stamp()} skipped {plugin.plugin_id}/{name}: {why}", flush=True)
         print(f"{_stamp()} running {len(scheduler.list_tasks())} task(s) on {store} "
               f"(Ctrl-C to stop)", flush=True)  # fmt: skip
-        stop = asyncio.Event()
-        _install_signals(asyncio.get_running_loop(), stop)
+        _install_signals(asyncio.get_running_loop(), signals.received)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), duration)
+            await asyncio.wait_for(signals.first.wait(), duration)
     finally:
-        running = [r.execution for r in scheduler._runner.live.values()]
+        await _stop(scheduler, signals, grace)
         for plugin in loaded:
             plugin.unload()
-        await scheduler.stop()  # running executions are cancelled and recorded
         reporter.close()
         scheduler.close()  # flushes the store
-        if running:
-            print(f"{_stamp()} stopped; {len(running)} running execution(s) recorded as "
-                  "cancelled", flush=True)  # fmt: skip
-        else:
-            print(f"{_stamp()} stopped", flush=True)
         sys.stdout.flush()
     return EXIT_OK
+
+
+class _Signals:
+    """SIGINT/SIGTERM: the first stops gracefully, the next cancels what still runs."""
+
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.again = asyncio.Event()
+
+    def received(self) -> None:
+        (self.again if self.first.is_set() else self.first).set()
+
+
+async def _stop(scheduler: Scheduler, signals: _Signals, grace: float) -> None:
+    running = [r.execution for r in scheduler._runner.live.values() if r.launched]
+    if running and grace > 0:
+        print(f"{_stamp()} stopping: {len(running)} running execution(s) get {grace:g} s to "
+              "finish (Ctrl-C again to cancel them now)", flush=True)  # fmt: skip
+    stopping = asyncio.ensure_future(scheduler.stop(grace))
+    again = asyncio.ensure_future(signals.again.wait())
+    await asyncio.wait((stopping, again), return_when=asyncio.FIRST_COMPLETED)
+    if not stopping.done():
+        print(f"{_stamp()} cancelling the running execution(s) now", flush=True)
+        for run in list(scheduler._runner.live.values()):
+            scheduler._runner.cancel(run, "shutdown", now=True)
+    await stopping
+    again.cancel()
+    counts: dict[str, int] = {}
+    for ex in running:
+        label = "abandoned" if ex.abandoned else str(ex.status)
+        counts[label] = counts.get(label, 0) + 1
+    detail = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    print(f"{_stamp()} stopped" + (f"; running execution(s): {detail}" if detail else ""),
+          flush=True)  # fmt: skip

@@ -149,6 +149,17 @@ def _item(expr: str, item: str, index: int) -> set[int]:
     return set(range(first, last + 1, step))
 
 
+def _has_l_or_w(item: str) -> bool:
+    """Whether an (upper-cased) item uses the ``L``/``W`` syntax, not a name such as ``JUL``.
+
+    Each end of a range and the base of a step is looked at on its own, so ``3-JUL``,
+    ``1-jul/2`` and ``1-WED`` are names while ``5L``, ``LW``, ``15W`` and ``L-5`` are not.
+    """
+    return any(
+        ("L" in part or "W" in part) and not _NAME.match(part) for part in re.split(r"[-/]", item)
+    )
+
+
 def _field(expr: str, text: str, index: int) -> tuple[set[int], bool, set[tuple[int, int]]]:
     """Values of one field, plus ``L`` (day-of-month) or ``#`` pairs (day-of-week)."""
     name, *_, accepts = _FIELDS[index]
@@ -171,7 +182,7 @@ def _field(expr: str, text: str, index: int) -> tuple[set[int], bool, set[tuple[
                     "1-5 (the k-th weekday of the month)",
                 )
             nth.add((day, int(k_text)))
-        elif any(c in upper for c in "LW") and not _NAME.match(item.split("-")[0].split("/")[0]):
+        elif _has_l_or_w(upper):
             kind = "'L' (last day)" if "L" in upper else "'W' (nearest weekday)"
             where = (
                 "only allowed as a whole item in day-of-month" if "L" in upper else "not supported"

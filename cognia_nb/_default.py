@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -110,6 +111,7 @@ def task(
     ``exclude`` and ``windows`` are as for ``Scheduler.create_task``. Decorating again (a
     re-run cell) updates the same task: its id, history and paused state are kept. The
     function is returned unchanged, with ``fn.cognia_task`` set to the :class:`~cognia_nb.Task`.
+    In an IPython shell the cell also shows the task's live card (like tqdm shows a bar).
 
     Raises:
         TaskValidationError: for a missing or ambiguous trigger or any invalid parameter.
@@ -146,6 +148,16 @@ def task(
             windows=windows,
         )
         func.cognia_task = created  # type: ignore[attr-defined]
+        _show_card(target, created)
         return func
 
     return decorate
+
+
+def _show_card(scheduler: Scheduler, created: Any) -> None:
+    """In an IPython shell, display the task's live card (IPython is never imported here)."""
+    if "IPython" not in sys.modules:
+        return
+    from .jupyter._card import show_card
+
+    show_card(scheduler, created)

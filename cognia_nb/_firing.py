@@ -25,7 +25,6 @@ from ._models import (
     TaskStatus,
     TriggerKind,
 )
-from ._outcome import Outcome
 from ._policies import after_outcome, excluded
 from ._runner import Run
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger
@@ -38,7 +37,9 @@ __all__ = ["MAX_CATCH_UP", "MAX_EVENT_DEPTH", "Firing"]
 log = logging.getLogger("cognia_nb.scheduler")
 
 MAX_CATCH_UP = 1000  # run_all: at most this many late firings are run at once
-MAX_EVENT_DEPTH = 8  # task:succeeded -> task -> task:succeeded ... chains stop here
+#: Event chains stop here: task:succeeded -> task -> task:succeeded ..., and emits from
+#: handlers (a handler's emit starts executions one link further down its own chain).
+MAX_EVENT_DEPTH = 8
 
 
 class Firing:
@@ -52,9 +53,17 @@ class Firing:
         self._answers: deque[tuple[list[tuple[Task, float]], list[bool], asyncio.Future[None]]]
         self._answers = deque()
         self._draining = False
+        self.chains_cut = 0  # events not emitted: their chain reached MAX_EVENT_DEPTH
+        self._cut_logged: set[str] = set()
 
     def on_due(self, task_id: str, due: float, now: float) -> None:
-        """The dispatcher says ``task_id`` is due (nominally at ``due``)."""
+        """The dispatcher says ``task_id`` is due (nominally at ``due``).
+
+        (A claim this process already won while stopping still fires: the firing is ours and
+        gets the rest of the stop's grace like any running execution.)
+        """
+        if self.s._stopping:
+            return
         task = self.s._tasks.get(task_id)
         if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
             return
@@ -201,35 +210,55 @@ class Firing:
         depth: int = 0,
         overlap: Overlap | None = None,
     ) -> Execution | None:
-        """Start one firing, applying the overlap policy. None if it was skipped."""
+        """Start one firing, applying the overlap policy. None if it was skipped.
+
+        A task counts as running while a handler of it runs: an admitted execution, one
+        winding down after a cancel or timeout, or an abandoned handler (its execution is
+        over, its thread is not). ``skip`` skips (counted), ``queue`` waits, ``replace``
+        cancels and starts the new execution once the old handler has returned, ``allow``
+        starts at once.
+        """
         calendar_skip = task.calendar is not None and kind is TriggerKind.SCHEDULE
         if calendar_skip and excluded(self.s, task, scheduled_ts):  # the calendar skips it
             return None
         runner = self.s._runner
-        # Nothing running (the common case) costs one dict lookup, no policy at all.
-        running = runner.running_for(task.id) if task.id in runner.by_task else None
+        # Nothing running (the common case) costs two dict lookups, no policy at all.
+        busy = task.id in runner.by_task or task.id in runner.abandoned
         policy = overlap or task.overlap
-        if running:
+        if busy:
             if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
                 policy = Overlap.QUEUE  # "run now" never silently does nothing
             if policy is Overlap.SKIP:
                 task.skipped_count += 1
-                for run in running:
+                for run in runner.running_for(task.id):
                     run.execution.skipped += 1
                 return None
         ex = self._new_execution(task, scheduled_ts, kind, missed, event)
         run = Run(task, ex, depth)
         self.s.store.save_execution(ex)
-        if running and policy is Overlap.QUEUE:
-            if not runner.enqueue(run):
-                task.skipped_count += 1
-                runner.finish(run, ExecutionStatus.CANCELLED, _queue_full(), "queue full")
+        if busy and policy is Overlap.REPLACE:
+            self._replace(task, ex)
+            busy = runner.busy(task.id)
+            policy = Overlap.QUEUE
+        if busy and policy is Overlap.QUEUE:
+            runner.enqueue(run)
             return ex
-        if running and policy is Overlap.REPLACE:
-            for old in running:
-                runner.cancel(old, "replaced")
         runner.submit(run)
         return ex
+
+    def _replace(self, task: Task, ex: Execution) -> None:
+        """overlap="replace": cancel what runs or waits; the new execution starts when the
+        old handler has returned (at most one handler of the task runs)."""
+        runner = self.s._runner
+        for old in runner.running_for(task.id):
+            runner.cancel(old, "replaced")
+        for old in list(runner.queued.get(task.id, ())):
+            runner.cancel(old, "replaced")
+        if task.id in runner.abandoned:
+            message = ("waits: the handler it replaces still runs in an abandoned thread; a "
+                       "second copy is not started")  # fmt: skip
+            ex.logs.append(LogEntry(self.s.clock.now(), "warning", message, {}, 0))
+            log.warning("task %r: replace %s", task.name, message)
 
     def _new_execution(
         self,
@@ -287,8 +316,7 @@ class Firing:
             return
         if not s._event_tasks.get(event_type):
             return
-        if run.depth >= MAX_EVENT_DEPTH:
-            log.warning("event chain stopped after %d links at %r", run.depth, task.name)
+        if self.chain_cut(run.depth, event_type, task.name):
             return
         payload = {
             "taskId": task.id,
@@ -300,6 +328,32 @@ class Firing:
         }
         # A task never fires on its own success or failure (that would loop forever).
         self.emit(event_type, payload, "scheduler", run.depth + 1, exclude=task.id)
+
+    def chain_cut(self, depth: int, event_type: str, where: str) -> bool:
+        """True (and one log line per event type) if an event from an execution ``depth``
+        links down a chain would go past :data:`MAX_EVENT_DEPTH`."""
+        if depth < MAX_EVENT_DEPTH:
+            return False
+        self.chains_cut += 1
+        if event_type not in self._cut_logged:
+            self._cut_logged.add(event_type)
+            log.warning("event chain stopped after %d links at %r: %r is not emitted (further "
+                        "cuts of %r chains are counted, not logged)", depth, where, event_type,
+                        event_type)  # fmt: skip
+        return True
+
+    def emit_from(
+        self, event_type: str, payload: Any, source: str, execution_id: str | None
+    ) -> list[str]:
+        """An emit by user code; from inside a handler it continues that execution's chain."""
+        depth = 0
+        if execution_id is not None:
+            run = self.s._runner.live.get(execution_id)
+            parent = run.depth if run is not None else 0
+            if self.chain_cut(parent, event_type, run.task.name if run else execution_id):
+                return []
+            depth = parent + 1
+        return self.emit(event_type, payload, source, depth)
 
     def notify_progress(self, run: Run) -> None:
         if not self.s.hooks.has("task_progress"):
@@ -315,6 +369,8 @@ class Firing:
     def emit(
         self, event_type: str, payload: Any, source: str, depth: int, exclude: str | None = None
     ) -> list[str]:
+        if self.s._stopping:  # a stopping scheduler starts no new event runs
+            return []
         event = Event(event_type, payload, source, datetime.fromtimestamp(self.s.clock.now(), UTC))
         started: list[str] = []
         for tid in sorted(self.s._event_tasks.get(event_type, ())):
@@ -354,7 +410,3 @@ class SchedulerSink(_Sink):
         ex = run.execution
         ex.logs.append(LogEntry(self.s.clock.now(), level, message, dict(fields), ex.attempt))
         self.s._firing.notify_progress(run)
-
-
-def _queue_full() -> Outcome:
-    return Outcome(error="more than 100 executions queued; firing dropped")

@@ -353,7 +353,10 @@ class Execution:
     missed: int = 0
     skipped: int = 0
     event: Any = None
-    reason: str | None = None  # why it was cancelled / interrupted / timed out
+    reason: str | None = None  # why it was cancelled / interrupted / timed out (or is ending)
+    # Given up on: its handler did not return within the grace after the abort (a sync
+    # handler's thread, or an async handler swallowing cancellation, still runs).
+    abandoned: bool = False
     # Most executions never log a line or report a metric: both containers are made on first
     # use (an empty bounded deque alone is larger than the rest of the record).
     _metrics: dict[str, Any] | None = field(default=None, init=False, repr=False)
@@ -409,6 +412,12 @@ class Execution:
         return self.status.finished
 
     @property
+    def cancelling(self) -> bool:
+        """Running, but aborted (cancelled, timed out, replaced, shutdown): the handler is
+        winding down; ``reason`` says why. The final status comes when it has returned."""
+        return self.status is ExecutionStatus.RUNNING and self.reason is not None
+
+    @property
     def result(self) -> TaskResult:
         """The outcome as a :class:`TaskResult`."""
         return TaskResult(
@@ -443,6 +452,8 @@ class Execution:
             "missed": self.missed,
             "skipped": self.skipped,
             "reason": self.reason,
+            "cancelling": self.cancelling,
+            "abandoned": self.abandoned,
             "logs": [
                 {"time": e.time.isoformat(), "level": e.level, "message": e.message, **e.fields}
                 for e in self._logs or ()

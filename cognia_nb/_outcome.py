@@ -10,7 +10,7 @@ from ._context import AbortSignal
 from ._errors import TaskAbortedError
 from ._models import TaskResult
 
-__all__ = ["Aborted", "Outcome", "aborted_outcome", "error_outcome", "value_outcome"]
+__all__ = ["Outcome", "Raised", "aborted_outcome", "error_outcome", "value_outcome"]
 
 
 @dataclass(slots=True)
@@ -23,8 +23,13 @@ class Outcome:
     aborted: str | None = None  # the signal's reason
 
 
-class Aborted(Exception):
-    """The attempt's signal was set and the handler was left or cancelled."""
+class Raised(Exception):
+    """Carries what a sync handler raised out of its thread when a Future cannot hold it
+    (``StopIteration``: asyncio refuses to set it on a Future)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(repr(exc))
+        self.exc = exc
 
 
 # A handler returning None (the common case) succeeds with nothing to record; one shared
@@ -56,9 +61,10 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
     """The outcome of an attempt whose handler (or executor) raised ``exc``.
 
     A failing handler is data: the error text and the traceback are kept on the execution.
+    ``exc`` may be any ``BaseException`` (``SystemExit(0)`` reads "SystemExit: 0").
     """
-    if isinstance(exc, Aborted):
-        return aborted_outcome(signal, timeout)
+    if isinstance(exc, Raised) and isinstance(exc.exc, BaseException):
+        exc = exc.exc
     if isinstance(exc, TaskAbortedError):
         if signal.aborted or exc.reason == "timeout":  # an executor's own timeout too
             signal._abort(exc.reason)
@@ -66,8 +72,16 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
         return Outcome(error=f"TaskAbortedError: {exc}", trace=_trace(exc))
     if signal.aborted:
         return aborted_outcome(signal, timeout)
-    return Outcome(error=f"{type(exc).__name__}: {exc}", trace=_trace(exc))
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception as bad:  # noqa: BLE001 - a handler's exception may not even print
+        text = f"<str() raised {type(bad).__name__}>"
+    return Outcome(error=f"{name}: {text}" if text else name, trace=_trace(exc))
 
 
-def _trace(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc))
+def _trace(exc: BaseException) -> str | None:
+    try:
+        return "".join(traceback.format_exception(exc))
+    except Exception:  # noqa: BLE001 - never let a strange exception break the engine
+        return None

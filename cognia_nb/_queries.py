@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
+from ._context import current_task_context
 from ._errors import ExecutionNotFoundError, SchedulerStateError
 from ._models import Execution, Task
 from ._threads import on_loop
@@ -68,7 +69,11 @@ class ExecutionQueries:
 
     @on_loop
     def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool:
-        """Cancel a pending, running or retry-waiting execution. False if already finished."""
+        """Cancel a pending, running or retry-waiting execution. False if already finished.
+
+        A running execution has its signal set and shows ``cancelling``; it is recorded
+        ``cancelled`` when its handler has returned (or was given up on after the grace).
+        """
         run = self._runner.live.get(execution_id)
         if run is None:
             self.get_execution(execution_id)  # raises for unknown ids
@@ -81,11 +86,18 @@ class ExecutionQueries:
 
         Raises:
             ExecutionNotFoundError: unknown id.
+            SchedulerStateError: called by the execution's own handler (it would never end).
             TimeoutError: not finished within ``timeout`` real seconds.
         """
         run = self._runner.live.get(execution_id)
         if run is None:
             return self.get_execution(execution_id)
+        context = current_task_context.get()
+        if context is not None and context.execution_id == execution_id:
+            raise SchedulerStateError(
+                f"execution {execution_id!r} cannot wait for itself: it ends when its own "
+                "handler returns"
+            )
         future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
         run.waiters.append(future)
         try:
@@ -132,10 +144,11 @@ class ExecutionQueries:
         """Executions as a pandas DataFrame, one row each (oldest first), indexed by
         ``execution_id``.
 
-        Columns: task_id, task_name, plugin_id, trigger_kind, status (categoricals), attempts,
-        missed, skipped, scheduled_at, started_at, finished_at (UTC), lateness, duration
-        (timedeltas), progress, error, output (JSON text; parsed with ``parse_output=True``)
-        and one ``metrics.<key>`` column per metric.
+        Columns, what people read first and ids last: task_name, status, scheduled_at,
+        started_at, duration, error, finished_at, lateness, trigger_kind, attempts, missed,
+        skipped, progress, output (JSON text; parsed with ``parse_output=True``), one
+        ``metrics.<key>`` column per metric, task_id, plugin_id. Times are UTC, durations
+        timedeltas, names, kinds, statuses and ids categoricals.
 
         Args:
             task_id: one task (id or name); default all.
@@ -158,7 +171,8 @@ class ExecutionQueries:
     def timeline(
         self, since: datetime | float | str | None = None, limit: int | None = 2000
     ) -> Figure:
-        """A matplotlib Gantt-style figure of the executions, coloured by status."""
+        """A matplotlib Gantt-style figure of the executions, coloured by status; it displays
+        as a PNG in a notebook without ``%matplotlib``."""
         from .history import timeline
 
         return timeline(cast("Scheduler", self), since, limit)

@@ -3,10 +3,24 @@
 One asyncio task per running execution drives its attempts. Async handlers are awaited on the
 loop; sync handlers run in a thread pool and the loop waits on their future, never on them.
 
-A timeout or a cancel sets the attempt's :class:`AbortSignal`. A sync handler is abandoned at
-once (a thread cannot be killed; it is left to return and its result is dropped). An async
-handler gets ``cancel_grace`` seconds to notice the signal and is then cancelled. A cancelled
-execution is recorded as cancelled at the moment of the cancel.
+**The rule: an execution is finished when its handler has returned (or been given up on),
+never before.** A timeout or a cancel sets the attempt's :class:`AbortSignal` at once; the
+execution stays ``running`` with ``cancelling`` true and ``reason`` saying why while the handler
+winds down. An async handler that is still running ``cancel_grace`` seconds later is cancelled
+(``CancelledError`` inside it); a sync handler's thread gets the same grace to return. Only
+then is the final status recorded, and ``wait_for``, the hooks, the ``task:*`` events and the
+store see it.
+
+A handler that outlives the grace (a thread cannot be killed; an async handler may swallow
+its cancellation) is *abandoned*: the execution is recorded ``timed_out`` / ``cancelled``
+with ``abandoned=True``, ``scheduler.abandoned_threads`` counts it, one warning names the
+task, and the task still counts as running for its overlap policy until the handler really
+returns. An abandoned thread does not shrink the pool (it grows by one while it runs). An
+abandoned attempt is never retried (that would run the handler twice at once).
+
+Every exception a handler raises, ``BaseException`` included (``SystemExit``,
+``KeyboardInterrupt``, ``GeneratorExit``), is a failed attempt naming it; the only
+``CancelledError`` read as cancellation is the one the scheduler itself sent.
 """
 
 from __future__ import annotations
@@ -24,33 +38,37 @@ from ._context import AbortSignal, TaskContext, current_task_context
 from ._deadlines import Deadlines
 from ._durable import acknowledge
 from ._eager import Resume
+from ._giveup import Abandoned, GivingUp
 from ._handlers import Handler
 from ._models import Execution, ExecutionStatus, LogEntry, Task
-from ._outcome import Aborted, Outcome, aborted_outcome, error_outcome, value_outcome
+from ._outcome import Outcome, aborted_outcome, error_outcome, value_outcome
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
 
-__all__ = ["Run", "Runner"]
+__all__ = ["MAX_QUEUED_PER_TASK", "Run", "Runner"]
 
 log = logging.getLogger("cognia_nb.scheduler")
 
-MAX_QUEUED_PER_TASK = 100
+MAX_QUEUED_PER_TASK = 1000  # default max_queued: beyond it the oldest queued firing is dropped
 
 
 class Run:
     """The live state of one execution while it is pending or running."""
 
     __slots__ = (
-        "abort_ts",
         "aio_task",
         "cancel_reason",
         "ctx",
         "depth",
+        "engine_cancel",
         "execution",
+        "in_handler",
         "launched",
+        "on_loop",
         "signal",
         "task",
+        "thread",
         "timer",
         "waiters",
     )
@@ -63,23 +81,34 @@ class Run:
         self.aio_task: asyncio.Task[None] | None = None
         self.timer: tuple[int, int] | None = None  # timeout token
         self.ctx: contextvars.Context | None = None  # the handler runs in it
-        self.cancel_reason: str | None = None
-        self.abort_ts: float | None = None
+        self.cancel_reason: str | None = None  # set: the execution ends cancelled
         self.launched = False
+        self.in_handler = False  # an attempt's handler is running (not pending, not retrying)
+        # Set by each attempt (read only once one started): the attempt is an async handler
+        # on this loop; the scheduler cancelled its Task itself; a sync handler's thread.
+        self.on_loop: bool
+        self.engine_cancel: bool
+        self.thread: asyncio.Future[Any] | None
         self.waiters: list[asyncio.Future[Execution]] = []
 
 
-class Runner:
+class Runner(GivingUp):
     """Starts, runs and finishes executions for a :class:`Scheduler`."""
 
-    def __init__(self, scheduler: Scheduler, max_concurrency: int | None) -> None:
+    def __init__(
+        self, scheduler: Scheduler, max_concurrency: int | None, max_queued: int = 1000
+    ) -> None:
         self.s = scheduler
         self.max_concurrency = max_concurrency
+        self.max_queued = max_queued
         self.active = 0
         self.live: dict[str, Run] = {}  # execution id -> run (pending or running)
         self.by_task: dict[str, set[str]] = {}  # task id -> ids of launched, unfinished runs
         self.waiting: deque[Run] = deque()  # launched when a concurrency slot frees
-        self.queued: dict[str, deque[Run]] = {}  # overlap="queue": behind the task's own run
+        self.queued: dict[str, deque[Run]] = {}  # behind the task's own run (overlap="queue")
+        self.abandoned: dict[str, int] = {}  # task id -> its abandoned handlers still running
+        self.abandoned_total = 0  # handlers ever abandoned
+        self._overflowing: set[str] = set()  # tasks whose queue dropped firings (logged once)
         self.deadlines = Deadlines(scheduler.clock)
         self._sync_depth = 0  # > 0 while an execution's synchronous step runs
 
@@ -89,6 +118,10 @@ class Runner:
         """Runs of ``task_id`` that were admitted and have not finished."""
         ids = self.by_task.get(task_id)
         return [self.live[i] for i in ids] if ids else []
+
+    def busy(self, task_id: str) -> bool:
+        """Whether a handler of the task runs (an admitted run, or an abandoned handler)."""
+        return task_id in self.by_task or task_id in self.abandoned
 
     def submit(self, run: Run) -> None:
         """Admit a run: start it now or when a concurrency slot frees."""
@@ -100,14 +133,25 @@ class Runner:
         else:
             self.waiting.append(run)
 
-    def enqueue(self, run: Run) -> bool:
-        """Queue ``run`` behind its task's current run (overlap="queue"); False if full."""
-        queue = self.queued.setdefault(run.task.id, deque())
-        if len(queue) >= MAX_QUEUED_PER_TASK:
-            return False
+    def enqueue(self, run: Run) -> None:
+        """Queue ``run`` behind its task's running handler; past ``max_queued`` the oldest
+        queued run is dropped (recorded cancelled, counted in the task's ``missed_count``)."""
+        task = run.task
+        queue = self.queued.get(task.id)
+        if queue is None:
+            queue = self.queued[task.id] = deque()
         self.live[run.execution.id] = run
         queue.append(run)
-        return True
+        if len(queue) > self.max_queued:
+            oldest = queue.popleft()
+            task.missed_count += 1
+            if task.id not in self._overflowing:
+                self._overflowing.add(task.id)
+                log.warning("task %r: more than %d firings queued behind its running handler; "
+                            "the oldest are dropped (counted in missed_count)", task.name,
+                            self.max_queued)  # fmt: skip
+            error = f"dropped: more than {self.max_queued} executions were queued for the task"
+            self.finish(oldest, ExecutionStatus.CANCELLED, Outcome(error=error), "queue full")
 
     def _launch(self, run: Run) -> None:
         self.active += 1
@@ -153,6 +197,7 @@ class Runner:
         except Exception as exc:
             log.exception("internal error while running execution %s", run.execution.id)
             outcome = Outcome(error=f"internal error: {exc!r}", trace=traceback.format_exc())
+            run.in_handler = False
             self.finish(run, ExecutionStatus.FAILED, outcome)
         finally:
             self._sync_depth -= 1
@@ -160,6 +205,9 @@ class Runner:
     def _attempt(self, run: Run, handler: Handler | None) -> None:
         s, ex, task = self.s, run.execution, run.task
         ex.attempt += 1
+        run.in_handler = True
+        run.engine_cancel = False
+        run.thread = None
         if handler is None:
             self._attempt_done(run, Outcome(error=f"handler {task.handler!r} is not registered"))
             return
@@ -177,52 +225,60 @@ class Runner:
         loop = s._require_loop()
         executor = s.executor_for(task)
         if executor is not None or not handler.is_async:
+            run.on_loop = False
             self._arm_deadline(run, deadline)
             work = (
                 executor.run(handler, context, signal, timeout)
                 if executor is not None
-                else self._call_sync(handler, context, signal)
+                else self._call_sync(run, handler, context, signal)
             )
-            coro = self._finish_attempt(run, work, signal, on_loop=False)
-            run.aio_task = loop.create_task(coro, context=ctx)
+            run.aio_task = loop.create_task(self._finish_attempt(run, work, signal), context=ctx)
+            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
             return
+        run.on_loop = True
         try:
             step, first = ctx.run(_first_step, handler, context)
         except StopIteration as stop:
             outcome = value_outcome(stop.value, signal, timeout)
         except asyncio.CancelledError:  # raised by the handler's own first step
             outcome = Outcome(error="CancelledError: the handler cancelled itself")
-        except Exception as exc:  # noqa: BLE001 - a failing handler is data
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ...: data
             outcome = error_outcome(exc, signal, timeout)
         else:
             self._arm_deadline(run, deadline)
-            coro = self._finish_attempt(run, Resume(step, first), signal, on_loop=True)
+            coro = self._finish_attempt(run, Resume(step, first), signal)
             run.aio_task = loop.create_task(coro, context=ctx)
+            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
             if signal.aborted:  # it cancelled its own execution during the first step
                 self._cancel_after_grace(run, signal)
             return
         self._attempt_done(run, outcome)
 
-    async def _finish_attempt(
-        self, run: Run, work: Awaitable[Any], signal: AbortSignal, *, on_loop: bool
-    ) -> None:
+    async def _finish_attempt(self, run: Run, work: Awaitable[Any], signal: AbortSignal) -> None:
         """Await the rest of an attempt (an async handler that suspended in its first step, a
-        sync handler's thread, an executor) and turn what it came to into an outcome.
-
-        ``on_loop``: the handler runs on this loop, so a cancel may be our own grace-period
-        cancel of an aborted attempt (a failed attempt, not a cancelled execution).
-        """
+        sync handler's thread, an executor) and turn what it came to into an outcome."""
         timeout = run.task.timeout
         try:
             value = await work
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             current = asyncio.current_task()
-            if not on_loop or not signal.aborted or self.s._stopping or current is None:
+            cancelling = current.cancelling() if current is not None else 1
+            if run.engine_cancel and cancelling and current is not None:
+                current.uncancel()  # our own cancel of an aborted attempt
+                outcome = aborted_outcome(signal, timeout)
+            elif cancelling:  # cancelled from outside (the loop closing)
                 self._cancelled(run)
                 raise
-            current.uncancel()  # our own grace-period cancel, not the caller's
-            outcome = aborted_outcome(signal, timeout)
-        except Exception as exc:  # noqa: BLE001 - a failing handler is data
+            else:  # the handler raised (or let through) a CancelledError of its own
+                outcome = error_outcome(exc, signal, timeout)
+        except Abandoned as gone:
+            if gone.thread is not run.thread:  # a handler raising our class: just an error
+                outcome = error_outcome(gone, signal, timeout)
+            else:
+                self._disarm_deadline(run)
+                self.abandon(run, gone.thread)
+                return
+        except BaseException as exc:  # noqa: BLE001 - a failing handler is data, SystemExit too
             outcome = error_outcome(exc, signal, timeout)
         else:
             outcome = value_outcome(value, signal, timeout)
@@ -230,32 +286,26 @@ class Runner:
             self._disarm_deadline(run)
         self._attempt_done(run, outcome)
 
-    async def _call_sync(self, handler: Handler, context: TaskContext, signal: AbortSignal) -> Any:
-        loop = self.s._require_loop()
-        ctx = handler.context.copy() if handler.context is not None else contextvars.copy_context()
-        future = loop.run_in_executor(self.s._pool, ctx.run, _call_in_thread, handler, context)
-        self.s.clock.track(future)
-        aborted = signal.as_future()
-        await asyncio.wait((future, aborted), return_when=asyncio.FIRST_COMPLETED)
-        if not future.done():
-            future.add_done_callback(_drop_abandoned)
-            raise Aborted
-        aborted.cancel()
-        return future.result()
-
     def _attempt_done(self, run: Run, outcome: Outcome) -> None:
-        """Finish the execution, or schedule its next attempt."""
+        """Finish the execution, or schedule its next attempt (its handler has returned)."""
+        run.in_handler = False
         ex, task = run.execution, run.task
-        if ex.status is not ExecutionStatus.RUNNING:  # cancelled meanwhile
+        if ex.status is not ExecutionStatus.RUNNING:  # given up on meanwhile
+            return
+        if run.cancel_reason is not None:
+            reason = run.cancel_reason
+            self.finish(run, ExecutionStatus.CANCELLED, Outcome(error=f"execution {reason}",
+                        trace=outcome.trace), reason=reason)  # fmt: skip
             return
         if outcome.result is not None and outcome.result.success:
             self.finish(run, ExecutionStatus.SUCCEEDED, outcome)
             return
-        if ex.attempt >= task.retry.max_attempts:
+        if ex.attempt >= task.retry.max_attempts or self.s._stopping:
             timed_out = outcome.aborted == "timeout"
             self.finish(run, ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED,
                         outcome)  # fmt: skip
             return
+        ex.reason = None  # the next attempt is not ending
         delay = task.retry.delay_before(ex.attempt + 1)
         self._note(
             ex,
@@ -277,11 +327,17 @@ class Runner:
             raise
         self._start_attempt(run, self.s.handler_for(run.task))
 
+    def _task_done(self, run: Run, task: asyncio.Task[None]) -> None:
+        """An attempt's Task cancelled before it ever ran leaves its execution to us."""
+        if task.cancelled() and run.aio_task is task and not run.execution.finished:
+            self._cancelled(run)
+
     def _cancelled(self, run: Run) -> None:
-        """The execution's Task was cancelled from outside (shutdown, loop closing)."""
+        """The execution's Task was cancelled from outside (the loop closing)."""
+        run.in_handler = False
         if run.execution.finished:
             return
-        reason = "shutdown" if self.s._stopping else "cancelled"
+        reason = run.cancel_reason or ("shutdown" if self.s._stopping else "cancelled")
         outcome = Outcome(error=f"execution {reason}")
         self.finish(run, ExecutionStatus.CANCELLED, outcome, reason=reason)
 
@@ -296,28 +352,17 @@ class Runner:
 
     def _timed_out(self, run: Run) -> None:
         run.timer = None
-        if run.signal is not None:
+        if run.signal is not None and run.in_handler:
             self.abort(run, run.signal, "timeout")
 
     def abort(self, run: Run, signal: AbortSignal, reason: str) -> None:
-        """Set the attempt's signal; cancel an async handler that ignores it after a grace."""
+        """Set the attempt's signal; the execution shows ``cancelling`` until its handler has
+        returned; an async handler that ignores the signal is cancelled after the grace."""
         if not signal._abort(reason):
             return
-        run.abort_ts = self.s.clock.now()
+        if run.execution.reason is None:
+            run.execution.reason = reason
         self._cancel_after_grace(run, signal)
-
-    def _cancel_after_grace(self, run: Run, signal: AbortSignal) -> None:
-        task = run.aio_task
-        if task is None or task.done():
-            return
-        handler = self.s.handler_for(run.task)
-        if handler is not None and handler.is_async:
-
-            def cancel_if_stuck() -> None:
-                if run.signal is signal and not task.done():
-                    task.cancel()
-
-            self.s.clock.call_at(self.s.clock.now() + self.s.cancel_grace, cancel_if_stuck)
 
     async def _wait_retry(self, run: Run, delay: float) -> bool:
         """Sleep before the next attempt; False if the execution was cancelled meanwhile."""
@@ -335,16 +380,29 @@ class Runner:
 
     # -- cancellation and finishing -------------------------------------------------------
 
-    def cancel(self, run: Run, reason: str = "cancelled") -> None:
-        """Cancel a pending or running execution; recorded as cancelled at once."""
+    def cancel(self, run: Run, reason: str = "cancelled", *, now: bool = False) -> None:
+        """Cancel a pending or running execution.
+
+        One that has not started (or waits between attempts) is recorded cancelled at once.
+        A running one gets its signal set and ends cancelled when its handler has returned
+        (or was given up on); with ``now`` an async handler is cancelled without a grace.
+        """
         ex = run.execution
         if ex.finished:
             return
-        run.cancel_reason = reason
+        if run.cancel_reason is None:
+            run.cancel_reason = reason
         if not run.launched:
             self._unqueue(run)
-        elif run.signal is not None:
+        elif run.in_handler and run.signal is not None:
+            ex.reason = run.cancel_reason
             self.abort(run, run.signal, reason)
+            task = run.aio_task
+            if now and run.on_loop and task is not None:
+                self._hard_cancel(run, task, run.signal)
+            return
+        elif run.signal is not None:
+            run.signal._abort(reason)  # ends a wait between attempts
         self.finish(
             run, ExecutionStatus.CANCELLED, Outcome(error=f"execution {reason}"), reason=reason
         )
@@ -355,6 +413,8 @@ class Runner:
         queue = self.queued.get(run.task.id)
         if queue and run in queue:
             queue.remove(run)
+            if not queue:
+                del self.queued[run.task.id]
 
     def finish(
         self, run: Run, status: ExecutionStatus, outcome: Outcome, reason: str | None = None
@@ -365,9 +425,7 @@ class Runner:
             return
         now = s.clock.now()
         ex.status = status
-        ex.finished_ts = (
-            run.abort_ts if status is ExecutionStatus.TIMED_OUT and run.abort_ts else now
-        )
+        ex.finished_ts = now
         if ex.started_ts is None:
             ex.started_ts = None if status is ExecutionStatus.CANCELLED else now
         ex.reason = reason or outcome.aborted
@@ -402,10 +460,11 @@ class Runner:
 
     def _start_next(self, task_id: str) -> None:
         queue = self.queued.get(task_id)
-        if queue and task_id not in self.by_task:
+        if queue and task_id not in self.by_task and task_id not in self.abandoned:
             run = queue.popleft()
             if not queue:
                 del self.queued[task_id]
+                self._overflowing.discard(task_id)
             self.submit(run)
         limit = self.max_concurrency
         while self.waiting and (limit is None or self.active < limit):
@@ -425,15 +484,5 @@ def _first_step(handler: Handler, context: TaskContext) -> tuple[Coroutine[Any, 
     return step, step.send(None)
 
 
-def _call_in_thread(handler: Handler, context: TaskContext) -> Any:
-    current_task_context.set(context)  # this thread's copy of the context only
-    return handler.call(context)
-
-
 def _cancel(future: asyncio.Future[Any]) -> None:
     future.cancel()
-
-
-def _drop_abandoned(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.info("an abandoned sync handler finished with %r", future.exception())

@@ -18,14 +18,13 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._analyst import AnalystTools
 from ._checks import check_scheduler_options, checked_keywords
 from ._clock import Clock, RealClock
-from ._context import SealedSink
+from ._context import SealedSink, current_task_context
 from ._dispatch import Dispatcher
 from ._durable import check_durability
 from ._errors import (
@@ -37,12 +36,13 @@ from ._errors import (
 from ._firing import Firing, SchedulerSink
 from ._handlers import Handler
 from ._hooks import HookRegistry
-from ._models import Task, TaskStatus, TriggerKind
+from ._models import Task, TaskStatus, TriggerKind, _positive
 from ._queries import ExecutionQueries
-from ._runner import Runner
+from ._runner import MAX_QUEUED_PER_TASK, Runner
+from ._shutdown import STOP_GRACE, stop_now, wind_down
 from ._sync import anchor_for, watcher_for
 from ._taskspec import UNSET, TaskSpec, read_task_spec
-from ._threads import on_loop
+from ._threads import HandlerPool, on_loop
 from ._tz import default_timezone, validate_zone_key
 from .executors import Executor
 from .stores import Store, open_store
@@ -67,6 +67,12 @@ def task_id_for(plugin_id: str, name: str) -> str:
 class Scheduler(ExecutionQueries, AnalystTools):
     """An asyncio job scheduler.
 
+    An execution is finished when its handler has returned (or been given up on), never
+    before: a cancel or a timeout sets its signal at once and it shows ``cancelling`` until
+    then; ``wait_for``, the hooks, the ``task:*`` events and the store see the final status
+    only at that point. A handler that outlives the grace is abandoned (``abandoned=True``)
+    and keeps its task busy for the overlap policy until it returns (``_runner.py``).
+
     Args:
         store: ``None`` or ``"memory"`` (in memory), a path (SQLite file) or a
             :class:`~cognia_nb.stores.Store`.
@@ -74,8 +80,12 @@ class Scheduler(ExecutionQueries, AnalystTools):
         clock: the time source (``cognia_nb.testing.FakeClock`` in tests).
         max_concurrency: executions running at once (None: no limit); more wait as pending.
         sync_workers: threads for sync handlers.
-        cancel_grace: seconds an async handler gets to honour its abort signal before it is
-            cancelled.
+        cancel_grace: seconds a handler gets to return after its abort signal is set (a
+            timeout, a cancel) before an async one is cancelled; as long again after that (or
+            for a sync one's thread) before it is given up on (``abandoned``).
+        max_queued: firings a task may hold queued behind its running handler
+            (``overlap="queue"``, the default of event tasks); beyond it the oldest is dropped
+            and counted in the task's ``missed_count``.
         slice_size: due firings handled per loop iteration before yielding, at most (a slice
             also ends after about a millisecond of work).
         executors: named executors for tasks created with ``executor=<name>`` (such as
@@ -94,6 +104,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         *,
         sync_workers: int | None = None,
         cancel_grace: float = 1.0,
+        max_queued: int = MAX_QUEUED_PER_TASK,
         slice_size: int = 256,
         executors: Mapping[str, Executor] | None = None,
         durability: str = "group",
@@ -106,6 +117,12 @@ class Scheduler(ExecutionQueries, AnalystTools):
         self.store.now = self.clock.now
         check_scheduler_options(max_concurrency, sync_workers, cancel_grace, slice_size)
         self.cancel_grace = float(cancel_grace)
+        if isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 1:
+            raise TaskValidationError(
+                f"max_queued must be a positive integer, got {max_queued!r}",
+                field="max_queued",
+                value=max_queued,
+            )
         self.executors: dict[str, Executor] = dict(executors or {})
         self.hooks = HookRegistry()
         self._tasks: dict[str, Task] = {}
@@ -116,12 +133,9 @@ class Scheduler(ExecutionQueries, AnalystTools):
         self._event_tasks: dict[str, set[str]] = {}
         self._firing = Firing(self)
         self._dispatcher = Dispatcher(self.clock, self._firing.on_due, slice_size)
-        self._runner = Runner(self, max_concurrency)
+        self._runner = Runner(self, max_concurrency, max_queued)
         self._sink = SealedSink(SchedulerSink(self))  # handlers see no scheduler through it
-        self._pool = ThreadPoolExecutor(
-            max_workers=sync_workers or min(32, (os.cpu_count() or 1) + 4),
-            thread_name_prefix="cognia_nb-handler",
-        )
+        self._pool = HandlerPool(sync_workers or min(32, (os.cpu_count() or 1) + 4))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._stopping = False
@@ -168,13 +182,28 @@ class Scheduler(ExecutionQueries, AnalystTools):
         self.store.watch(watcher_for(self, loop))
         return self
 
-    async def stop(self) -> None:
-        """Cancel running executions (recorded as cancelled), stop timers, flush the store."""
-        tasks = self.stop_nowait()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop gracefully: no new firing; running handlers get ``grace`` seconds to finish,
+        then are cancelled and get ``cancel_grace`` more; what still runs is abandoned
+        (recorded, ``abandoned=True``, and reported). Every task's state (next run included)
+        is saved and the store flushed: the next start continues where this one stopped.
+
+        Raises:
+            TaskValidationError: ``grace`` is not a finite number >= 0.
+        """
+        grace = _positive(grace, "grace")
+        if self._loop is not None:
+            await wind_down(self, grace)
+        else:
+            self.store.flush()
         for executor in self.executors.values():
             await executor.close()
+
+    @property
+    def abandoned_threads(self) -> int:
+        """Abandoned handlers still running (a sync handler's thread that outlived its abort
+        and the grace, or an async handler that swallowed its cancellation)."""
+        return sum(self._runner.abandoned.values())
 
     def executor_for(self, task: Task) -> Executor | None:
         """The executor of a task (None: in this process)."""
@@ -196,8 +225,11 @@ class Scheduler(ExecutionQueries, AnalystTools):
         if handler is not None:
             self.executors[executor].check(handler, args)
 
+    @on_loop
     def stop_nowait(self) -> list[asyncio.Task[None]]:
-        """Like :meth:`stop` without waiting for handlers to unwind (loop thread only).
+        """Like :meth:`stop` without waiting: running handlers are cancelled and given up on
+        at once (recorded with ``abandoned=True``). From another thread (a sync handler) the
+        call is carried over to the loop thread.
 
         Returns:
             The execution tasks that were cancelled (await them to let handlers clean up).
@@ -205,19 +237,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         if self._loop is None:
             self.store.flush()
             return []
-        self._stopping = True
-        self.store.watch(None)
-        self._dispatcher.stop()
-        runs = list(self._runner.live.values())
-        for run in runs:
-            self._runner.cancel(run, "shutdown")
-        tasks = [r.aio_task for r in runs if r.aio_task is not None and not r.aio_task.done()]
-        for t in tasks:
-            t.cancel()
-        self.store.flush()
-        self._loop = self._loop_thread = None
-        self._stopping = False
-        return tasks
+        return stop_now(self)
 
     def close(self) -> None:
         """Release the thread pool and the store (after :meth:`stop`)."""
@@ -293,9 +313,8 @@ class Scheduler(ExecutionQueries, AnalystTools):
         del self._handlers[key]
         for task in self._tasks.values():
             if (task.plugin_id, task.handler) == key and task.id not in self._bound:
-                task.handler_missing = True
+                task.handler_missing = True  # next_run_ts stays: its return catches up
                 self._dispatcher.unschedule(task.id)
-                task.next_run_ts = None
 
     def handler_for(self, task: Task) -> Handler | None:
         """The handler of a task: the function it was created with, else the one registered
@@ -539,20 +558,34 @@ class Scheduler(ExecutionQueries, AnalystTools):
         self._require_loop()
         if self.handler_for(task) is None:
             raise HandlerNotFoundError(task.handler)
+        if self._stopping:
+            raise SchedulerStateError("the scheduler is stopping; run_task_now is refused")
         ex = self._firing.fire(task, self.clock.now(), TriggerKind.MANUAL)
         assert ex is not None
         return ex.id
 
-    @on_loop
     def emit(self, event_type: str, payload: Any = None, source: str = "user") -> list[str]:
         """Fire every active event task matching ``event_type`` (and its ``eventSource``).
+
+        Each matching task handles each event (event tasks queue by default). An emit from
+        inside a handler continues that execution's event chain, which is cut at
+        ``MAX_EVENT_DEPTH`` links (one log line), like ``task:succeeded`` chains.
 
         Returns:
             The ids of the executions started.
         """
         EventTrigger(event_type, source)  # validates both names
+        context = current_task_context.get()  # read in the caller's thread
+        return self._emit(
+            event_type, payload, source, None if context is None else context.execution_id
+        )
+
+    @on_loop
+    def _emit(
+        self, event_type: str, payload: Any, source: str, from_execution: str | None
+    ) -> list[str]:
         self._require_loop()
-        return self._firing.emit(event_type, payload, source, 0)
+        return self._firing.emit_from(event_type, payload, source, from_execution)
 
     # -- hooks ----------------------------------------------------------------------------
 

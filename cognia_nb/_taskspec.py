@@ -18,7 +18,7 @@ from ._errors import TaskValidationError
 from ._instants import check_trigger_instants
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 from ._policies import read_policies
-from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, Trigger, parse_trigger
+from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, EventTrigger, Trigger, parse_trigger
 
 __all__ = [
     "MAX_SECONDS",
@@ -346,8 +346,11 @@ def read_task_spec(
                 f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
             )
         out.enabled = enabled
-    if "overlap" in values:
-        out.overlap = _enum(values["overlap"], Overlap, "overlap")
+    # An event is data: event tasks queue by default, so every event is handled, in order.
+    out.overlap = (
+        _enum(values["overlap"], Overlap, "overlap") if "overlap" in values
+        else Overlap.QUEUE if isinstance(trigger, EventTrigger) else Overlap.SKIP
+    )  # fmt: skip
     if "misfire" in values:
         out.misfire = _enum(values["misfire"], Misfire, "misfire")
     for key in ("misfire_grace_seconds", "jitter_seconds"):

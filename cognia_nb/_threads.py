@@ -1,4 +1,4 @@
-"""Calling the scheduler from other threads."""
+"""Threads: calling the scheduler from other threads, and the pool sync handlers run in."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-__all__ = ["on_loop"]
+__all__ = ["HandlerPool", "on_loop"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,3 +40,29 @@ def on_loop(method: Callable[P, R]) -> Callable[P, R]:
         return result.result()
 
     return wrapper
+
+
+class HandlerPool(ThreadPoolExecutor):
+    """The thread pool of sync handlers; it grows by one for each abandoned handler thread.
+
+    A thread cannot be killed: a sync handler that ignores its abort signal past the grace
+    keeps its worker. So that such threads never eat the pool of everyone else, the pool's
+    size is ``workers`` plus the abandoned threads still running (:meth:`grow` /
+    :meth:`shrink`).
+    """
+
+    def __init__(self, workers: int, thread_name_prefix: str = "cognia_nb-handler") -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=thread_name_prefix)
+        self.workers = workers
+
+    def grow(self) -> None:
+        """One more worker: a thread of the pool was abandoned (it still runs)."""
+        with self._shutdown_lock:
+            self._max_workers += 1
+            if not self._shutdown and not self._work_queue.empty():  # work waits for a thread
+                self._adjust_thread_count()
+
+    def shrink(self) -> None:
+        """An abandoned thread returned: the size goes back (idle threads stay, as always)."""
+        with self._shutdown_lock:
+            self._max_workers = max(self.workers, self._max_workers - 1)

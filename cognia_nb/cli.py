@@ -1,11 +1,13 @@
 """``cognia-nb``: run plugins headless, validate manifests, look at a store.
 
-    cognia-nb run PLUGIN_DIR... [--store PATH|memory] [--for SECONDS] [--timezone ZONE]
+    cognia-nb run PLUGIN_DIR... [--store PATH|memory] [--for SECONDS] [--grace SECONDS]
+                  [--timezone ZONE]
     cognia-nb validate MANIFEST
     cognia-nb tasks [--store PATH]
     cognia-nb history [--task NAME] [--limit N] [--format table|csv|json] [--store PATH]
 
-Exit status: 0 success (``run``: stopped by ``--for``, Ctrl-C or SIGTERM); 1 an unexpected
+``--debug`` (before the command) or ``COGNIA_NB_DEBUG=1`` prints the traceback of an unexpected
+error. Exit status: 0 success (``run``: stopped by ``--for``, Ctrl-C or SIGTERM); 1 an unexpected
 error; 2 bad arguments, an invalid manifest, a plugin that cannot load, or a store that cannot
 be opened.
 """
@@ -14,17 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import math
 import os
 import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._errors import CogniaError
 from ._scheduler import Scheduler
+from ._shutdown import STOP_GRACE
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -39,13 +44,23 @@ def _default_store() -> str:
 
 def _duration(text: str) -> float:
     """``--for``: a finite number of seconds > 0 (``-5``, ``nan`` and ``inf`` are refused)."""
+    return _seconds(text, allow_zero=False)
+
+
+def _grace(text: str) -> float:
+    """``--grace``: a finite number of seconds >= 0 (0: cancel at once)."""
+    return _seconds(text, allow_zero=True)
+
+
+def _seconds(text: str, *, allow_zero: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
         raise argparse.ArgumentTypeError(
-            f"must be a number of seconds > 0 such as 30 or 2.5, got {text!r}"
+            f"must be a number of seconds {bound} such as 30 or 2.5, got {text!r}"
         )
     return value
 
@@ -57,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 ok; 1 unexpected error; 2 bad arguments, invalid manifest, "
         "plugin that cannot load, or unusable store.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an unexpected error (also "
+                        "COGNIA_NB_DEBUG=1)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     store_help = "a SQLite file or 'memory' (default: $COGNIA_NB_STORE, else the Jupyter data dir)"
 
@@ -65,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--store", default=None, help=store_help)
     run.add_argument("--for", dest="duration", type=_duration, default=None, metavar="SECONDS",
                      help="stop after this many seconds (> 0)")  # fmt: skip
+    run.add_argument("--grace", type=_grace, default=STOP_GRACE, metavar="SECONDS",
+                     help=f"on stop (--for, Ctrl-C, SIGTERM), running executions get this long "
+                     f"to finish before they are cancelled (default {STOP_GRACE:g}); a second "
+                     "Ctrl-C cancels them at once")  # fmt: skip
     run.add_argument("--timezone", default=None, metavar="ZONE",
                      help="default IANA zone of cron tasks (default: the system's)")  # fmt: skip
     run.add_argument(
@@ -101,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.duration,
                     args.timezone,
                     plain=args.plain or not sys.stdout.isatty(),
+                    grace=args.grace,
                 )
             )
         if args.command == "validate":
@@ -111,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CogniaError as exc:
         print(f"cognia-nb: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - the command line reports, never dumps a trace
+    except Exception as exc:  # noqa: BLE001 - the command line reports; --debug shows the trace
+        if args.debug or os.environ.get("COGNIA_NB_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        else:
+            print("cognia-nb: run with --debug (or COGNIA_NB_DEBUG=1) for the traceback",
+                  file=sys.stderr)  # fmt: skip
         print(f"cognia-nb: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:  # pragma: no cover - run handles SIGINT itself
@@ -170,18 +198,33 @@ def _tasks(store: str) -> int:
     return EXIT_OK
 
 
+#: The columns of ``history --format csv|json``, in order.
+HISTORY_FIELDS = (
+    "execution_id", "task_id", "task_name", "plugin_id", "trigger_kind", "status", "attempts",
+    "missed", "scheduled_at", "started_at", "finished_at", "duration_s", "error", "output",
+    "metrics",
+)  # fmt: skip
+
+
 def _history(store: str, task: str | None, limit: int, fmt: str) -> int:
+    if limit < 1:
+        raise CogniaError(f"--limit must be a positive number of executions, got {limit}")
     scheduler = _open(store)
     try:
+        if task is not None:
+            _known_task(scheduler, task)
         frame = scheduler.history(task_id=task, limit=limit, parse_output=True)
     finally:
         scheduler.close()
-    if fmt == "csv":
-        frame.to_csv(sys.stdout)
-        return EXIT_OK
     records = _records(frame)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(HISTORY_FIELDS)
+        for r in records:  # output and metrics hold JSON text (a string output is quoted)
+            writer.writerow([_csv_cell(r[k], k in ("output", "metrics")) for k in HISTORY_FIELDS])
+        return EXIT_OK
     if fmt == "json":
-        json.dump(records, sys.stdout, indent=2, default=repr)
+        json.dump(records, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return EXIT_OK
     rows = [[r["execution_id"], r["task_name"], r["status"], r["trigger_kind"],
@@ -192,36 +235,89 @@ def _history(store: str, task: str | None, limit: int, fmt: str) -> int:
     return EXIT_OK
 
 
+def _known_task(scheduler: Scheduler, task: str) -> None:
+    from ._errors import TaskNotFoundError
+
+    try:
+        scheduler.get_task(task)
+    except TaskNotFoundError as exc:
+        why = "several tasks have that name; give its id" if "use an id" in str(exc) else (
+            "`cognia-nb tasks` lists the tasks in this store")  # fmt: skip
+        raise CogniaError(f"no task {task!r} in the store; {why}") from None
+
+
+def _csv_cell(value: Any, as_json: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and not as_json:
+        return value
+    return json.dumps(value, allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    """A frame value as a JSON value: NaN/NaT become None, numpy scalars Python ones, what JSON
+    cannot hold its ``repr`` (outputs and metrics may be anything a handler returned)."""
+    import math
+
+    if value is None or isinstance(value, bool | str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, list | dict):
+        try:
+            value = value.item()  # numpy scalars
+        except (ValueError, TypeError):
+            return repr(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not hasattr(value, "__len__") and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value)
+
+
 def _records(frame: Any) -> list[dict[str, Any]]:
     import pandas as pd
 
     def iso(value: Any) -> str | None:
         return None if pd.isna(value) else value.isoformat()
 
+    metric_columns = [c for c in frame.columns if str(c).startswith("metrics.")]
     out = []
     for execution_id, row in frame.iterrows():
         duration = row["duration"]
         out.append({
             "execution_id": execution_id, "task_id": row["task_id"],
             "task_name": row["task_name"], "plugin_id": row["plugin_id"],
-            "trigger_kind": row["trigger_kind"], "status": row["status"],
+            "trigger_kind": str(row["trigger_kind"]), "status": str(row["status"]),
             "attempts": int(row["attempts"]), "missed": int(row["missed"]),
             "scheduled_at": iso(row["scheduled_at"]), "started_at": iso(row["started_at"]),
             "finished_at": iso(row["finished_at"]),
             "duration_s": None if pd.isna(duration) else duration.total_seconds(),
-            "error": row["error"], "output": row["output"],
-            "metrics": {k[8:]: v.item() if hasattr(v, "item") else v for k, v in row.items()
-                        if str(k).startswith("metrics.") and not pd.isna(v)},
+            "error": _plain(row["error"]), "output": _plain(row["output"]),
+            "metrics": {str(k)[8:]: _plain(row[k]) for k in metric_columns
+                        if _plain(row[k]) is not None},
         })  # fmt: skip
     return out
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+def _install_signals(loop: asyncio.AbstractEventLoop, on_signal: Callable[[], None]) -> None:
+    """Call ``on_signal()`` on the loop for each SIGINT/SIGTERM."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
 
 
 if __name__ == "__main__":  # pragma: no cover

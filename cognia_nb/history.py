@@ -7,6 +7,7 @@ Frames are built from column arrays (see ``Store.history_columns``), not row by 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,12 +22,30 @@ if TYPE_CHECKING:
 
     from ._scheduler import Scheduler
 
-__all__ = ["history_frame", "history_summary", "timeline"]
+__all__ = ["duration_text", "history_frame", "history_summary", "timeline"]
 
 STATUS_COLOURS = {
     "succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#ef6c00", "cancelled": "#757575",
     "interrupted": "#6a1b9a", "running": "#1565c0", "pending": "#90caf9",
 }  # fmt: skip
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration for people: ``"12 ms"``, ``"2.04 s"``, ``"3 min 4 s"``, ``"2 h 5 min"``."""
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _statuses(status: str | Iterable[str] | None) -> list[ExecutionStatus] | None:
@@ -130,29 +149,27 @@ def _decode(cols: dict[str, Any], *, parse_output: bool) -> pd.DataFrame:
             output[i] = json.loads(out) if parse_output and out is not None else out
             if met:
                 metrics[i] = met
-    frame = pd.DataFrame(
-        {
-            "task_id": task_ids,
-            "task_name": relabel(0),
-            "plugin_id": relabel(1),
-            "trigger_kind": category(codes & 7, KIND_ORDER),
-            "status": category((codes >> 3) & 7, STATUS_ORDER),
-            "attempts": codes >> 7,
-            "missed": counts // COUNT_SHIFT,
-            "skipped": counts % COUNT_SHIFT,
-            "scheduled_at": scheduled,
-            "started_at": started,
-            "finished_at": finished,
-            "lateness": started - scheduled,
-            "duration": finished - started,
-            "progress": progress,
-            "error": error,
-            "output": output,
-        },
-        index=pd.Index(ids, name="execution_id", dtype="object"),
-        copy=False,
-    )
-    return _with_metrics(frame, metrics)
+    columns: dict[str, Any] = {  # what people read first; ids last
+        "task_name": relabel(0),
+        "status": category((codes >> 3) & 7, STATUS_ORDER),
+        "scheduled_at": scheduled,
+        "started_at": started,
+        "duration": finished - started,
+        "error": error,
+        "finished_at": finished,
+        "lateness": started - scheduled,
+        "trigger_kind": category(codes & 7, KIND_ORDER),
+        "attempts": codes >> 7,
+        "missed": counts // COUNT_SHIFT,
+        "skipped": counts % COUNT_SHIFT,
+        "progress": progress,
+        "output": output,
+    }
+    index = pd.Index(ids, name="execution_id", dtype="object")
+    columns.update(_metric_columns(n, metrics))
+    columns["task_id"] = task_ids
+    columns["plugin_id"] = relabel(1)
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _parse(text: str | None, dtype: str) -> Any:
@@ -166,28 +183,36 @@ def _parse(text: str | None, dtype: str) -> Any:
         return np.fromstring(text, dtype=dtype, sep=",")
 
 
-def _with_metrics(frame: pd.DataFrame, metrics: dict[int, str]) -> pd.DataFrame:
-    """``metrics.<key>`` columns from the rows' metrics JSON (parsed in one call)."""
+def _metric_columns(n: int, metrics: dict[int, str]) -> dict[str, Any]:
+    """``metrics.<key>`` columns (numpy arrays of length ``n``) from the rows' metrics JSON,
+    parsed in one call."""
     import numpy as np
     import pandas as pd
 
     if not metrics:
-        return frame
+        return {}
     positions = np.fromiter(metrics, dtype="int64", count=len(metrics))
     parsed = json.loads("[" + ",".join(metrics.values()) + "]")
     keys = sorted({str(k) for d in parsed if isinstance(d, dict) for k in d})
     extra = {}
     for key in keys:
         values = [d.get(key) if isinstance(d, dict) else None for d in parsed]
-        column = np.full(len(frame), None, dtype=object)
+        column = np.full(n, None, dtype=object)
         column[positions] = values
-        extra[f"metrics.{key}"] = pd.Series(column, index=frame.index).infer_objects()
-    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+        extra[f"metrics.{key}"] = pd.Series(column).infer_objects().to_numpy()
+    return extra
 
 
 def history_summary(scheduler: Scheduler, since: datetime | float | str | None = None) -> Any:
-    """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run."""
+    """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run.
+
+    A DataFrame (a :class:`~cognia_nb._history_display.HistorySummary`) indexed by task id:
+    the data are fractions and ``Timedelta`` values; its display shows rates in % and
+    durations in seconds (text) or readable strings (HTML).
+    """
     import pandas as pd
+
+    from ._history_display import HistorySummary
 
     frame = history_frame(scheduler, since=since)
     rows = []
@@ -198,8 +223,6 @@ def history_summary(scheduler: Scheduler, since: datetime | float | str | None =
         rows.append({
             "task_id": task.id,
             "task_name": task.name,
-            "plugin_id": task.plugin_id,
-            "schedule": task.describe(),
             "status": str(task.status),
             "runs": len(mine),
             "success_rate": (
@@ -214,17 +237,28 @@ def history_summary(scheduler: Scheduler, since: datetime | float | str | None =
             ),
             "missed": task.missed_count,
             "skipped": task.skipped_count,
+            "schedule": task.describe(),
+            "plugin_id": task.plugin_id,
         })  # fmt: skip
-    return pd.DataFrame(rows).set_index("task_id") if rows else pd.DataFrame()
+    if not rows:
+        return HistorySummary()
+    return HistorySummary(pd.DataFrame(rows).set_index("task_id"))
 
 
 def timeline(
     scheduler: Scheduler, since: datetime | float | str | None = None, limit: int | None = 2000
 ) -> Figure:
-    """A Gantt-style figure: one row per task, one bar per execution, coloured by status."""
+    """A Gantt-style figure: one row per task, one bar per execution, coloured by status.
+
+    A matplotlib ``Figure`` that displays as a PNG in a notebook without ``%matplotlib``; the
+    legend sits outside the bars and every run is at least ``MIN_BAR`` of the time axis wide,
+    so sub-second runs stay visible.
+    """
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.dates as mdates
         from matplotlib.patches import Patch
+
+        from ._history_display import TimelineFigure
     except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
         from ._errors import MissingDependencyError
 
@@ -233,23 +267,39 @@ def timeline(
 
     frame = history_frame(scheduler, since=since, limit=limit)
     names = list(dict.fromkeys(frame["task_name"].astype(str)))
-    fig = Figure(figsize=(10, max(2.0, 0.45 * len(names) + 1.2)), layout="constrained")
+    fig = TimelineFigure(figsize=(10, max(2.2, 0.42 * len(names) + 1.3)), layout="constrained")
     ax = fig.subplots()
-    now = pd.Timestamp.now(tz="UTC")
+    ax.set_title("cognia_nb executions", loc="left")
+    if not names:
+        ax.text(0.5, 0.5, "no executions yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    now = pd.Timestamp(scheduler.clock.now(), unit="s", tz="UTC")  # running runs end now
+    starts = frame["started_at"].fillna(frame["scheduled_at"])
+    ends = frame["finished_at"].fillna(now)
+    span = max((ends.max() - starts.min()).total_seconds(), 1.0)
+    min_width = max(span * MIN_BAR, 0.001)  # seconds: at least MIN_BAR of the axis
+    lanes = frame["task_name"].astype(str)
     for row, name in enumerate(names):
-        mine = frame[frame["task_name"].astype(str) == name]
-        starts = mine["started_at"].fillna(mine["scheduled_at"])
-        ends = mine["finished_at"].fillna(now)
-        widths = (ends - starts).dt.total_seconds().clip(lower=0.2) / 86_400
-        colours = [STATUS_COLOURS.get(str(s), "#999999") for s in mine["status"]]
-        ax.barh([row] * len(mine), widths, left=starts.dt.tz_localize(None), color=colours,
-                height=0.6)  # fmt: skip
+        mine = lanes == name
+        widths = (ends[mine] - starts[mine]).dt.total_seconds().clip(lower=min_width) / 86_400
+        colours = [STATUS_COLOURS.get(str(s), "#999999") for s in frame["status"][mine]]
+        ax.barh([row] * int(mine.sum()), widths, left=starts[mine].dt.tz_localize(None),
+                color=colours, height=0.6)  # fmt: skip
+    ax.margins(x=0.01)  # a run at either end is not drawn on the frame
     ax.set_yticks(range(len(names)), labels=names)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    dates: Any = mdates  # its locators carry no annotations
+    locator = dates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
     ax.set_xlabel("time (UTC)")
-    ax.set_title("cognia_nb executions")
+    ax.grid(axis="x", alpha=0.3)
     present = [s for s in STATUS_ORDER if s in set(frame["status"].astype(str))]
-    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in present],
-              loc="upper right", fontsize="small")  # fmt: skip
-    fig.autofmt_xdate()
+    fig.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in present],
+               loc="outside right upper", fontsize="small", frameon=False)  # fmt: skip
     return fig
+
+
+#: The narrowest bar, as a fraction of the time axis (a 10 ms run in a day stays visible).
+MIN_BAR = 0.004

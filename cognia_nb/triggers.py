@@ -24,7 +24,13 @@ from typing import Any, ClassVar
 from ._cron import CronSchedule
 from ._cronparse import parse_cron
 from ._errors import TaskValidationError
-from ._tz import default_timezone, get_zone, timeline_for, validate_zone_key
+from ._tz import (
+    ALWAYS_AWARE,
+    default_timezone,
+    get_zone,
+    timeline_for,
+    validate_zone_key,
+)
 
 __all__ = [
     "MAX_INTERVAL_SECONDS",
@@ -154,9 +160,9 @@ class CronTrigger(Trigger):
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after``, in this trigger's zone."""
-        ts = _require_aware(after, "after").timestamp()
-        nxt = self._schedule.next_after(ts)
-        return None if nxt is None else datetime.fromtimestamp(nxt, self._zone)
+        if after.tzinfo.__class__ not in ALWAYS_AWARE:  # the check costs a utcoffset() call
+            _require_aware(after, "after")
+        return self._schedule.next_datetime(after, self._zone)
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """Like :meth:`next_fire_time`, on UTC timestamps (the scheduler's fast path)."""

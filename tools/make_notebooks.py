@@ -4,8 +4,11 @@
 
 The notebooks run under nbval in the test suite (``python -m pytest``), with
 ``notebooks/nbval_sanitize.cfg`` masking times, ids and durations. Cells whose output is
-inherently live (widgets, DataFrames of timings) carry ``# NBVAL_IGNORE_OUTPUT``; the ``assert``
-cells are what the tests check.
+inherently live (widgets, DataFrames of timings) carry ``# NBVAL_IGNORE_OUTPUT``, or the
+``nbval-ignore-output`` tag where the first line must stay a cell magic (a task's live card);
+the ``assert`` cells are what the tests check. nbval does not compare pictures, so
+``tests/jupyter/test_notebook_pictures.py`` runs the notebooks again and checks that every cell
+whose stored output is a picture still makes one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ def code(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(text.strip())
 
 
+def live(text: str) -> nbformat.NotebookNode:
+    """A cell whose output is a live task card (updated in place): nbval ignores its output."""
+    cell = code(text)
+    cell.metadata["tags"] = ["nbval-ignore-output"]
+    return cell
+
+
 QUICKSTART = [
     md("""
 # cognia_nb quickstart
@@ -46,15 +56,19 @@ directory (`COGNIA_NB_STORE` moves them; `memory` keeps nothing on disk).
 `--once-at ISO`, `--event TYPE`). The body is a function body: `return` works, `context` and
 `args` are in scope. Without `await` it runs in a worker thread, so a blocking body never
 freezes the kernel. Running the cell again updates the same task.
+
+The cell shows the task's **card**, updated in place: status, schedule in words, the next run
+counting down, the last result with its duration, and the output of the latest run only
+(older runs are in the log), so the cell never grows. A failure shows its traceback there.
 """),
-    code("""
+    live("""
 %%cognia_task refresh --interval 1 --tags demo --description "reload the numbers"
 context.report_progress(50, "halfway")
 print("refreshing")
 return {"success": True, "output": {"rows": 42}, "metrics": {"rows": 42}}
 """),
-    md("## A function becomes a task"),
-    code("""
+    md("## A function becomes a task (it shows its card too)"),
+    live("""
 import asyncio
 import cognia_nb
 
@@ -98,12 +112,30 @@ assert scheduler.get_task("refresh").status == "paused"
 assert scheduler.get_task("refresh").status == "active"
 """),
     md("""
+## Events
+
+An event task runs when something emits its event; `%cognia emit` says which tasks it started.
+"""),
+    live("""
+%%cognia_task double --event data:ready
+return context.event.payload["rows"] * 2
+"""),
+    code("""
+%cognia emit data:ready '{"rows": 21}'
+"""),
+    code("""
+started = _
+assert len(started) == 1
+done = await scheduler.wait_for(started[0], 10)
+assert done.output == 42 and done.task_name == "double"
+"""),
+    md("""
 ## The panel
 
 A task that only runs by hand here (weekdays at 9 in Berlin), to try the panel's **Run now**:
 its progress bar fills, turns green, and the row shows the result.
 """),
-    code("""
+    live("""
 %%cognia_task report --cron '0 9 * * MON-FRI' --tz Europe/Berlin --description "weekday report"
 import time
 for step in range(1, 6):
@@ -117,7 +149,7 @@ cognia_nb.panel()
 """),
     md("""
 Clean up when you are done: `%cognia delete refresh`, `%cognia delete heartbeat`,
-`%cognia delete report` (their history stays).
+`%cognia delete report`, `%cognia delete double` (their history stays).
 """),
 ]
 
@@ -219,10 +251,11 @@ Every execution is a row: status, attempts, lateness, duration, progress, error,
 one column per metric a handler reported.
 """),
     code("""
-import asyncio, random
+import asyncio, random, time
 import cognia_nb
 
 scheduler = cognia_nb.get_scheduler()
+began = time.time()
 
 async def load(context):
     await asyncio.sleep(random.uniform(0.01, 0.05))
@@ -257,13 +290,26 @@ assert (df[df.task_name == "flaky"]["attempts"] == 2).all()
 assert df[df.task_name == "load"]["metrics.rows"].between(100, 200).all()
 assert str(df["duration"].dtype).startswith("timedelta64")
 """),
-    code("""
-# NBVAL_IGNORE_OUTPUT
-scheduler.history_summary()[["task_name", "runs", "success_rate", "p50_duration", "last_status"]]
+    md("""
+Per task: success rate (shown in %), p50/p95 durations and mean lateness (shown in seconds,
+readable in HTML). The data stay numbers and `Timedelta`s for your own computations.
 """),
     code("""
 # NBVAL_IGNORE_OUTPUT
-fig = scheduler.timeline()
+summary = scheduler.history_summary()
+summary[["task_name", "runs", "success_rate", "p50_duration", "last_status"]]
+"""),
+    code("""
+assert summary.loc[summary.task_name == "broken", "success_rate"].iloc[0] == 0.0
+assert "0.0 %" in repr(summary[["task_name", "success_rate"]])
+"""),
+    md("""
+The timeline: one lane per task, one bar per execution coloured by status (a run of a few
+milliseconds is still drawn). It is a matplotlib `Figure` that shows itself as a PNG, no
+`%matplotlib` needed.
+"""),
+    code("""
+fig = scheduler.timeline(since=began)
 fig
 """),
     code("""

@@ -14,10 +14,9 @@ from .._default import close_default_scheduler, get_scheduler
 from .._scheduler import Scheduler
 
 __all__ = [
-    "ExecutionLog",
+    "Board",
     "ExecutionProgress",
     "Panel",
-    "TaskTable",
     "load_ipython_extension",
     "panel",
     "unload_ipython_extension",
@@ -44,8 +43,9 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def panel(scheduler: Scheduler | None = None) -> Any:
-    """The ipywidgets panel of a scheduler (default: the kernel's): task table, running
-    executions, logs and history. Outside a Jupyter front end, a text table saying why."""
+    """The task board of a scheduler (default: the kernel's), an anywidget: the task table with
+    running executions inline, a detail view with logs and tracebacks, history and a timeline.
+    Outside a Jupyter front end, a text table saying why."""
     from ._panel import make_panel
 
     return make_panel(scheduler or get_scheduler())
@@ -56,8 +56,8 @@ def __getattr__(name: str) -> Any:
         from ._progress import ExecutionProgress
 
         return ExecutionProgress
-    if name in ("TaskTable", "ExecutionLog", "Panel"):
-        from . import _panel
+    if name in ("Board", "Panel"):  # Panel: the name before the board was an anywidget
+        from ._board import Board
 
-        return getattr(_panel, name)
+        return Board
     raise AttributeError(name)

@@ -6,10 +6,11 @@ import html
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from .._models import Task
 
-__all__ = ["TaskSummary", "TaskTableView", "relative", "when"]
+__all__ = ["EmitReport", "TaskSummary", "TaskTableView", "relative", "when"]
 
 
 def relative(ts: float | None, now: float | None = None) -> str:
@@ -100,3 +101,39 @@ class TaskTableView:
         if not body:
             return "<p>no tasks</p>"
         return f"<table class='cognia-task-table'><tr>{head}</tr>{body}</table>"
+
+
+class EmitReport(list[str]):
+    """``%cognia emit``: the ids of the executions started (a list, as ``emit`` returns),
+    shown with the names of the tasks they belong to."""
+
+    def __init__(self, event_type: str, source: str, started: Sequence[tuple[str, str]]) -> None:
+        super().__init__(execution_id for _, execution_id in started)
+        self.event_type = event_type
+        self.source = source
+        self.started = list(started)
+
+    def _headline(self) -> str:
+        n = len(self.started)
+        if not n:
+            return (f"event {self.event_type!r} (source {self.source!r}): no active task "
+                    "listens to it; nothing started")  # fmt: skip
+        tasks = "task" if n == 1 else "tasks"
+        return f"event {self.event_type!r} (source {self.source!r}) started {n} {tasks}:"
+
+    def __repr__(self) -> str:
+        width = max((len(name) for name, _ in self.started), default=0)
+        lines = [f"  {name.ljust(width)}  execution {xid}" for name, xid in self.started]
+        return "\n".join([self._headline(), *lines])
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(xid)}</code></td></tr>"
+            for name, xid in self.started
+        )
+        table = (f"<table class='cognia-emit'><tr><th>task</th><th>execution</th></tr>{rows}"
+                 "</table>") if rows else ""  # fmt: skip
+        return f"<div>{html.escape(self._headline())}</div>{table}"

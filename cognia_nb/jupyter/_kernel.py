@@ -1,9 +1,11 @@
 """Wiring the scheduler into a running kernel.
 
 * ``print`` inside a handler: the stream proxies copy it into the running execution's log
-  (the handler's :data:`~cognia_nb._context.current_task_context` says which) and pass it on
-  to the kernel's stream, which routes it to the cell that defined the task (handlers run in a
-  copy of that cell's contextvars context).
+  (the handler's :data:`~cognia_nb._context.current_task_context` says which). For a task
+  with a live card (:data:`routed_tasks`) that is all: the card shows the latest run's output,
+  so the defining cell never grows. Other output passes on to the kernel's stream, which
+  routes it to the cell that defined the task (handlers run in a copy of that cell's
+  contextvars context).
 * Shutdown and restart: ``kernel.do_shutdown`` is wrapped to stop the scheduler on its loop
   (cancel running executions, flush the store) within 2 s; ``atexit`` flushes whatever is left.
 * After each cell the scheduler emits ``cell:executed`` (source ``kernel``).
@@ -25,10 +27,20 @@ from typing import Any, TextIO
 from .._context import current_task_context
 from .._scheduler import Scheduler
 
-__all__ = ["ExecutionStream", "ensure_streams", "install", "uninstall"]
+__all__ = [
+    "ExecutionStream",
+    "ensure_streams",
+    "install",
+    "last_redraw",
+    "pending_output",
+    "routed_tasks",
+    "uninstall",
+]
 
 log = logging.getLogger("cognia_nb.jupyter")
 SHUTDOWN_BUDGET = 2.0
+#: Ids of tasks whose handler output goes to their live card (and log) only.
+routed_tasks: set[str] = set()
 
 
 class ExecutionStream:
@@ -44,6 +56,8 @@ class ExecutionStream:
         context = current_task_context.get()
         if context is not None and text:
             self._capture(context, text)
+            if context.task_id in routed_tasks:
+                return len(text)
         return self._wrapped.write(text)
 
     def _capture(self, context: Any, text: str) -> None:
@@ -64,6 +78,26 @@ class ExecutionStream:
         return getattr(self._wrapped, name)
 
 
+def pending_output(execution_id: str) -> str:
+    """What an execution's handler wrote after its last newline (a line redrawn with ``\\r``,
+    like a progress bar's, as it stands now)."""
+    parts = []
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, ExecutionStream):
+            with stream._lock:
+                text = stream._partial.get(execution_id, "")
+            text = last_redraw(text)
+            if text.strip():
+                parts.append(text)
+    return " ".join(parts)
+
+
+def last_redraw(text: str) -> str:
+    """The text after the last carriage return that is followed by something."""
+    return text.rstrip("\r").rsplit("\r", 1)[-1]
+
+
 class _State:
     scheduler: Scheduler | None = None
     original_shutdown: Any = None
@@ -76,7 +110,8 @@ def _stop_from_control_thread(scheduler: Scheduler) -> None:
     """Stop the scheduler on its own loop, waiting at most ``SHUTDOWN_BUDGET`` seconds."""
     loop = scheduler._loop
     if loop is not None and loop.is_running() and threading.get_ident() != scheduler._loop_thread:
-        future = asyncio.run_coroutine_threadsafe(scheduler.stop(), loop)
+        # grace=0: running handlers are cancelled at once and get cancel_grace to end
+        future = asyncio.run_coroutine_threadsafe(scheduler.stop(grace=0), loop)
         try:
             future.result(SHUTDOWN_BUDGET)
         except Exception:  # noqa: BLE001 - a blocked loop: fall back to what a thread can do
@@ -174,3 +209,4 @@ def uninstall(shell: Any) -> None:
         _State.kernel.do_shutdown = _State.original_shutdown
     _State.kernel = _State.original_shutdown = None
     _State.scheduler = None
+    routed_tasks.clear()  # the cards of this scheduler are gone with it

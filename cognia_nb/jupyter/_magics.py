@@ -20,8 +20,9 @@ from .._default import get_scheduler, notebook_plugin_id
 from .._errors import CogniaError
 from .._scheduler import Scheduler
 from ..plugins._manifest import nesting_depth, reject_json_constant
+from ._card import TaskCard
 from ._cell import compile_cell
-from ._display import TaskSummary, TaskTableView
+from ._display import EmitReport, TaskSummary, TaskTableView
 from ._kernel import ensure_streams
 
 __all__ = ["CogniaMagics"]
@@ -128,10 +129,11 @@ class CogniaMagics(Magics):
     @argument("--paused", action="store_true", help="create it paused")
     @argument("--run-now", dest="run_now", action="store_true", help="also run it once now")
     @cell_magic
-    def cognia_task(self, line: str, cell: str) -> TaskSummary:
+    def cognia_task(self, line: str, cell: str) -> TaskCard:
         """Turn the cell body into a scheduled task (a handler with ``args`` and ``context``).
 
-        The body runs on the kernel loop when it uses ``await``, else in a worker thread.
+        The body runs on the kernel loop when it uses ``await``, else in a worker thread. The
+        cell shows the task's live card (see :class:`~._card.TaskCard`).
         """
         try:
             words = shlex.split(line)  # POSIX quoting: --cron '0 9 * * *', 'a name'
@@ -175,10 +177,10 @@ class CogniaMagics(Magics):
                                        context=contextvars.copy_context())  # fmt: skip
             note = ""
             if args.run_now:
-                note = f"running now: execution {scheduler.run_task_now(task.id)}"
+                note = f"--run-now started execution {scheduler.run_task_now(task.id)}"
         except CogniaError as exc:
             raise _usage(exc) from None
-        return TaskSummary(task, note)
+        return TaskCard(scheduler, task, note)
 
     # -- %cognia -----------------------------------------------------------------------------
 
@@ -239,7 +241,7 @@ class CogniaMagics(Magics):
             raise UsageError("usage: %cognia history [NAME]")
         return self.scheduler.history(task_id=rest[0] if rest else None)
 
-    def _cmd_emit(self, rest: list[str]) -> list[str]:
+    def _cmd_emit(self, rest: list[str]) -> EmitReport:
         if not rest or len(rest) > 2:
             raise UsageError("usage: %cognia emit TYPE [JSON]  e.g. %cognia emit data:ready "
                              "'{\"rows\": 10}'")  # fmt: skip
@@ -254,7 +256,15 @@ class CogniaMagics(Magics):
             if payload is _TOO_DEEP or nesting_depth(payload, EMIT_MAX_DEPTH) > EMIT_MAX_DEPTH:
                 raise UsageError(f"%cognia emit: the payload nests deeper than {EMIT_MAX_DEPTH} "
                                  "levels; send a flatter JSON value")  # fmt: skip
-        return self.scheduler.emit(rest[0], payload, source="user")
+        scheduler = self.scheduler
+        ids = scheduler.emit(rest[0], payload, source="user")
+        names = []
+        for execution_id in ids:
+            try:
+                names.append(scheduler.get_execution(execution_id).task_name)
+            except CogniaError:  # finished and not stored yet: the id still says which
+                names.append("?")
+        return EmitReport(rest[0], "user", list(zip(names, ids, strict=True)))
 
     def _cmd_explain(self, rest: list[str]) -> Any:
         if not 1 <= len(rest) <= 2 or (len(rest) == 2 and not rest[1].isdigit()):

@@ -188,8 +188,25 @@ def execution_row(ex: Execution, owner: str) -> tuple[Any, ...]:
         ex.attempt, ex.created_ts, ex.scheduled_ts, ex.started_ts, ex.finished_ts, ex.progress,
         cell(ex.progress_message), dumps(ex.output), cell(ex.error), cell(ex.traceback),
         dumps(dict(ex._metrics)) if ex._metrics else None, dumps(logs) if logs else None,
-        ex.missed, ex.skipped, cell(ex.reason), _event_json(ex.event), owner,
+        ex.missed, ex.skipped, cell(_reason_text(ex)), _event_json(ex.event), owner,
     )  # fmt: skip
+
+
+#: An abandoned execution (``Execution.abandoned``) keeps the flag in its reason column,
+#: ``"timeout" + ABANDONED_SUFFIX``: no schema change for a flag few rows carry.
+ABANDONED_SUFFIX = "; abandoned"
+
+
+def _reason_text(ex: Execution) -> str | None:
+    if ex.abandoned:
+        return f"{ex.reason or ''}{ABANDONED_SUFFIX}"
+    return ex.reason
+
+
+def _read_reason(text: str | None) -> tuple[str | None, bool]:
+    if text is not None and text.endswith(ABANDONED_SUFFIX):
+        return text[: -len(ABANDONED_SUFFIX)] or None, True
+    return text, False
 
 
 #: The columns of a plain execution: one with no output, error, progress, metrics, logs, event
@@ -219,14 +236,15 @@ def plain_execution_row(ex: Execution, owner: str) -> tuple[Any, ...] | None:
 def execution_from_row(row: tuple[Any, ...]) -> Execution:
     """An execution from a row of :data:`EXECUTION_COLUMNS`."""
     r = dict(zip(EXECUTION_COLUMNS, texts(row), strict=True))
+    reason, abandoned = _read_reason(r["reason"])
     ex = Execution(
         id=r["id"], task_id=r["task_id"], plugin_id=r["plugin_id"], task_name=r["task_name"],
         trigger_kind=TriggerKind(r["trigger_kind"]), scheduled_ts=r["scheduled_ts"],
         status=ExecutionStatus(r["status"]), attempt=r["attempt"], created_ts=r["created_ts"],
         started_ts=r["started_ts"], finished_ts=r["finished_ts"], progress=r["progress"],
         progress_message=r["progress_message"], output=loads(r["output"]), error=r["error"],
-        traceback=r["traceback"], missed=r["missed"], skipped=r["skipped"], reason=r["reason"],
-        event=loads(r["event"]),
+        traceback=r["traceback"], missed=r["missed"], skipped=r["skipped"], reason=reason,
+        event=loads(r["event"]), abandoned=abandoned,
     )  # fmt: skip
     metrics = loads(r["metrics"])
     if metrics:

@@ -347,6 +347,13 @@ class SQLiteStore(Store):
                 self.__dict__.pop(bound, None)
         if self._conn is not None and not self.read_only:
             try:
+                # A clean close releases this process's claims (claimed_due stays: a firing
+                # already claimed is never claimed again) and unregisters the process.
+                self._conn.execute(
+                    "UPDATE task_state SET claimed_by = NULL "
+                    "WHERE substr(claimed_by, 1, length(?1) + 1) = ?1 || '/'",
+                    (self.owner,),
+                )
                 self._conn.execute("DELETE FROM processes WHERE owner = ?", (self.owner,))
             except sqlite3.Error:
                 log.warning("could not unregister from %s", self.location)

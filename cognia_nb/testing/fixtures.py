@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -9,9 +10,9 @@ import pytest
 import pytest_asyncio
 
 from .._scheduler import Scheduler
-from ._fake_clock import FakeClock
+from ._fake_clock import FakeClock, settle
 
-__all__ = ["fake_clock", "fake_scheduler"]
+__all__ = ["fake_clock", "fake_scheduler", "stop_on_fake_clock"]
 
 
 @pytest.fixture
@@ -22,11 +23,23 @@ def fake_clock() -> FakeClock:
 
 @pytest_asyncio.fixture
 async def fake_scheduler(fake_clock: FakeClock) -> AsyncIterator[Scheduler]:
-    """A started in-memory :class:`Scheduler` on ``fake_clock`` (zone UTC), stopped after."""
+    """A started in-memory :class:`Scheduler` on ``fake_clock`` (zone UTC), stopped after
+    (the clock is moved through the stop's grace if handlers still run)."""
     scheduler = Scheduler(clock=fake_clock, timezone="UTC").start()
     try:
         yield scheduler
     finally:
-        await scheduler.stop()
+        await stop_on_fake_clock(scheduler, fake_clock)
         scheduler.close()
         await fake_clock.aclose()
+
+
+async def stop_on_fake_clock(scheduler: Scheduler, clock: FakeClock, grace: float = 5.0) -> None:
+    """``await scheduler.stop(grace)``, moving ``clock`` on while the stop waits for handlers."""
+    stopping = asyncio.ensure_future(scheduler.stop(grace))
+    for _ in range(1000):
+        await settle()
+        if stopping.done():
+            break
+        await clock.advance(0.5)
+    await stopping

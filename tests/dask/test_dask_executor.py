@@ -94,7 +94,8 @@ async def test_async_handler_cancel_stops_it_within_200ms(sched: Scheduler,
         await asyncio.sleep(0.01)
     assert marker.exists()
     assert float(marker.read_text()) - cancelled_at < 0.2
-    assert sched.get_execution(xid).status is ExecutionStatus.CANCELLED
+    ex = await sched.wait_for(xid, timeout=10)  # recorded once the worker's handler ended
+    assert ex.status is ExecutionStatus.CANCELLED
 
 
 async def test_timeout_is_enforced_on_the_worker(sched: Scheduler, tmp_path: Path) -> None:
@@ -214,7 +215,8 @@ async def test_hard_cancel_restarts_the_worker_of_a_stuck_sync_handler(
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the worker of the stuck handler was not restarted")
-        assert s.get_execution(xid).status is ExecutionStatus.CANCELLED
+        ex = await s.wait_for(xid, timeout=30)  # ends once the executor has given it up
+        assert ex.status is ExecutionStatus.CANCELLED
     finally:
         await s.stop()
         s.close()

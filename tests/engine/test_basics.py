@@ -19,7 +19,7 @@ from cognia_nb import (
     TaskValidationError,
     TriggerKind,
 )
-from cognia_nb.testing import FakeClock
+from cognia_nb.testing import FakeClock, settle
 
 
 async def test_interval_task_fires_on_its_period(
@@ -326,6 +326,8 @@ async def test_delete_running_task_cancels_and_keeps_history(
     (ex,) = fake_scheduler.get_executions(task.id)
     assert ex.status is ExecutionStatus.RUNNING
     fake_scheduler.delete_task(task.id)
+    assert ex.cancelling and ex.reason == "task deleted"  # its handler is winding down
+    await settle()
     assert ex.status is ExecutionStatus.CANCELLED and ex.reason == "task deleted"
     assert fake_scheduler.get_execution(ex.id) is ex
     with pytest.raises(TaskNotFoundError):

@@ -94,7 +94,7 @@ async def test_stop_cancels_running_and_records_it() -> None:
     task = scheduler.create_task(name="f", handler="f", trigger={"type": "event", "eventType": "e"})
     xid = scheduler.run_task_now(task.id)
     await asyncio.sleep(0.01)
-    await scheduler.stop()
+    await scheduler.stop(grace=0.1)  # it never ends by itself: cancelled after 0.1 s
     ex = scheduler.get_execution(xid)
     assert ex.status is ExecutionStatus.CANCELLED and ex.reason == "shutdown"
     scheduler.close()

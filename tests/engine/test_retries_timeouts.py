@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from cognia_nb import ExecutionStatus, Scheduler, TaskAbortedError, TaskContext
-from cognia_nb.testing import FakeClock
+from cognia_nb.testing import FakeClock, settle
 
 
 def make(scheduler: Scheduler, fn: Any, **kw: Any) -> str:
@@ -84,7 +84,7 @@ async def test_async_timeout_cancels_after_grace(
     ex = fake_scheduler.get_execution(xid)
     assert ex.status is ExecutionStatus.TIMED_OUT and cancelled == [True]
     assert ex.error == "timed out after 30 s"
-    assert ex.duration == 30  # marked at the deadline
+    assert ex.duration == 31  # ended when the handler did: the deadline plus cancel_grace
 
 
 async def test_cooperative_async_handler_sees_the_signal(
@@ -104,7 +104,7 @@ async def test_cooperative_async_handler_sees_the_signal(
     assert fake_scheduler.get_execution(xid).status is ExecutionStatus.TIMED_OUT
 
 
-async def test_sync_timeout_abandons_the_thread_at_the_deadline() -> None:
+async def test_sync_timeout_abandons_the_thread_after_the_grace() -> None:
     clock = FakeClock(thread_wait=0)
     scheduler = Scheduler(clock=clock, timezone="UTC").start()
     release = threading.Event()
@@ -119,10 +119,18 @@ async def test_sync_timeout_abandons_the_thread_at_the_deadline() -> None:
     xid = scheduler.run_task_now(tid)
     await clock.advance(5)
     ex = scheduler.get_execution(xid)
-    assert ex.status is ExecutionStatus.TIMED_OUT and ex.output is None
+    assert ex.status is ExecutionStatus.RUNNING and ex.cancelling and ex.reason == "timeout"
+    await clock.advance(1)  # cancel_grace: the thread did not return
+    assert ex.status is ExecutionStatus.TIMED_OUT and ex.output is None and ex.abandoned
+    assert ex.error == "timed out after 5 s; abandoned: the handler did not return within 1 s"
+    assert ex.duration == 6 and scheduler.abandoned_threads == 1
     release.set()
     await asyncio.to_thread(finished.wait, 5)
-    await clock.advance(1)
+    for _ in range(100):
+        if scheduler.abandoned_threads == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert scheduler.abandoned_threads == 0
     assert ex.status is ExecutionStatus.TIMED_OUT  # the late result is dropped
     await scheduler.stop()
     scheduler.close()
@@ -158,10 +166,11 @@ async def test_cancel_running_execution(fake_scheduler: Scheduler, fake_clock: F
     await fake_clock.advance(10)
     assert fake_scheduler.cancel_execution(xid) is True
     ex = fake_scheduler.get_execution(xid)
+    assert ex.cancelling and ex.reason == "cancelled" and ex.finished_at is None
+    await settle()
+    assert seen == ["cancelled"]
     assert ex.status is ExecutionStatus.CANCELLED and ex.reason == "cancelled"
     assert ex.finished_at is not None
-    await fake_clock.advance(1)
-    assert seen == ["cancelled"]
     assert fake_scheduler.cancel_execution(xid) is False  # already finished
 
 
@@ -186,7 +195,9 @@ async def test_cancel_while_waiting_to_retry(
     assert fake_clock.pending_timers() == 0
 
 
-async def test_cancel_sync_handler_marks_at_once(fake_scheduler: Scheduler) -> None:
+async def test_cancel_sync_handler_ends_when_its_thread_returns(
+    fake_scheduler: Scheduler,
+) -> None:
     release = threading.Event()
 
     def blocking(ctx: TaskContext) -> None:
@@ -197,8 +208,10 @@ async def test_cancel_sync_handler_marks_at_once(fake_scheduler: Scheduler) -> N
     xid = fake_scheduler.run_task_now(tid)
     await asyncio.sleep(0.05)
     fake_scheduler.cancel_execution(xid)
-    assert fake_scheduler.get_execution(xid).status is ExecutionStatus.CANCELLED
-    assert await asyncio.to_thread(release.wait, 5)  # the thread saw the signal
+    assert fake_scheduler.get_execution(xid).cancelling
+    ex = await fake_scheduler.wait_for(xid, timeout=5)
+    assert release.is_set()  # wait_for returned after the thread saw the signal and returned
+    assert ex.status is ExecutionStatus.CANCELLED and not ex.abandoned
 
 
 async def test_progress_validation_fails_the_attempt(fake_scheduler: Scheduler) -> None:

@@ -25,7 +25,7 @@ async def test_cell_task_runs_in_a_thread_and_returns(ip: TestingShell) -> None:
     )
     text = repr(summary)
     assert "refresh" in text and "Every 5 minutes" in text and "active" in text
-    assert "<table" in summary._repr_html_()
+    assert "cognia-card" in summary._repr_html_() and "cc-rows" in summary._repr_html_()
     scheduler = cognia_nb.get_scheduler()
     task = scheduler.get_task("refresh")
     assert task.tags == ("etl", "daily") and task.description == "reload"
@@ -73,7 +73,7 @@ async def test_options(ip: TestingShell) -> None:
     assert str(task.overlap) == "queue" and str(task.misfire) == "skip"
     summary = await ip.run("%%cognia_task on_event --event data:ready --event-source etl "
                            "--run-now\nreturn context.event")  # fmt: skip
-    assert "running now: execution" in repr(summary)
+    assert "--run-now started execution x_" in repr(summary)
     first = scheduler.get_latest_execution("on_event")
     assert first is not None
     await scheduler.wait_for(first.id, timeout=5)
@@ -139,8 +139,13 @@ async def test_cognia_line_magic(ip: TestingShell, capsys: pytest.CaptureFixture
     assert list(frame["status"]) == ["succeeded"]
     await ip.run("%%cognia_task listener --event ping\nreturn context.event.payload\n")
     ids = await ip.run("%cognia emit ping '{\"n\": 2}'")
+    assert repr(ids).startswith("event 'ping' (source 'user') started 1 task:")
+    assert f"listener  execution {ids[0]}" in repr(ids)
+    assert "<td>listener</td>" in ids._repr_html_()
     done = await scheduler.wait_for(ids[0], timeout=5)
     assert done.output == {"n": 2}
+    nobody = await ip.run("%cognia emit nobody:listens")
+    assert nobody == [] and "no active task listens to it" in repr(nobody)
     await ip.run("%cognia delete listener")
     assert [t.name for t in scheduler.list_tasks()] == ["a task"]
 

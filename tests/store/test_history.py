@@ -100,6 +100,61 @@ async def test_history_summary_and_timeline(busy: Scheduler) -> None:
     assert len(fig.axes[0].patches) == 15
 
 
+async def test_history_puts_what_people_read_first_and_ids_last(busy: Scheduler) -> None:
+    columns = list(busy.history().columns)
+    assert columns[:6] == ["task_name", "status", "scheduled_at", "started_at", "duration",
+                           "error"]  # fmt: skip
+    assert columns[-2:] == ["task_id", "plugin_id"]
+    assert columns.index("metrics.rows") < columns.index("task_id")
+
+
+async def test_summary_displays_rates_in_percent_and_durations_in_seconds(
+    busy: Scheduler,
+) -> None:
+    summary = busy.history_summary()
+    assert summary["success_rate"].dtype == float  # the data stay numbers
+    with pd.option_context("display.width", 400, "display.max_columns", 40):
+        text = repr(summary)
+    assert "100.0 %" in text and "0.0 %" in text and "2.000 s" in text
+    assert "days" not in text and "0.384" not in text
+    html = summary._repr_html_()
+    assert "<td>2 s</td>" in html and "<td>100.0 %</td>" in html and "days" not in html
+    picked = summary[summary["runs"] > 0][["task_name", "success_rate", "p50_duration"]]
+    assert picked["p50_duration"].iloc[0] == pd.Timedelta(2, "s")  # the data are unchanged
+    assert "100.0 %" in repr(picked) and "<td>2 s</td>" in picked._repr_html_()
+    described = repr(summary.describe())  # not per task any more: shown as plain numbers
+    assert "count" in described and " %" not in described
+
+
+async def test_timeline_is_a_png_with_the_legend_outside_and_visible_short_runs(
+    tmp_path: Path,
+) -> None:
+    async def quick(ctx: TaskContext) -> None:
+        await ctx.sleep(0.01 if ctx.task_name == "quick" else 600)
+
+    clock = FakeClock()
+    scheduler = Scheduler(store=str(tmp_path / "t.db"), clock=clock, timezone="UTC").start()
+    scheduler.register_handler("q", quick)
+    scheduler.create_task(name="quick", handler="q", trigger={"type": "interval", "seconds": 900})
+    scheduler.create_task(name="slow", handler="q", trigger={"type": "interval", "seconds": 3600})
+    await clock.advance(7300)
+    fig = scheduler.timeline()
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and len(fig.legends) == 1  # a figure legend, beside the axes
+    fig.canvas.draw()
+    legend_box = fig.legends[0].get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1  # right of the bars, never over them
+    span = max(p.get_x() + p.get_width() for p in ax.patches) - min(p.get_x() for p in ax.patches)
+    narrowest = min(p.get_width() for p in ax.patches)
+    assert narrowest >= 0.003 * span  # a 10 ms run on a two-hour axis is still drawn
+    await scheduler.stop()
+    scheduler.close()
+    empty = Scheduler(store="memory", clock=FakeClock(), timezone="UTC").timeline()
+    assert empty._repr_png_().startswith(b"\x89PNG")
+
+
 async def test_empty_history(tmp_path: Path) -> None:
     scheduler = Scheduler(store=str(tmp_path / "e.db"), clock=FakeClock(), timezone="UTC")
     df = scheduler.history()
@@ -125,7 +180,7 @@ async def _mixed(store: str) -> pd.DataFrame:
     scheduler.run_task_now("good")
     await clock.advance(3)
     df = scheduler.history()
-    await scheduler.stop()
+    await scheduler.stop(grace=0)  # the slow one is still running: cancel it at once
     scheduler.close()
     return df.reset_index(drop=True)
 
