@@ -100,14 +100,18 @@ def task(
     executor: str = "default",
     scheduler: Scheduler | None = None,
     plugin_id: str | None = None,
+    max_consecutive_failures: int | None = None,
+    exclude: Any = None,
+    windows: Any = None,
 ) -> Callable[[F], F]:
     """Make a function a handler and a task on the default scheduler (or ``scheduler``).
 
     Exactly one of ``cron``, ``interval``, ``once_at``, ``event`` is the trigger.
-    ``retry_attempts=N`` means N retries (N + 1 attempts). Decorating again (a re-run cell)
-    updates the same task: its id, history and paused state are kept. The function is returned
-    unchanged, with ``fn.cognia_task`` set to the :class:`~cognia_nb.Task`. In an IPython
-    shell the cell also shows the task's live card (like tqdm shows a bar).
+    ``retry_attempts=N`` means N retries (N + 1 attempts). ``max_consecutive_failures``,
+    ``exclude`` and ``windows`` are as for ``Scheduler.create_task``. Decorating again (a
+    re-run cell) updates the same task: its id, history and paused state are kept. The
+    function is returned unchanged, with ``fn.cognia_task`` set to the :class:`~cognia_nb.Task`.
+    In an IPython shell the cell also shows the task's live card (like tqdm shows a bar).
 
     Raises:
         TaskValidationError: for a missing or ambiguous trigger or any invalid parameter.
@@ -139,6 +143,9 @@ def task(
             misfire=misfire,
             executor=executor,
             plugin_id=plugin_id or notebook_plugin_id(),
+            max_consecutive_failures=max_consecutive_failures,
+            exclude=exclude,
+            windows=windows,
         )
         func.cognia_task = created  # type: ignore[attr-defined]
         _show_card(target, created)

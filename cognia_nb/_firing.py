@@ -25,6 +25,7 @@ from ._models import (
     TaskStatus,
     TriggerKind,
 )
+from ._policies import after_outcome, excluded
 from ._runner import Run
 from .triggers import EventTrigger, IntervalTrigger, OnceTrigger
 
@@ -217,6 +218,9 @@ class Firing:
         cancels and starts the new execution once the old handler has returned, ``allow``
         starts at once.
         """
+        calendar_skip = task.calendar is not None and kind is TriggerKind.SCHEDULE
+        if calendar_skip and excluded(self.s, task, scheduled_ts):  # the calendar skips it
+            return None
         runner = self.s._runner
         # Nothing running (the common case) costs two dict lookups, no policy at all.
         busy = task.id in runner.by_task or task.id in runner.abandoned
@@ -300,6 +304,8 @@ class Firing:
                 s.hooks.fire("task_complete", task, ex, ex.result)
             else:
                 s.hooks.fire("task_error", task, ex, ex.error or str(ex.status))
+        if task.max_consecutive_failures is not None:
+            after_outcome(s, task, ex)  # may pause the task
         if not s._event_tasks or s._loop is None:
             return
         if succeeded:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ._calendar import Calendar
 from ._errors import TaskValidationError
 from .triggers import CronTrigger, Trigger
 
@@ -68,6 +69,7 @@ class TriggerKind(enum.StrEnum):
     MANUAL = "manual"
     EVENT = "event"
     RETRY = "retry"
+    BACKFILL = "backfill"
 
 
 class Overlap(enum.StrEnum):
@@ -236,6 +238,13 @@ class Task:
     missed_count: int = 0
     run_count: int = 0
     handler_missing: bool = False
+    # Policies (``_policies.py``): pause after N failures in a row, the calendar.
+    max_consecutive_failures: int | None = None
+    consecutive_failures: int = 0
+    pause_reason: str | None = None
+    calendar: Calendar | None = None
+    excluded_count: int = 0
+    last_excluded: str | None = None
     # Free-form user data; most tasks have none, so the dict is made on first use.
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False)
     # Bumped by a store each time the firing state is saved (stores/_states.py).
@@ -308,6 +317,10 @@ class Task:
             "skippedCount": self.skipped_count,
             "missedCount": self.missed_count,
             "handlerMissing": self.handler_missing,
+            "maxConsecutiveFailures": self.max_consecutive_failures,
+            "consecutiveFailures": self.consecutive_failures,
+            "pauseReason": self.pause_reason,
+            "excludedCount": self.excluded_count,
         }
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._analyst import AnalystTools
 from ._checks import check_scheduler_options, checked_keywords
 from ._clock import Clock, RealClock
 from ._context import SealedSink, current_task_context
@@ -63,7 +64,7 @@ def task_id_for(plugin_id: str, name: str) -> str:
     return f"t_{digest}"
 
 
-class Scheduler(ExecutionQueries):
+class Scheduler(ExecutionQueries, AnalystTools):
     """An asyncio job scheduler.
 
     An execution is finished when its handler has returned (or been given up on), never
@@ -348,6 +349,9 @@ class Scheduler(ExecutionQueries):
         executor: str = UNSET,
         metadata: dict[str, Any] = UNSET,
         plugin_id: str = UNSET,
+        max_consecutive_failures: int | None = UNSET,
+        exclude: Any = UNSET,
+        windows: Any = UNSET,
     ) -> Task:
         """Create a task, or update the task with the same ``(plugin_id, name)`` in place.
 
@@ -357,6 +361,8 @@ class Scheduler(ExecutionQueries):
         function (bound by identity; it is also registered under its ``__name__`` for tasks
         that name it), and creating the task again with a redefined function rebinds it.
         An update keeps the task's id, history, counters and paused/active state.
+        ``max_consecutive_failures=N`` pauses the task after N failed executions in a row;
+        ``exclude=`` / ``windows=`` are its calendar (``cognia_nb._calendar``).
 
         Raises:
             TaskValidationError: naming the field and the value; nothing is changed.
@@ -409,6 +415,7 @@ class Scheduler(ExecutionQueries):
             task.jitter_seconds, task.executor = spec.jitter_seconds, spec.executor
             task.metadata, task.updated_ts = spec.metadata, now
         task.handler_missing = self.handler_for(task) is None
+        task.max_consecutive_failures, task.calendar = spec.max_consecutive_failures, spec.calendar
         self._tasks[tid] = task
         self._index(task)
         self._arm(task, now, restore=same_trigger)
@@ -495,11 +502,14 @@ class Scheduler(ExecutionQueries):
         raise TaskNotFoundError(task_id)
 
     @on_loop
-    def pause_task(self, task_id: str) -> Task:
-        """Stop the task firing (running executions finish). Idempotent."""
+    def pause_task(self, task_id: str, reason: str | None = None) -> Task:
+        """Stop the task firing (running executions finish). Idempotent.
+
+        ``reason`` is kept as ``task.pause_reason`` (set before ``task_pause`` fires).
+        """
         task = self.get_task(task_id)
         if task.status is TaskStatus.ACTIVE:
-            task.status = TaskStatus.PAUSED
+            task.status, task.pause_reason = TaskStatus.PAUSED, reason
             self._dispatcher.unschedule(task.id)
             task.next_run_ts = None
             self.store.save_task(task)
@@ -511,7 +521,7 @@ class Scheduler(ExecutionQueries):
         """Re-arm a paused task from now (missed firings while paused are not caught up)."""
         task = self.get_task(task_id)
         if task.status is TaskStatus.PAUSED:
-            task.status = TaskStatus.ACTIVE
+            task.status, task.pause_reason, task.consecutive_failures = TaskStatus.ACTIVE, None, 0
             self._arm(task, self.clock.now())
             self.store.save_task(task)
             self.hooks.fire("task_resume", task)

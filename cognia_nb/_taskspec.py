@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._argcodec import check_args
+from ._calendar import Calendar
 from ._checks import MAX_NUMBER, shown
 from ._errors import TaskValidationError
 from ._instants import check_trigger_instants
 from ._models import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
+from ._policies import read_policies
 from .triggers import MAX_INTERVAL_SECONDS, CronTrigger, EventTrigger, Trigger, parse_trigger
 
 __all__ = [
@@ -57,6 +59,10 @@ _KEYS = {
     "metadata": "metadata",
     "pluginId": "plugin_id",
     "plugin_id": "plugin_id",
+    "maxConsecutiveFailures": "max_consecutive_failures",
+    "max_consecutive_failures": "max_consecutive_failures",
+    "exclude": "exclude",
+    "windows": "windows",
 }
 #: Every key ``create_task`` takes, in either spelling.
 TASK_KEYS = frozenset(_KEYS)
@@ -92,6 +98,8 @@ class TaskSpec:
     executor: str = "default"
     metadata: dict[str, Any] | None = None
     plugin_id: str | None = None
+    max_consecutive_failures: int | None = None
+    calendar: Calendar | None = None
 
 
 def _text(
@@ -368,6 +376,7 @@ def read_task_spec(
         out.metadata = dict(metadata)
     plugin_id = get("plugin_id")
     out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
+    read_policies(values, out)
     return out
 
 

@@ -446,6 +446,109 @@ assert "kernel" in status and "nightly_export" in status
 ]
 
 
+ANALYST = [
+    md("""
+# Analyst tools: explain, backfill, calendars, pause on failure, metrics
+
+Each is one call that returns something to look at before anything runs. This notebook uses
+its own in-memory scheduler, so nothing is kept.
+"""),
+    code("""
+import asyncio
+from datetime import datetime, timezone
+import cognia_nb
+
+scheduler = cognia_nb.Scheduler(store="memory", timezone="America/New_York").start()
+"""),
+    md("""
+## explain: the next fire times, and what DST did to them
+
+Works on a trigger dict before any task exists (or on a task, by name).
+"""),
+    code("""
+since = datetime(2024, 3, 8, tzinfo=timezone.utc)
+frame = scheduler.explain({"type": "cron", "expression": "30 2 * * *"}, n=4, since=since)
+print(frame[["local", "zone_abbrev", "note"]].to_string())
+"""),
+    code("""
+fall = scheduler.explain({"type": "cron", "expression": "30 1 * * *"}, n=2,
+                         since=datetime(2024, 11, 2, 12, tzinfo=timezone.utc))
+print(fall[["local", "note"]].to_string())
+assert frame["note"][2] == "02:30 does not exist on 2024-03-10; runs at 03:00 EDT"
+"""),
+    md("""
+## Calendars: skip public holidays, run only inside windows
+
+`exclude=` takes dates, ranges, `{"holidays": "DE-BY"}` (the `holidays` extra) or a callable;
+`windows=` takes `"Mon-Fri 08:00-18:00"` in the task's zone. `explain` shows what is skipped.
+"""),
+    code("""
+report = scheduler.create_task(
+    name="report", handler=lambda: None,
+    trigger={"type": "cron", "expression": "0 9 * * *", "timezone": "Europe/Berlin"},
+    exclude={"holidays": "DE-BY"}, windows="Mon-Fri 00:00-24:00",
+)
+days = scheduler.explain("report", n=8, since=datetime(2024, 12, 31, tzinfo=timezone.utc))
+print(days[["local", "excluded"]].to_string())
+"""),
+    md("""
+## backfill: the due times of a range, listed, then run
+
+A dry run lists them; `dry_run=False` runs them in order as `backfill` executions with
+`context.scheduled_at` set. Due times that already succeeded are not run again.
+"""),
+    code("""
+async def load(context):
+    return context.scheduled_at.date().isoformat()
+
+scheduler.create_task(name="load", handler=load,
+                      trigger={"type": "cron", "expression": "0 6 * * *", "timezone": "UTC"})
+print(scheduler.backfill("load", "2024-01-01", "2024-01-04")[["utc", "action"]].to_string())
+"""),
+    code("""
+batch = await scheduler.backfill("load", "2024-01-01", "2024-01-04", dry_run=False).wait()
+print(batch.frame()[["utc", "status"]].to_string())
+again = scheduler.backfill("load", "2024-01-01", "2024-01-05")
+print(list(again["action"]))
+"""),
+    md("""
+## Pause after N failures in a row
+
+`max_consecutive_failures=N` pauses the task and says why (`task.pause_reason`, set before the
+`task_pause` hook fires).
+"""),
+    code("""
+def broken():
+    raise RuntimeError("the source is down")
+
+flaky = scheduler.create_task(name="flaky", handler=broken, max_consecutive_failures=3,
+                              trigger={"type": "interval", "seconds": 3600})
+for _ in range(3):
+    await scheduler.wait_for(scheduler.run_task_now("flaky"), timeout=10)
+await asyncio.sleep(0)
+print(flaky.status)
+print(flaky.pause_reason.split(";")[0])
+"""),
+    md("""
+## Metrics for Prometheus
+
+`start_metrics_server()` serves `/metrics` on 127.0.0.1 (the `metrics` extra).
+"""),
+    code("""
+import urllib.request
+from cognia_nb.metrics import start_metrics_server
+
+server = start_metrics_server(0, scheduler=scheduler)   # 0: any free port; counts from now
+await scheduler.wait_for(scheduler.run_task_now("load"), timeout=10)
+body = await asyncio.to_thread(lambda: urllib.request.urlopen(server.url).read().decode())
+print("\\n".join(line for line in body.splitlines()
+                if line.startswith(("cognia_executions_total", "cognia_tasks{"))))
+server.close(); server.exporter.close()
+"""),
+    code("await scheduler.stop()"),
+]
+
+
 def write_and_run(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
@@ -468,6 +571,7 @@ def main() -> None:
     write_and_run("history_analysis.ipynb", HISTORY)
     write_and_run("scale_out_dask.ipynb", DASK)
     write_and_run("run_as_service.ipynb", SERVICE)
+    write_and_run("analyst_tools.ipynb", ANALYST)
 
 
 if __name__ == "__main__":

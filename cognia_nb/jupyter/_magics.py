@@ -31,7 +31,8 @@ __all__ = ["CogniaMagics"]
 EMIT_MAX_DEPTH = 64
 _TOO_DEEP = object()
 _SUBCOMMANDS = "list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME] | " \
-    "emit TYPE [JSON] | panel | serve [--print] [--name NAME]"  # fmt: skip
+    "emit TYPE [JSON] | explain NAME [N] | backfill NAME START END [--run] | " \
+    "metrics [PORT] | panel | serve [--print] [--name NAME]"  # fmt: skip
 
 
 def _usage(exc: CogniaError) -> UsageError:
@@ -61,6 +62,19 @@ def _trigger(args: Any) -> dict[str, Any]:
     if args.event_source:
         trigger["eventSource"] = args.event_source
     return trigger
+
+
+def _policy_options(args: Any) -> dict[str, Any]:
+    """``--max-failures``, ``--exclude[-holidays]`` and ``--window`` as create_task keys."""
+    exclude: list[Any] = list(args.exclude or ())
+    if args.exclude_holidays:
+        exclude.append({"holidays": args.exclude_holidays})
+    out: dict[str, Any] = {"max_consecutive_failures": args.max_failures}
+    if exclude:
+        out["exclude"] = exclude
+    if args.windows:
+        out["windows"] = args.windows
+    return out
 
 
 @magics_class
@@ -94,6 +108,24 @@ class CogniaMagics(Magics):
     @argument("--overlap", default="skip", help="skip | queue | allow | replace")
     @argument("--misfire", default="coalesce", help="coalesce | skip | run_all")
     @argument("--executor", default="default", help="where handlers run (default: this kernel)")
+    @argument("--max-failures", dest="max_failures", type=int, default=None,
+              help="pause after N failed executions in a row")  # fmt: skip
+    @argument("--exclude-holidays", dest="exclude_holidays", default=None,
+              help="skip public holidays, e.g. DE-BY (the holidays extra)")  # fmt: skip
+    @argument(
+        "--exclude",
+        dest="exclude",
+        action="append",
+        default=None,
+        help="skip a date or range: 2025-12-24 or 2025-12-24..2025-12-31 (repeatable)",
+    )
+    @argument(
+        "--window",
+        dest="windows",
+        action="append",
+        default=None,
+        help="only run inside: 'Mon-Fri 08:00-18:00' (task's zone; repeatable)",
+    )
     @argument("--paused", action="store_true", help="create it paused")
     @argument("--run-now", dest="run_now", action="store_true", help="also run it once now")
     @cell_magic
@@ -138,6 +170,7 @@ class CogniaMagics(Magics):
                 "tags": [t.strip() for t in args.tags.split(",") if t.strip()],
                 "enabled": not args.paused, "overlap": args.overlap, "misfire": args.misfire,
                 "executor": args.executor, "plugin_id": plugin_id,
+                **_policy_options(args),
             })  # fmt: skip
             # Runs happen in a copy of this cell's context: their output comes back here.
             scheduler.register_handler(args.name, fn, plugin_id=plugin_id,
@@ -154,7 +187,8 @@ class CogniaMagics(Magics):
     @line_magic
     def cognia(self, line: str) -> Any:
         """``%cognia list | pause NAME | resume NAME | run NAME | delete NAME | history [NAME]
-        | emit TYPE [JSON] | panel | serve [--print] [--name NAME]``."""
+        | emit TYPE [JSON] | explain NAME [N] | backfill NAME START END [--run] | metrics [PORT]
+        | panel | serve [--print] [--name NAME]``."""
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -246,6 +280,37 @@ class CogniaMagics(Magics):
                 raise UsageError(f"%cognia serve: unexpected {word!r}; usage: %cognia serve "
                                  "[--print] [--name NAME]")  # fmt: skip
         return serve(self.scheduler.store.location, name=name, print_only=print_only)
+
+    def _cmd_explain(self, rest: list[str]) -> Any:
+        if not 1 <= len(rest) <= 2 or (len(rest) == 2 and not rest[1].isdigit()):
+            raise UsageError("usage: %cognia explain NAME [N]  (the next N fire times, "
+                             "default 10, and what DST did to them)")  # fmt: skip
+        n = int(rest[1]) if len(rest) == 2 else 10
+        return self.scheduler.explain(self._one(rest[:1], "explain"), n=n)
+
+    def _cmd_backfill(self, rest: list[str]) -> Any:
+        run = "--run" in rest
+        words = [w for w in rest if w != "--run"]
+        if len(words) != 3:
+            raise UsageError(
+                "usage: %cognia backfill NAME START END [--run]  (dates or ISO times in "
+                "the task's zone; without --run only lists them)"
+            )
+        task_id = self._one(words[:1], "backfill")
+        return self.scheduler.backfill(task_id, words[1], words[2], dry_run=not run)
+
+    def _cmd_metrics(self, rest: list[str]) -> str:
+        if len(rest) > 1 or (rest and not rest[0].isdigit()):
+            raise UsageError("usage: %cognia metrics [PORT]  (serve Prometheus metrics on "
+                             "127.0.0.1, default port 9464)")  # fmt: skip
+        from ..metrics import DEFAULT_PORT, start_metrics_server
+
+        server = getattr(self, "_metrics_server", None)
+        if server is None:
+            port = int(rest[0]) if rest else DEFAULT_PORT
+            server = start_metrics_server(port, scheduler=self.scheduler)
+            self._metrics_server = server
+        return str(server.url)
 
     def _cmd_panel(self, rest: list[str]) -> Any:
         from . import panel

@@ -45,6 +45,7 @@ TOP_LEVEL_KEYS = {
 TASK_KEYS = {
     "name", "description", "handler", "trigger", "defaultEnabled", "retry", "timeout", "tags",
     "args", "overlap", "misfire", "misfireGraceSeconds", "jitterSeconds", "executor",
+    "maxConsecutiveFailures", "exclude", "windows",
 }  # fmt: skip
 
 
