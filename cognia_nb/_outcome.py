@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import os
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -80,8 +83,37 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
     return Outcome(error=f"{name}: {text}" if text else name, trace=_trace(exc))
 
 
+# Where the engine's own frames live: this package (runner, handler wrappers, give-up), the
+# thread pool a sync handler runs in, and asyncio (a coroutine handler's task).
+_ENGINE = tuple(
+    os.path.dirname(os.path.abspath(path)) + os.sep
+    for path in (__file__, concurrent.futures.__file__, asyncio.__file__)
+)
+
+
 def _trace(exc: BaseException) -> str | None:
+    """``exc`` formatted like ``traceback.format_exception``, minus the engine's frames at the
+    start of each traceback in the chain, so it starts at the handler (see :func:`_trim`)."""
     try:
-        return "".join(traceback.format_exception(exc))
+        report = traceback.TracebackException.from_exception(exc, compact=True)
+        _trim(report)
+        return "".join(report.format())
     except Exception:  # noqa: BLE001 - never let a strange exception break the engine
         return None
+
+
+def _trim(report: traceback.TracebackException) -> None:
+    """Drop the leading engine frames of ``report`` and of every exception in its chain
+    (causes, contexts, group members); a traceback made only of engine frames (an engine
+    error) is kept whole."""
+    todo, seen = [report], set()
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack = item.stack
+        first = next((i for i, f in enumerate(stack) if not f.filename.startswith(_ENGINE)), 0)
+        del stack[:first]
+        todo.extend(x for x in (item.__cause__, item.__context__) if x is not None)
+        todo.extend(getattr(item, "exceptions", None) or ())

@@ -146,9 +146,10 @@ class ExecutionQueries:
 
         Columns, what people read first and ids last: task_name, status, scheduled_at,
         started_at, duration, error, finished_at, lateness, trigger_kind, attempts, missed,
-        skipped, progress, output (JSON text; parsed with ``parse_output=True``), one
-        ``metrics.<key>`` column per metric, task_id, plugin_id. Times are UTC, durations
-        timedeltas, names, kinds, statuses and ids categoricals.
+        skipped, abandoned (bool: the handler outlived its abort and the grace), progress,
+        output (JSON text; parsed with ``parse_output=True``), one ``metrics.<key>`` column per
+        metric, task_id, plugin_id. Times are UTC, durations timedeltas, names, kinds, statuses
+        and ids categoricals.
 
         Args:
             task_id: one task (id or name); default all.

@@ -382,7 +382,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
             if not same:
                 check_once_not_past(trigger, datetime.fromtimestamp(now, UTC))
         if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:
-            trigger = trigger.anchored(anchor_for(self, tid, existing, trigger))
+            trigger = trigger.anchored(anchor_for(self, tid, existing, trigger, now))
         shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
                    else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
         self._preflight(spec.executor, shipped, spec.args)

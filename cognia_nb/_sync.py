@@ -76,17 +76,19 @@ def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
 
 
 def anchor_for(
-    s: Scheduler, task_id: str, existing: Task | None, trigger: IntervalTrigger
+    s: Scheduler, task_id: str, existing: Task | None, trigger: IntervalTrigger, now: float
 ) -> datetime:
     """The anchor of an interval task given without ``startAt``: the task's own when it is
     updated with the same interval; the stored one when another process created the same
-    task with the same interval (one phase for all); else now."""
+    task with the same interval (one phase for all); else ``now``, the instant of this
+    create or update (the one its first fire time is counted from, not a later clock read:
+    that would put the anchor after ``now`` and fire the task at once)."""
     if isinstance(existing, Task):
         mine = existing.trigger
         same = isinstance(mine, IntervalTrigger) and mine.seconds == trigger.seconds
         if same and mine.start_at is not None:  # type: ignore[attr-defined]
             return mine.start_at  # type: ignore[attr-defined,no-any-return]
-        return datetime.fromtimestamp(s.clock.now(), UTC)
+        return datetime.fromtimestamp(now, UTC)
     stored: Any = s.store.stored_trigger(task_id)
     if isinstance(stored, dict) and stored.get("type") == "interval":
         try:
@@ -96,4 +98,4 @@ def anchor_for(
         if (isinstance(theirs, IntervalTrigger) and theirs.seconds == trigger.seconds
                 and theirs.start_at is not None):  # fmt: skip
             return theirs.start_at
-    return datetime.fromtimestamp(s.clock.now(), UTC)
+    return datetime.fromtimestamp(now, UTC)

@@ -139,13 +139,15 @@ def _decode(cols: dict[str, Any], *, parse_output: bool) -> pd.DataFrame:
     progress[progress < 0] = np.nan
     error = np.full(n, None, dtype=object)
     output = np.full(n, None, dtype=object)
+    abandoned = np.zeros(n, dtype=bool)
     metrics: dict[int, str] = {}
     sparse = cols["sparse"]
     if sparse:
         rowids = _parse(cols["rowid"], "int64")
         where = np.searchsorted(rowids, np.array([r[0] for r in sparse], dtype="int64"))
-        for i, (_, err, out, met) in zip(where.tolist(), sparse, strict=True):
+        for i, (_, err, out, met, gave_up) in zip(where.tolist(), sparse, strict=True):
             error[i] = err
+            abandoned[i] = bool(gave_up)
             output[i] = json.loads(out) if parse_output and out is not None else out
             if met:
                 metrics[i] = met
@@ -162,6 +164,7 @@ def _decode(cols: dict[str, Any], *, parse_output: bool) -> pd.DataFrame:
         "attempts": codes >> 7,
         "missed": counts // COUNT_SHIFT,
         "skipped": counts % COUNT_SHIFT,
+        "abandoned": abandoned,  # the handler outlived its abort and the grace (still ran)
         "progress": progress,
         "output": output,
     }

@@ -252,7 +252,7 @@ class IntervalTrigger(Trigger):
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """``anchor + k * seconds`` strictly after ``ts`` (UTC seconds)."""
-        return self._next_us(round(ts * 1_000_000)) / 1_000_000
+        return self._next_us(_ts_micros(ts)) / 1_000_000
 
     def _next_us(self, after_us: int) -> int:
         """The first fire time strictly after ``after_us`` (integer microseconds)."""
@@ -270,7 +270,7 @@ class IntervalTrigger(Trigger):
         step, anchor = self._step_us, self._anchor_us
 
         def index(ts: float) -> int:  # number of fire times <= ts
-            us = round(ts * 1_000_000)
+            us = _ts_micros(ts)
             return 0 if us < anchor else (us - anchor) // step + 1
 
         return index(end_ts) - index(start_ts)
@@ -291,6 +291,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _micros(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _ts_micros(ts: float) -> int:
+    """A UTC timestamp in whole microseconds, rounded as ``datetime.fromtimestamp`` rounds it.
+
+    An interval task's anchor is ``datetime.fromtimestamp(now)``; asking for the next fire time
+    after that same ``now`` must see ``now`` and the anchor as one microsecond, or the task
+    fires at its creation. ``round(ts * 1e6)`` rounds twice (the product, then the tie) and
+    lands one microsecond off for about 6 % of today's timestamps; like CPython, this splits
+    off the (exact) fractional part first and rounds only that, half to even.
+    """
+    frac, whole = math.modf(ts)
+    return int(whole) * 1_000_000 + round(frac * 1_000_000)
 
 
 def parse_instant(value: object, field: str) -> datetime:

@@ -9,12 +9,8 @@ second; without scripts (a static render) they show the time of the last update.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import html
 import json
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -24,7 +20,7 @@ from ..history import duration_text
 from ._display import relative
 from ._kernel import last_redraw
 
-__all__ = ["MAX_LINES", "CardState", "card_html", "card_text", "user_traceback"]
+__all__ = ["MAX_LINES", "CardState", "card_html", "card_text"]
 
 #: Output lines of the latest run shown on a card (older lines and runs are in the log).
 MAX_LINES = 40
@@ -101,25 +97,8 @@ def _result_text(ex: Execution) -> str:
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + " …"
 
 
-_FRAME = re.compile(r'^  File "(?P<file>[^"]*)", line \d+')
-_INTERNAL = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-             os.path.dirname(os.path.abspath(concurrent.futures.__file__)) + os.sep,
-             os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep)  # fmt: skip
-
-
-def user_traceback(text: str) -> str:
-    """A traceback without the scheduler's own leading frames (runner, thread pool), so it
-    starts at the handler; unchanged when no frame would be left."""
-    lines = text.splitlines(keepends=True)
-    frames = [(i, m["file"]) for i, line in enumerate(lines) if (m := _FRAME.match(line))]
-    user = [i for i, file in frames if not file.startswith(_INTERNAL)]
-    if not user or user[0] == frames[0][0]:
-        return text
-    return "".join(lines[: frames[0][0]] + lines[user[0] :])
-
-
 def _traceback(ex: Execution) -> str:
-    text = user_traceback(ex.traceback or "")
+    text = ex.traceback or ""  # stored starting at the handler (the engine's frames cut)
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "… (start cut; the whole traceback is on the execution)\n" + text[
             -MAX_TRACEBACK_CHARS:]  # fmt: skip

@@ -72,8 +72,18 @@ class TaskTableView:
 
     COLUMNS = ("name", "plugin", "schedule", "status", "next run", "runs", "missed", "skipped")
 
-    def __init__(self, tasks: Sequence[Task]) -> None:
+    def __init__(self, tasks: Sequence[Task], abandoned: int = 0) -> None:
         self.tasks = sorted(tasks, key=lambda t: (t.plugin_id, t.name))
+        self.abandoned = abandoned  # ``scheduler.abandoned_threads``
+
+    def footer(self) -> str:
+        """A line about abandoned handlers still running ("" when there are none)."""
+        n = self.abandoned
+        if n <= 0:
+            return ""
+        handlers = "handler is" if n == 1 else "handlers are"
+        return (f"{n} abandoned {handlers} still running (they outlived their abort and the "
+                "grace; their tasks count as running until they return)")  # fmt: skip
 
     def rows(self) -> list[tuple[str, ...]]:
         """One tuple of strings per task."""
@@ -87,10 +97,13 @@ class TaskTableView:
     def __repr__(self) -> str:
         rows = [self.COLUMNS, *self.rows()]
         if len(rows) == 1:
-            return "no tasks"
-        widths = [max(len(r[i]) for r in rows) for i in range(len(self.COLUMNS))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                         for r in rows)  # fmt: skip
+            table = "no tasks"
+        else:
+            widths = [max(len(r[i]) for r in rows) for i in range(len(self.COLUMNS))]
+            table = "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+                              .rstrip() for r in rows)  # fmt: skip
+        footer = self.footer()
+        return f"{table}\n{footer}" if footer else table
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.COLUMNS)
@@ -98,9 +111,10 @@ class TaskTableView:
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self.rows()
         )
-        if not body:
-            return "<p>no tasks</p>"
-        return f"<table class='cognia-task-table'><tr>{head}</tr>{body}</table>"
+        table = (f"<table class='cognia-task-table'><tr>{head}</tr>{body}</table>" if body
+                 else "<p>no tasks</p>")  # fmt: skip
+        footer = self.footer()
+        return f"{table}<p class='cognia-abandoned'>{html.escape(footer)}</p>" if footer else table
 
 
 class EmitReport(list[str]):

@@ -211,7 +211,7 @@ class CogniaMagics(Magics):
         return self.scheduler.get_task(rest[0]).id
 
     def _cmd_list(self, rest: list[str]) -> TaskTableView:
-        return TaskTableView(self.scheduler.list_tasks())
+        return TaskTableView(self.scheduler.list_tasks(), self.scheduler.abandoned_threads)
 
     def _cmd_pause(self, rest: list[str]) -> TaskSummary:
         return TaskSummary(self.scheduler.pause_task(self._one(rest, "pause")))

@@ -12,7 +12,8 @@ SQLite (``group_concat``) they cost a table scan. The encoding, shared by every 
 * ``scheduled_us``, ``started_us``, ``finished_us``: microseconds since the epoch; a missing
   time is :data:`NAT` (which is exactly numpy's NaT for datetime64).
 * ``progress``: thousandths of a percent (integers), :data:`NO_PROGRESS` when missing.
-* ``sparse``: ``(rowid, error, output JSON, metrics JSON)`` for the rows that have any.
+* ``sparse``: ``(rowid, error, output JSON, metrics JSON, abandoned 0/1)`` for the rows that
+  have any (an abandoned execution always has an error, so the flag costs no other row).
 * ``names``: ``task_id -> (task_name, plugin_id)``.
 
 Rows come oldest first (the order they were stored in).
@@ -93,9 +94,9 @@ def encode_executions(rows: Iterable[Execution]) -> dict[str, Any]:
     names: dict[str, tuple[str, str]] = {}
     for i, e in enumerate(rows):
         names.setdefault(e.task_id, (e.task_name, e.plugin_id))
-        if e.error is not None or e.output is not None or e._metrics:
+        if e.error is not None or e.output is not None or e._metrics or e.abandoned:
             metrics = dumps(e._metrics) if e._metrics else None
-            sparse.append((i, e.error, dumps(e.output), metrics))
+            sparse.append((i, e.error, dumps(e.output), metrics, int(e.abandoned)))
 
     def joined(values: Iterable[object], sep: str = ",") -> str:
         return sep.join(str(v) for v in values)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ._cells import text
+from ._codec import ABANDONED_SUFFIX
 from ._history import numeric_aggregates, text_aggregates
 
 __all__ = ["read_history"]
@@ -23,6 +24,9 @@ __all__ = ["read_history"]
 # How many rows, the last one, and sums that move whenever an execution advances.
 _FINGERPRINT = ("json_array(count(*), max(rowid), total(attempt), total(ifnull(started_ts, 0)), "
                 "total(ifnull(finished_ts, 0)))")  # fmt: skip
+# An abandoned execution keeps its flag as the reason's suffix (see _codec.py) and always has an
+# error, so it is a sparse row already: the flag is read for the sparse rows only.
+_ABANDONED = f"ifnull(substr(reason, -{len(ABANDONED_SUFFIX)}) = '{ABANDONED_SUFFIX}', 0)"
 _SPARSE = "error IS NOT NULL OR output IS NOT NULL OR metrics IS NOT NULL"
 
 
@@ -40,9 +44,10 @@ class _Reader:
 
     def sparse(self, conn: sqlite3.Connection) -> list[Any]:
         inner = f" AND rowid IN (SELECT rowid FROM executions{self.where})" if self.where else ""
-        sql = f"SELECT rowid, error, output, metrics FROM executions WHERE ({_SPARSE}){inner}"
+        sql = (f"SELECT rowid, error, output, metrics, {_ABANDONED} FROM executions "
+               f"WHERE ({_SPARSE}){inner}")  # fmt: skip
         # an error holding lone surrogates is stored as a BLOB (see _cells.py)
-        return [(r, text(e), o, m) for r, e, o, m in conn.execute(sql, self.params)]
+        return [(r, text(e), o, m, a) for r, e, o, m, a in conn.execute(sql, self.params)]
 
     def names(self, conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
         rows = conn.execute(

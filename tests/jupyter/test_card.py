@@ -7,7 +7,7 @@ from typing import Any
 import cognia_nb
 from cognia_nb import ExecutionStatus
 from cognia_nb.jupyter._card import TaskCard
-from cognia_nb.jupyter._card_view import MAX_LINES, user_traceback
+from cognia_nb.jupyter._card_view import MAX_LINES
 from cognia_nb.jupyter._kernel import routed_tasks
 
 from .conftest import TestingShell
@@ -79,12 +79,6 @@ async def test_failure_traceback_is_escaped_and_starts_at_the_handler(ip: Testin
     assert "data-badge='failing'" in html and "ValueError" in html
     assert "_runner.py" not in html and "line 2" in html  # the cell's own line
     assert "[failing]" in published.last["text/plain"]
-
-
-def test_user_traceback_keeps_text_without_internal_frames() -> None:
-    plain = 'Traceback (most recent call last):\n  File "/x/mine.py", line 3, in f\nE: boom\n'
-    assert user_traceback(plain) == plain
-    assert user_traceback("no frames at all") == "no frames at all"
 
 
 async def test_pause_delete_and_a_newer_card(ip: TestingShell) -> None:

@@ -205,3 +205,33 @@ async def test_load_is_idempotent_and_unload_stops(ip: TestingShell) -> None:
     await ip.run("%reload_ext cognia_nb")
     assert cognia_nb.get_scheduler().running
     _ = first, traceback
+
+
+async def test_cognia_list_counts_abandoned_handlers_still_running(ip: TestingShell) -> None:
+    release = ip.ns["release"] = asyncio.Event()
+    await ip.run(
+        "%%cognia_task stubborn --interval 600\n"
+        "import asyncio, contextlib\n"
+        "while not release.is_set():  # swallows its cancellation until released\n"
+        "    with contextlib.suppress(asyncio.CancelledError):\n"
+        "        await release.wait()\n"
+    )
+    scheduler = cognia_nb.get_scheduler()
+    assert "abandoned" not in repr(await ip.run("%cognia list"))
+    execution_id = scheduler.run_task_now("stubborn")
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert scheduler.cancel_execution(execution_id)
+    ex = await scheduler.wait_for(execution_id, timeout=10)  # ends after the 1 s grace
+    assert ex.abandoned and ex.status is ExecutionStatus.CANCELLED
+    table = await ip.run("%cognia list")
+    message = "1 abandoned handler is still running"
+    assert message in repr(table) and repr(table).startswith("name")
+    assert f"<p class='cognia-abandoned'>{message}" in table._repr_html_()
+    release.set()
+    for _ in range(1000):
+        if scheduler.abandoned_threads == 0:
+            break
+        await asyncio.sleep(0)
+    assert scheduler.abandoned_threads == 0
+    assert "abandoned" not in repr(await ip.run("%cognia list"))

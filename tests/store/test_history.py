@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,3 +252,40 @@ async def test_history_reads_again_when_a_write_lands_between_its_halves(
     assert df["scheduled_at"].notna().all() and df["task_name"].eq("good").all()
     await scheduler.stop()
     scheduler.close()
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+async def test_history_marks_abandoned_executions(store: str, tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = store if store == "memory" else str(tmp_path / "a.db")
+    scheduler = Scheduler(store=path, clock=clock, timezone="UTC", cancel_grace=1).start()
+    release = asyncio.Event()
+
+    async def stubborn(ctx: TaskContext) -> None:  # swallows its abort until released
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    scheduler.register_handler("w", work)
+    scheduler.register_handler("stubborn", stubborn)
+    scheduler.create_task(name="good", handler="w", trigger={"type": "interval", "seconds": 60})
+    stuck = scheduler.create_task(
+        name="stuck", handler="stubborn", trigger={"type": "interval", "seconds": 60}, timeout=1
+    )
+    await clock.advance(60)  # both fire; good finishes at 62
+    await clock.advance(3)  # stuck: timed out at 61, abandoned at 62 (grace 1 s)
+    assert scheduler.abandoned_threads == 1
+    release.set()
+    await clock.advance(1)
+    assert scheduler.abandoned_threads == 0
+    scheduler.store.flush()
+    df = scheduler.history()
+    assert df["abandoned"].dtype == bool
+    by_name = df.groupby("task_name", observed=True)["abandoned"].apply(list).to_dict()
+    assert by_name == {"good": [False], "stuck": [True]}
+    row = df[df["abandoned"]].iloc[0]
+    assert row["status"] == "timed_out" and "abandoned" in row["error"]
+    assert scheduler.get_executions(stuck.id)[0].abandoned  # the same flag, read back
+    await scheduler.stop()
+    scheduler.close()
+    await clock.aclose()

@@ -98,7 +98,7 @@ def test_a_surrogate_error_is_a_blob_on_disk_and_text_in_history(tmp_path: Path)
     s = reopened(store)
     try:
         columns = s.history_columns()
-        assert {e for _, e, _, _ in columns["sparse"]} == {"bad \udcff name"}
+        assert {e for _, e, _, _, _ in columns["sparse"]} == {"bad \udcff name"}
     finally:
         s.close()
 
