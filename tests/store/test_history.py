@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from cognia_nb import Scheduler, TaskContext, TaskValidationError
 from cognia_nb.testing import FakeClock
+from cognia_nb.testing.fixtures import stop_on_fake_clock
 
 
 async def work(ctx: TaskContext) -> dict[str, object]:
@@ -151,7 +152,7 @@ async def test_timeline_is_a_png_with_the_legend_outside_and_visible_short_runs(
     span = max(p.get_x() + p.get_width() for p in ax.patches) - min(p.get_x() for p in ax.patches)
     narrowest = min(p.get_width() for p in ax.patches)
     assert narrowest >= 0.003 * span  # a 10 ms run on a two-hour axis is still drawn
-    await scheduler.stop()
+    await stop_on_fake_clock(scheduler, clock)  # "slow" is still running: stop's grace passes
     scheduler.close()
     empty = Scheduler(store="memory", clock=FakeClock(), timezone="UTC").timeline()
     assert empty._repr_png_().startswith(b"\x89PNG")
