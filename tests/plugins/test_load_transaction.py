@@ -17,6 +17,7 @@ import pytest_asyncio
 from cognia_nb import Scheduler, TaskValidationError, define_plugin, load_plugin
 from cognia_nb.plugins import Plugin, PluginContext, PluginLoadError, scheduled
 from cognia_nb.testing import FakeClock
+from cognia_nb.testing.fixtures import stop_on_fake_clock
 
 CAPS = ["scheduler"]
 
@@ -42,7 +43,7 @@ def _expected(exc: BaseException) -> str:
 async def scheduler() -> AsyncIterator[Scheduler]:
     s = Scheduler(clock=FakeClock(datetime(2024, 6, 3, 8, tzinfo=UTC)), timezone="UTC").start()
     yield s
-    await s.stop()
+    await stop_on_fake_clock(s, s.clock)  # type: ignore[arg-type]
     s.close()
 
 
@@ -154,7 +155,9 @@ async def test_a_failed_load_cancels_the_runs_it_started(scheduler: Scheduler) -
 
     with pytest.raises(PluginLoadError, match=r"GeneratorExit\(\)"):
         load_plugin(define_plugin(run_then_fail), scheduler, {"name": "q", "capabilities": CAPS})
-    ex = await scheduler.wait_for(started[0], timeout=5)
+    waiting = asyncio.ensure_future(scheduler.wait_for(started[0], timeout=5))
+    await scheduler.clock.advance(scheduler.cancel_grace)  # type: ignore[attr-defined]
+    ex = await waiting  # the handler ignored its signal: cancelled once the grace is over
     assert ex.status == "cancelled"
     assert scheduler.list_tasks() == []
 
