@@ -125,7 +125,17 @@ class Board(anywidget.AnyWidget):
             "failedDay": self.failed_day,
             "now": round(s.clock.now(), 3),
             "zone": s.timezone,
+            "health": self._health(),
         }
+
+    def _health(self) -> dict[str, Any] | None:
+        """The store's write health for the header (a store without it, or failing to tell,
+        shows nothing; the board never breaks on it)."""
+        try:
+            return st.store_health(getattr(self.scheduler.store, "health", None))
+        except Exception:
+            log.exception("cognia_nb board: reading the store's health failed")
+            return None
 
     def _history(self) -> list[dict[str, Any]]:
         """The newest executions; a finished one's row is made once (it no longer changes)."""

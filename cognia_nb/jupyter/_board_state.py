@@ -27,6 +27,7 @@ __all__ = [
     "next_fire_times",
     "run_state",
     "short_plugin",
+    "store_health",
     "task_detail",
     "task_row",
     "task_state",
@@ -139,6 +140,17 @@ def task_row(task: Task, stats: TaskStats | None, mine: str, default_zone: str) 
         "runs": task.run_count,
         "tags": list(task.tags),
     }
+
+
+def store_health(health: Any) -> dict[str, Any] | None:
+    """The header's store notice: None while the store writes (or cannot tell)."""
+    if health is None or getattr(health, "ok", True):
+        return None
+    waiting = int(getattr(health, "waiting", 0) or 0)
+    return {"error": str(getattr(health, "error", None) or "unknown error"), "waiting": waiting,
+            "since": _ts(getattr(health, "since", None)),
+            "text": f"store not writing: {getattr(health, 'error', None) or 'unknown error'} "
+                    f"({waiting} row{'' if waiting == 1 else 's'} waiting)"}  # fmt: skip
 
 
 def _retry_at(ex: Execution) -> float | None:

@@ -201,6 +201,7 @@ function render({ model, el }) {
   const headState = h("span", { class: "cn-pill" });
   const headCounts = h("span", { class: "cn-counts" });
   const headStore = h("span", { class: "cn-store" });
+  const headHealth = h("span", { class: "cn-health", role: "alert", hidden: true });
   const tabTasks = h("button", { type: "button", class: "cn-tab", role: "tab", "aria-selected": "true",
     onclick: () => show("tasks") }, "Tasks");
   const tabHistory = h("button", { type: "button", class: "cn-tab", role: "tab", "aria-selected": "false",
@@ -251,7 +252,7 @@ function render({ model, el }) {
       h("thead", {}, h("tr", {}, ["Task", "Status", "Started", "Ended", "Duration", "Late", "Attempt", "Kind", "Error"]
         .map((t, i) => h("th", { class: i === 7 ? "cn-sec" : "" }, t)))), histBody)));
   const root = h("div", { class: "cn-board" },
-    h("header", { class: "cn-head" }, h("strong", { class: "cn-title" }, "cognia_nb"), headState, headCounts, headStore),
+    h("header", { class: "cn-head" }, h("strong", { class: "cn-title" }, "cognia_nb"), headState, headCounts, headHealth, headStore),
     h("nav", { class: "cn-tabs", role: "tablist" }, tabTasks, tabHistory),
     taskView, histView);
   el.replaceChildren(root);
@@ -769,6 +770,10 @@ function render({ model, el }) {
     setText(headCounts, bits.join(" · "));
     headCounts.classList.toggle("cn-has-failed", hd.failedDay > 0);
     setText(headStore, hd.store, `store: ${hd.store}`);
+    headHealth.hidden = !hd.health;
+    setText(headHealth, hd.health ? hd.health.text : "", hd.health
+      ? `${hd.health.text}; the rows are kept in memory and retried${hd.health.since
+        ? ` (failing since ${new Date(hd.health.since * 1000).toISOString()})` : ""}` : "");
   }
 
   function onRuns() {
