@@ -168,7 +168,17 @@ class Board(anywidget.AnyWidget):
         live = {ex.id: ex for _, ex in self._live()}
         executions = [live.get(ex.id, ex) for ex in self.scheduler.get_executions(task.id, 20)]
         now = self.scheduler.clock.now()
-        return st.task_detail(task, executions, now, self.scheduler.timezone)
+        return st.task_detail(task, executions, now, self.scheduler.timezone, self._notes(task))
+
+    def _notes(self, task: Task) -> dict[float, tuple[str, str]]:
+        """DST notes and calendar skips of the next fire times (only while a detail is open)."""
+        if task.status is not TaskStatus.ACTIVE or task.trigger.to_dict()["type"] == "event":
+            return {}
+        try:
+            return st.explain_notes(self.scheduler.explain_rows(task, n=5))
+        except Exception:  # the notes are extras: the detail shows without them
+            log.exception("cognia_nb board: explaining %r failed", task.name)
+            return {}
 
     def _execution(self) -> dict[str, Any]:
         execution_id = self.execution.get("id")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from cognia_nb import Scheduler
 from cognia_nb.stores import StoreHealth
+from cognia_nb.testing import FakeClock
+from cognia_nb.testing.fixtures import stop_on_fake_clock
 
-from .test_widgets import open_board, recording_comm, sched, states
+from .test_widgets import click, open_board, page_rows, recording_comm, sched, states
 
 __all__ = ["recording_comm", "sched"]
 
@@ -43,3 +46,43 @@ async def test_a_store_whose_health_raises_does_not_break_the_board(
     board = open_board(sched)
     assert board.header["health"] is None and board.header["state"] == "running"
     assert "reading the store's health failed" in caplog.text
+
+
+async def test_detail_next_fire_times_carry_dst_notes_and_calendar_skips() -> None:
+    clock = FakeClock(datetime(2024, 3, 7, 12, 0, tzinfo=UTC))
+    s = Scheduler(clock=clock, timezone="UTC").start()
+    try:
+        task = s.create_task(name="night", handler=lambda: None, exclude=["2024-03-12"],
+                             trigger={"type": "cron", "expression": "30 2 * * *",
+                                      "timezone": "America/New_York"})  # fmt: skip
+        board = open_board(s)
+        click(board, "detail", id=task.id)
+        rows = board.detail["next"]
+        assert [r["text"][4:14] for r in rows] == [
+            "2024-03-08", "2024-03-09", "2024-03-10", "2024-03-11", "2024-03-12"]  # fmt: skip
+        spring = rows[2]
+        assert spring["note"] == "02:30 does not exist on 2024-03-10; runs at 03:00 EDT"
+        assert spring["change"] == "UTC offset changes to -04:00"  # the old mark stays
+        assert [r["note"] for r in rows[:2]] == ["", ""]
+        assert rows[4]["excluded"] and not rows[3]["excluded"]
+        assert rows[4]["excluded"] in str(s.explain_rows(task, n=5)[4]["excluded"])
+    finally:
+        await stop_on_fake_clock(s, clock)
+        s.close()
+
+
+async def test_a_paused_task_shows_why_in_its_row_and_detail(sched: Scheduler) -> None:
+    task = sched.create_task(name="p", handler=lambda: None,
+                             trigger={"type": "interval", "seconds": 60})  # fmt: skip
+    board = open_board(sched)
+    sched.pause_task(task.id, reason="3 failures in a row")
+    click(board, "detail", id=task.id)
+    assert ["paused", "3 failures in a row"] in board.detail["settings"]
+    assert page_rows(board)[task.id]["pauseReason"] == "3 failures in a row"
+    assert board.detail["next"] == []  # paused: no fire times, nothing explained
+    sched.resume_task(task.id)
+    sched.pause_task(task.id)
+    board.throttle.flush()
+    assert ["paused", "by hand (no reason given)"] in board.detail["settings"]
+    assert page_rows(board)[task.id]["pauseReason"] == ""
+    assert page_rows(board)[task.id]["excluded"] == 0

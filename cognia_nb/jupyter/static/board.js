@@ -351,7 +351,7 @@ function render({ model, el }) {
     const { tr, c } = trs.get(id) || makeRow(id);
     tr.classList.toggle("cn-mine", r.mine);
     tr.classList.toggle("cn-selected", selected.has(id));
-    tr.setAttribute("aria-label", `${r.name}, ${STATES[r.state] || r.state}`);
+    tr.setAttribute("aria-label", `${r.name}, ${STATES[r.state] || r.state}${r.paused && r.pauseReason ? `: ${r.pauseReason}` : ""}`);
     c.box.checked = selected.has(id);
     c.box.setAttribute("aria-label", `Select ${r.name}`);
     setText(c.nameText, r.name, r.tags.length ? `${r.name}\ntags: ${r.tags.join(", ")}` : r.name);
@@ -360,10 +360,12 @@ function render({ model, el }) {
     setText(c.scheduleText, r.schedule);
     const label = STATES[r.state] || r.state;
     setText(c.badge, label, r.state === "missing"
-      ? "Handler missing: re-run the cell that defines this task to re-arm it." : label);
+      ? "Handler missing: re-run the cell that defines this task to re-arm it."
+      : r.paused && r.pauseReason ? `paused: ${r.pauseReason}` : label);
     c.badge.className = `cn-badge cn-s-${r.state}`;
     setText(c.successText, r.success === null ? "-" : `${r.success}%`);
-    setText(c.skipText, `${r.skip} / ${r.miss}`, `skipped ${r.skip} (overlap) / missed ${r.miss} (misfire)`);
+    setText(c.skipText, `${r.skip} / ${r.miss}${r.excluded ? ` · ${r.excluded} cal` : ""}`,
+      `skipped ${r.skip} (overlap) / missed ${r.miss} (misfire)${r.excluded ? ` / ${r.excluded} skipped by its calendar` : ""}`);
     c.btnRun.disabled = r.state === "missing";
     c.btnRun.title = r.state === "missing" ? "No handler in this kernel: re-run the cell that defines the task" : "Run now";
     c.btnToggle.replaceChildren(icon(r.paused ? "resume" : "pause"));
@@ -599,8 +601,10 @@ function render({ model, el }) {
     if (d.missing) parts.push(h("p", { class: "cn-missing", role: "note" }, d.missing));
     if (d.description) parts.push(h("p", { class: "cn-muted" }, d.description));
     const nextList = d.next.length
-      ? h("ol", { class: "cn-next" }, d.next.map((n) => h("li", {}, n.text,
-        n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null)))
+      ? h("ol", { class: "cn-next" }, d.next.map((n) => h("li", { class: n.excluded ? "cn-excluded" : "" }, n.text,
+        n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null,
+        n.note ? h("div", { class: "cn-note" }, n.note) : null,
+        n.excluded ? h("div", { class: "cn-note" }, `skipped by its calendar: ${n.excluded}`) : null)))
       : h("p", { class: "cn-muted" }, d.status === "active" ? "no more fire times" : `none (${d.status})`);
     const left = h("div", { class: "cn-detail-col" },
       dl([["schedule", d.words], ["as written", d.written], ["plugin", d.plugin],
