@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +89,56 @@ async def test_a_paused_task_shows_why_in_its_row_and_detail(sched: Scheduler) -
     assert ["paused", "by hand (no reason given)"] in board.detail["settings"]
     assert page_rows(board)[task.id]["pauseReason"] == ""
     assert page_rows(board)[task.id]["excluded"] == 0
+
+
+async def test_detail_says_which_process_ran_each_execution_and_rows_badge_a_service(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    s = Scheduler(store=str(path)).start()
+    try:
+        s.register_handler("h", lambda ctx: "x")
+        task = s.create_task(name="job", handler="h",
+                             trigger={"type": "interval", "seconds": 3600})  # fmt: skip
+        first = await s.wait_for(s.run_task_now(task.id), timeout=10)
+        second = await s.wait_for(s.run_task_now(task.id), timeout=10)
+        s.store.flush()
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "INSERT INTO processes (owner, host, pid, started_ts, heartbeat_ts, info) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ("far:12:1:bb", "far", 12, time.time() - 60, time.time(), '{"kind": "service"}'),
+        )
+        conn.execute("UPDATE executions SET owner = ? WHERE id = ?", ("far:12:1:bb", first.id))
+        conn.commit()
+        conn.close()
+        board = open_board(s)
+        assert page_rows(board)[task.id]["service"] == "in service on far pid 12"
+        click(board, "detail", id=task.id)
+        ran = {x["id"]: x["ranIn"] for x in board.detail["executions"]}
+        assert ran == {first.id: "far pid 12", second.id: "this kernel"}
+    finally:
+        await s.stop()
+        s.close()
+
+
+async def test_a_broken_process_table_is_logged_and_the_board_still_shows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "s.db"
+    s = Scheduler(store=str(path)).start()
+    try:
+        task = s.create_task(name="job", handler=lambda: None,
+                             trigger={"type": "interval", "seconds": 3600})  # fmt: skip
+        s.store.flush()
+        conn = sqlite3.connect(path)
+        conn.execute("INSERT INTO processes (owner, host, pid, started_ts) "
+                     "VALUES ('x:notanumber', 'x', 'notanumber', 0)")  # fmt: skip
+        conn.commit()
+        conn.close()
+        board = open_board(s)
+        assert page_rows(board)[task.id]["service"] == ""
+        assert "reading the store's processes failed" in caplog.text
+    finally:
+        await s.stop()
+        s.close()

@@ -306,7 +306,8 @@ function render({ model, el }) {
     c.sel.append(c.box);
     c.nameText = h("span", { class: "cn-name" });
     c.tags = h("span", { class: "cn-tags" });
-    c.name.append(h("div", { class: "cn-cell" }, c.nameText, c.tags));
+    c.service = h("span", { class: "cn-service", hidden: true });
+    c.name.append(h("div", { class: "cn-cell" }, c.nameText, c.tags, c.service));
     for (const k of ["plugin", "schedule", "next", "success", "skip"]) {
       c[`${k}Text`] = h("div", { class: "cn-cell" });
       c[k].append(c[`${k}Text`]);
@@ -356,6 +357,8 @@ function render({ model, el }) {
     c.box.setAttribute("aria-label", `Select ${r.name}`);
     setText(c.nameText, r.name, r.tags.length ? `${r.name}\ntags: ${r.tags.join(", ")}` : r.name);
     setText(c.tags, r.tags.length ? r.tags.map((t) => `#${t}`).join(" ") : "");
+    c.service.hidden = !r.service;
+    setText(c.service, r.service || "", r.service ? `another process runs this task: ${r.service}` : "");
     setText(c.pluginText, r.plugin, r.pluginFull);
     setText(c.scheduleText, r.schedule);
     const label = STATES[r.state] || r.state;
@@ -616,12 +619,13 @@ function render({ model, el }) {
         onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); send({ action: "execution", id: x.id }); } } },
       h("td", {}, x.startText.slice(5)), h("td", {}, x.endText || "-"), h("td", {}, seconds(x.dur)),
       h("td", {}, x.late === null ? "-" : seconds(x.late)), h("td", {}, String(x.attempt)),
-      h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))));
+      h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))),
+      h("td", { class: "cn-muted" }, x.ranIn || "-"));
       return tr;
     });
     const right = h("div", { class: "cn-detail-col" }, h("h4", { class: "cn-h4" }, "Recent executions"),
       d.executions.length ? h("div", { class: "cn-scroll cn-exec-scroll" }, h("table", { class: "cn-table cn-exec-table" },
-        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status", "Ran in"].map((t) => h("th", {}, t)))),
         h("tbody", {}, execRows))) : h("p", { class: "cn-muted" }, "No executions yet."));
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
