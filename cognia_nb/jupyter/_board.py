@@ -36,6 +36,7 @@ from .._errors import CogniaError
 from .._models import Execution, ExecutionStatus, Task, TaskStatus
 from .._scheduler import Scheduler
 from . import _board_state as st
+from ._board_owners import ServiceBadges, execution_owners, ran_in
 from ._progress import Throttle
 
 __all__ = ["Board", "board_for"]
@@ -76,6 +77,7 @@ class Board(anywidget.AnyWidget):
         self.sent_tasks = 0  # task messages sent (the benchmark reads it)
         self.greeted = False  # no view has said hello yet: no task rows to send
         self._finished_rows: dict[str, dict[str, Any]] = {}
+        self.services = ServiceBadges()
         self._beat: asyncio.TimerHandle | None = None
         self.failed_day = len(scheduler.store.list_executions(
             statuses=list(st.FAILED), since_ts=scheduler.clock.now() - DAY))  # fmt: skip
@@ -125,7 +127,17 @@ class Board(anywidget.AnyWidget):
             "failedDay": self.failed_day,
             "now": round(s.clock.now(), 3),
             "zone": s.timezone,
+            "health": self._health(),
         }
+
+    def _health(self) -> dict[str, Any] | None:
+        """The store's write health for the header (a store without it, or failing to tell,
+        shows nothing; the board never breaks on it)."""
+        try:
+            return st.store_health(getattr(self.scheduler.store, "health", None))
+        except Exception:
+            log.exception("cognia_nb board: reading the store's health failed")
+            return None
 
     def _history(self) -> list[dict[str, Any]]:
         """The newest executions; a finished one's row is made once (it no longer changes)."""
@@ -158,7 +170,24 @@ class Board(anywidget.AnyWidget):
         live = {ex.id: ex for _, ex in self._live()}
         executions = [live.get(ex.id, ex) for ex in self.scheduler.get_executions(task.id, 20)]
         now = self.scheduler.clock.now()
-        return st.task_detail(task, executions, now, self.scheduler.timezone)
+        out = st.task_detail(task, executions, now, self.scheduler.timezone, self._notes(task))
+        store = self.scheduler.store
+        owners = execution_owners(store, [ex.id for ex in executions])
+        mine = getattr(store, "owner", None)
+        for row in out["executions"]:
+            owner = owners.get(row["id"]) or (mine if row["id"] in live else None)
+            row["ranIn"] = ran_in(owner, mine) or ("this kernel" if row["id"] in live else "")
+        return out
+
+    def _notes(self, task: Task) -> dict[float, tuple[str, str]]:
+        """DST notes and calendar skips of the next fire times (only while a detail is open)."""
+        if task.status is not TaskStatus.ACTIVE or task.trigger.to_dict()["type"] == "event":
+            return {}
+        try:
+            return st.explain_notes(self.scheduler.explain_rows(task, n=5))
+        except Exception:  # the notes are extras: the detail shows without them
+            log.exception("cognia_nb board: explaining %r failed", task.name)
+            return {}
 
     def _execution(self) -> dict[str, Any]:
         execution_id = self.execution.get("id")
@@ -177,7 +206,7 @@ class Board(anywidget.AnyWidget):
         tasks = self.scheduler._tasks
         if not self.greeted:  # rows wait for a view (the page says hello when it opens)
             self.dirty.clear()
-        elif self.full:
+        elif self.services.refresh(self.scheduler.store) or self.full:  # at most every 5 s
             self.dirty.update(tasks)
         changed = []
         for task_id in self.dirty:
@@ -185,6 +214,7 @@ class Board(anywidget.AnyWidget):
             if task is None:
                 continue
             row = st.task_row(task, self.stats.get(task_id), self.mine, self.scheduler.timezone)
+            row["service"] = self.services.badges.get(task.name, "")
             if self.full or self.rows.get(task_id) != row:
                 self.rows[task_id] = row
                 changed.append(row)

@@ -24,9 +24,11 @@ __all__ = [
     "TaskStats",
     "execution_detail",
     "execution_row",
+    "explain_notes",
     "next_fire_times",
     "run_state",
     "short_plugin",
+    "store_health",
     "task_detail",
     "task_row",
     "task_state",
@@ -136,9 +138,22 @@ def task_row(task: Task, stats: TaskStats | None, mine: str, default_zone: str) 
         "success": stats.success() if stats else None,
         "skip": task.skipped_count,
         "miss": task.missed_count,
+        "excluded": task.excluded_count,
+        "pauseReason": task.pause_reason or "",
         "runs": task.run_count,
         "tags": list(task.tags),
     }
+
+
+def store_health(health: Any) -> dict[str, Any] | None:
+    """The header's store notice: None while the store writes (or cannot tell)."""
+    if health is None or getattr(health, "ok", True):
+        return None
+    waiting = int(getattr(health, "waiting", 0) or 0)
+    return {"error": str(getattr(health, "error", None) or "unknown error"), "waiting": waiting,
+            "since": _ts(getattr(health, "since", None)),
+            "text": f"store not writing: {getattr(health, 'error', None) or 'unknown error'} "
+                    f"({waiting} row{'' if waiting == 1 else 's'} waiting)"}  # fmt: skip
 
 
 def _retry_at(ex: Execution) -> float | None:
@@ -191,8 +206,22 @@ def execution_row(ex: Execution, zone: str) -> dict[str, Any]:
     }
 
 
-def next_fire_times(task: Task, now: float, zone: str, count: int = 5) -> list[dict[str, Any]]:
-    """The next ``count`` fire times in ``zone``; ``change`` says where the UTC offset moves."""
+Notes = dict[float, tuple[str, str]]  # fire time -> (DST note, calendar skip reason)
+
+
+def explain_notes(rows: Iterable[dict[str, Any]]) -> Notes:
+    """``explain_rows`` output keyed by fire time: (what DST did there, the calendar's skip)."""
+    return {round(r["utc"].timestamp(), 3): (r.get("note") or "", r.get("excluded") or "")
+            for r in rows}  # fmt: skip
+
+
+def next_fire_times(task: Task, now: float, zone: str, count: int = 5,
+                    notes: Notes | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The next ``count`` fire times in ``zone``; ``change`` says where the UTC offset moves.
+
+    ``notes`` (from :func:`explain_notes`) adds ``note`` (a DST note) and ``excluded`` (why
+    the task's calendar skips that time) to the rows they match.
+    """
     out: list[dict[str, Any]] = []
     if task.status is not TaskStatus.ACTIVE:
         return out
@@ -209,14 +238,15 @@ def next_fire_times(task: Task, now: float, zone: str, count: int = 5) -> list[d
         if offset != previous:
             change = f"UTC offset changes to {at.strftime('%z')[:3]}:{at.strftime('%z')[3:]}"
         previous = offset
+        note, excluded = (notes or {}).get(round(ts, 3), ("", ""))
         out.append({"ts": round(ts, 3), "text": at.strftime("%a %Y-%m-%d %H:%M:%S %Z"),
-                    "change": change})  # fmt: skip
+                    "change": change, "note": note, "excluded": excluded})  # fmt: skip
     return out
 
 
-def task_detail(task: Task, executions: Iterable[Execution], now: float,
-                default_zone: str) -> dict[str, Any]:  # fmt: skip
-    """Everything the detail view of one task shows."""
+def task_detail(task: Task, executions: Iterable[Execution], now: float, default_zone: str,
+                notes: Notes | None = None) -> dict[str, Any]:  # fmt: skip
+    """Everything the detail view of one task shows (``notes``: see :func:`next_fire_times`)."""
     zone = zone_of(task, default_zone)
     retry = task.retry
     settings = [
@@ -230,6 +260,10 @@ def task_detail(task: Task, executions: Iterable[Execution], now: float,
     ]  # fmt: skip
     if task.jitter_seconds:
         settings.append(("jitter", f"up to {task.jitter_seconds:g} s"))
+    if task.status is TaskStatus.PAUSED:
+        settings.append(("paused", task.pause_reason or "by hand (no reason given)"))
+    if task.excluded_count:
+        settings.append(("calendar skips", str(task.excluded_count)))
     return {
         "id": task.id,
         "name": task.name,
@@ -240,7 +274,7 @@ def task_detail(task: Task, executions: Iterable[Execution], now: float,
         "tags": list(task.tags),
         "status": str(task.status),
         "missing": MISSING_HINT if task.handler_missing else "",
-        "next": next_fire_times(task, now, zone),
+        "next": next_fire_times(task, now, zone, notes=notes),
         "settings": [list(pair) for pair in settings],
         "executions": [execution_row(ex, zone) for ex in executions],
     }

@@ -201,6 +201,7 @@ function render({ model, el }) {
   const headState = h("span", { class: "cn-pill" });
   const headCounts = h("span", { class: "cn-counts" });
   const headStore = h("span", { class: "cn-store" });
+  const headHealth = h("span", { class: "cn-health", role: "alert", hidden: true });
   const tabTasks = h("button", { type: "button", class: "cn-tab", role: "tab", "aria-selected": "true",
     onclick: () => show("tasks") }, "Tasks");
   const tabHistory = h("button", { type: "button", class: "cn-tab", role: "tab", "aria-selected": "false",
@@ -251,7 +252,7 @@ function render({ model, el }) {
       h("thead", {}, h("tr", {}, ["Task", "Status", "Started", "Ended", "Duration", "Late", "Attempt", "Kind", "Error"]
         .map((t, i) => h("th", { class: i === 7 ? "cn-sec" : "" }, t)))), histBody)));
   const root = h("div", { class: "cn-board" },
-    h("header", { class: "cn-head" }, h("strong", { class: "cn-title" }, "cognia_nb"), headState, headCounts, headStore),
+    h("header", { class: "cn-head" }, h("strong", { class: "cn-title" }, "cognia_nb"), headState, headCounts, headHealth, headStore),
     h("nav", { class: "cn-tabs", role: "tablist" }, tabTasks, tabHistory),
     taskView, histView);
   el.replaceChildren(root);
@@ -305,7 +306,8 @@ function render({ model, el }) {
     c.sel.append(c.box);
     c.nameText = h("span", { class: "cn-name" });
     c.tags = h("span", { class: "cn-tags" });
-    c.name.append(h("div", { class: "cn-cell" }, c.nameText, c.tags));
+    c.service = h("span", { class: "cn-service", hidden: true });
+    c.name.append(h("div", { class: "cn-cell" }, c.nameText, c.tags, c.service));
     for (const k of ["plugin", "schedule", "next", "success", "skip"]) {
       c[`${k}Text`] = h("div", { class: "cn-cell" });
       c[k].append(c[`${k}Text`]);
@@ -350,19 +352,23 @@ function render({ model, el }) {
     const { tr, c } = trs.get(id) || makeRow(id);
     tr.classList.toggle("cn-mine", r.mine);
     tr.classList.toggle("cn-selected", selected.has(id));
-    tr.setAttribute("aria-label", `${r.name}, ${STATES[r.state] || r.state}`);
+    tr.setAttribute("aria-label", `${r.name}, ${STATES[r.state] || r.state}${r.paused && r.pauseReason ? `: ${r.pauseReason}` : ""}`);
     c.box.checked = selected.has(id);
     c.box.setAttribute("aria-label", `Select ${r.name}`);
     setText(c.nameText, r.name, r.tags.length ? `${r.name}\ntags: ${r.tags.join(", ")}` : r.name);
     setText(c.tags, r.tags.length ? r.tags.map((t) => `#${t}`).join(" ") : "");
+    c.service.hidden = !r.service;
+    setText(c.service, r.service || "", r.service ? `another process runs this task: ${r.service}` : "");
     setText(c.pluginText, r.plugin, r.pluginFull);
     setText(c.scheduleText, r.schedule);
     const label = STATES[r.state] || r.state;
     setText(c.badge, label, r.state === "missing"
-      ? "Handler missing: re-run the cell that defines this task to re-arm it." : label);
+      ? "Handler missing: re-run the cell that defines this task to re-arm it."
+      : r.paused && r.pauseReason ? `paused: ${r.pauseReason}` : label);
     c.badge.className = `cn-badge cn-s-${r.state}`;
     setText(c.successText, r.success === null ? "-" : `${r.success}%`);
-    setText(c.skipText, `${r.skip} / ${r.miss}`, `skipped ${r.skip} (overlap) / missed ${r.miss} (misfire)`);
+    setText(c.skipText, `${r.skip} / ${r.miss}${r.excluded ? ` · ${r.excluded} cal` : ""}`,
+      `skipped ${r.skip} (overlap) / missed ${r.miss} (misfire)${r.excluded ? ` / ${r.excluded} skipped by its calendar` : ""}`);
     c.btnRun.disabled = r.state === "missing";
     c.btnRun.title = r.state === "missing" ? "No handler in this kernel: re-run the cell that defines the task" : "Run now";
     c.btnToggle.replaceChildren(icon(r.paused ? "resume" : "pause"));
@@ -598,8 +604,10 @@ function render({ model, el }) {
     if (d.missing) parts.push(h("p", { class: "cn-missing", role: "note" }, d.missing));
     if (d.description) parts.push(h("p", { class: "cn-muted" }, d.description));
     const nextList = d.next.length
-      ? h("ol", { class: "cn-next" }, d.next.map((n) => h("li", {}, n.text,
-        n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null)))
+      ? h("ol", { class: "cn-next" }, d.next.map((n) => h("li", { class: n.excluded ? "cn-excluded" : "" }, n.text,
+        n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null,
+        n.note ? h("div", { class: "cn-note" }, n.note) : null,
+        n.excluded ? h("div", { class: "cn-note" }, `skipped by its calendar: ${n.excluded}`) : null)))
       : h("p", { class: "cn-muted" }, d.status === "active" ? "no more fire times" : `none (${d.status})`);
     const left = h("div", { class: "cn-detail-col" },
       dl([["schedule", d.words], ["as written", d.written], ["plugin", d.plugin],
@@ -611,12 +619,13 @@ function render({ model, el }) {
         onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); send({ action: "execution", id: x.id }); } } },
       h("td", {}, x.startText.slice(5)), h("td", {}, x.endText || "-"), h("td", {}, seconds(x.dur)),
       h("td", {}, x.late === null ? "-" : seconds(x.late)), h("td", {}, String(x.attempt)),
-      h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))));
+      h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))),
+      h("td", { class: "cn-muted" }, x.ranIn || "-"));
       return tr;
     });
     const right = h("div", { class: "cn-detail-col" }, h("h4", { class: "cn-h4" }, "Recent executions"),
       d.executions.length ? h("div", { class: "cn-scroll cn-exec-scroll" }, h("table", { class: "cn-table cn-exec-table" },
-        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status", "Ran in"].map((t) => h("th", {}, t)))),
         h("tbody", {}, execRows))) : h("p", { class: "cn-muted" }, "No executions yet."));
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
@@ -769,6 +778,10 @@ function render({ model, el }) {
     setText(headCounts, bits.join(" · "));
     headCounts.classList.toggle("cn-has-failed", hd.failedDay > 0);
     setText(headStore, hd.store, `store: ${hd.store}`);
+    headHealth.hidden = !hd.health;
+    setText(headHealth, hd.health ? hd.health.text : "", hd.health
+      ? `${hd.health.text}; the rows are kept in memory and retried${hd.health.since
+        ? ` (failing since ${new Date(hd.health.since * 1000).toISOString()})` : ""}` : "");
   }
 
   function onRuns() {
