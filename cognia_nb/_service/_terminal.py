@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, TextIO
 
+from .._cli_run import _MARK, _stamp  # the same words and clock as the plugin runner
+
 __all__ = ["Terminal"]
-
-_MARK = {"succeeded": "ok", "failed": "FAILED", "timed_out": "TIMED OUT",
-         "cancelled": "cancelled", "interrupted": "interrupted"}  # fmt: skip
-
-
-def _stamp() -> str:
-    return time.strftime("%H:%M:%S")
 
 
 class Terminal:
