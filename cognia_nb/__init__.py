@@ -8,9 +8,10 @@ them lazily.
 from __future__ import annotations
 
 from . import plugins, stores, triggers
-from ._clock import Clock, RealClock
-from ._context import AbortSignal, Event, TaskContext
 from ._default import get_scheduler, task
+from ._engine.clock import Clock, RealClock
+from ._engine.context import AbortSignal, Event, TaskContext
+from ._engine.scheduler import Scheduler
 from ._errors import (
     CapabilityError,
     CogniaError,
@@ -25,7 +26,7 @@ from ._errors import (
     TaskValidationError,
     UnknownArgumentError,
 )
-from ._models import (
+from ._model.task import (
     Execution,
     ExecutionStatus,
     Misfire,
@@ -36,8 +37,6 @@ from ._models import (
     TaskStatus,
     TriggerKind,
 )
-from ._scheduler import Scheduler
-from ._tz import default_timezone
 from .plugins import (
     LoadedPlugin,
     Plugin,
@@ -46,6 +45,7 @@ from .plugins import (
     load_plugin,
     scheduled,
 )
+from .triggers._tz import default_timezone
 
 __version__ = "0.1.0"
 

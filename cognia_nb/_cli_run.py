@@ -8,9 +8,9 @@ import sys
 import time
 from typing import Any
 
-from ._models import Execution, ExecutionStatus, Task
-from ._scheduler import Scheduler
-from ._shutdown import STOP_GRACE
+from ._engine.scheduler import Scheduler
+from ._engine.shutdown import STOP_GRACE
+from ._model.task import Execution, ExecutionStatus, Task
 
 __all__ = ["run_plugins"]
 

@@ -9,10 +9,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ._checks import checked_keywords
-from ._models import RetryPolicy
-from ._scheduler import Scheduler
-from ._taskspec import attempts_from_retries, trigger_from_options
+from ._engine.scheduler import Scheduler
+from ._model.checks import checked_keywords
+from ._model.spec import attempts_from_retries, trigger_from_options
+from ._model.task import RetryPolicy
 from .stores import default_store_path
 
 __all__ = [

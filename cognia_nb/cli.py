@@ -29,9 +29,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._engine.scheduler import Scheduler
+from ._engine.shutdown import STOP_GRACE
 from ._errors import CogniaError
-from ._scheduler import Scheduler
-from ._shutdown import STOP_GRACE
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
 

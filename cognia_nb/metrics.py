@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._errors import MissingDependencyError, TaskValidationError
-from ._models import Execution, ExecutionStatus, Task
+from ._model.task import Execution, ExecutionStatus, Task
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
-    from ._scheduler import Scheduler
+    from ._engine.scheduler import Scheduler
 
 __all__ = ["DURATION_BUCKETS", "MetricsExporter", "MetricsServer", "enable_metrics",
            "start_metrics_server"]  # fmt: skip

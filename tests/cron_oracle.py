@@ -11,7 +11,7 @@ from calendar import monthrange
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cognia_nb._cronparse import CronSpec
+from cognia_nb.triggers.cron._grammar import CronSpec
 
 MINUTE = timedelta(minutes=1)
 

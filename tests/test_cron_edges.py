@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognia_nb import TaskValidationError, _cron
-from cognia_nb._cronparse import parse_cron
 from cognia_nb.triggers import CronTrigger
+from cognia_nb.triggers.cron._grammar import parse_cron
 
 # (field index, named form, numeric form): a name at the first end, the second end, both ends,
 # in a plain range, a stepped range, after a step base, and in a list.

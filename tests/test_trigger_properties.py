@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cognia_nb import TaskValidationError
-from cognia_nb._cronparse import parse_cron
 from cognia_nb.triggers import (
     CronTrigger,
     EventTrigger,
@@ -26,6 +25,7 @@ from cognia_nb.triggers import (
     OnceTrigger,
     parse_trigger,
 )
+from cognia_nb.triggers.cron._grammar import parse_cron
 
 from .cron_oracle import fire_times
 

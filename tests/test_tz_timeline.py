@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognia_nb._tz import ZoneTimeline
-from cognia_nb._tzif import load_tzif, parse_posix_tz, parse_tzif, year_of, year_start
+from cognia_nb.triggers._tz import ZoneTimeline
+from cognia_nb.triggers._tzif import load_tzif, parse_posix_tz, parse_tzif, year_of, year_start
 
 ALL_ZONES = sorted(available_timezones())
 FIRST = int(datetime(1, 1, 2, tzinfo=UTC).timestamp())  # zoneinfo converts instants in here

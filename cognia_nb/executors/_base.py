@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._context import AbortSignal, TaskContext
-    from .._handlers import Handler
+    from .._engine.context import AbortSignal, TaskContext
+    from .._engine.handlers import Handler
 
 __all__ = ["Executor"]
 

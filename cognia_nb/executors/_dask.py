@@ -26,8 +26,8 @@ from ._base import Executor
 from ._remote import RemoteAbort, cancel_remote, run_async_remote, run_sync_remote
 
 if TYPE_CHECKING:
-    from .._context import AbortSignal, TaskContext
-    from .._handlers import Handler
+    from .._engine.context import AbortSignal, TaskContext
+    from .._engine.handlers import Handler
 
 __all__ = ["DaskExecutor", "WorkerDiedError"]
 

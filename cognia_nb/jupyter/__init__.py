@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._default import close_default_scheduler, get_scheduler
-from .._scheduler import Scheduler
+from .._engine.scheduler import Scheduler
 
 __all__ = [
     "Board",

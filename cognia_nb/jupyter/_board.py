@@ -32,9 +32,9 @@ import anywidget
 import traitlets
 
 from .._default import notebook_plugin_id
+from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
-from .._models import Execution, ExecutionStatus, Task, TaskStatus
-from .._scheduler import Scheduler
+from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from . import _board_state as st
 from ._board_owners import ServiceBadges, execution_owners, ran_in
 from ._progress import Throttle

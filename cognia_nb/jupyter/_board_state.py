@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .._models import Execution, ExecutionStatus, Task, TaskStatus
-from .._tz import get_zone
+from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from ..triggers import CronTrigger
+from ..triggers._tz import get_zone
 
 __all__ = [
     "HISTORY_ROWS",

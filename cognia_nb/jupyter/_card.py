@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
-from .._models import Execution, ExecutionStatus, Task, TaskStatus
-from .._scheduler import Scheduler
+from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from ._card_view import CardState, card_html, card_text
 from ._kernel import pending_output, routed_tasks
 from ._progress import Throttle

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from .._models import Execution, ExecutionStatus, LogEntry
+from .._model.task import Execution, ExecutionStatus, LogEntry
 from ..history import duration_text
 from ._display import relative
 from ._kernel import last_redraw

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .._models import Task
+from .._model.task import Task
 
 __all__ = ["EmitReport", "TaskSummary", "TaskTableView", "relative", "when"]
 

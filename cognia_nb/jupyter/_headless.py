@@ -14,10 +14,10 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._context import current_task_context
 from .._default import get_scheduler, notebook_plugin_id
-from .._models import Execution, Task
-from .._scheduler import Scheduler
+from .._engine.context import current_task_context
+from .._engine.scheduler import Scheduler
+from .._model.task import Execution, Task
 from ._kernel import ExecutionStream
 
 __all__ = ["MIME", "attach", "ready", "stop"]

@@ -1,7 +1,7 @@
 """Wiring the scheduler into a running kernel.
 
 * ``print`` inside a handler: the stream proxies copy it into the running execution's log
-  (the handler's :data:`~cognia_nb._context.current_task_context` says which). For a task
+  (the handler's :data:`~cognia_nb._engine.context.current_task_context` says which). For a task
   with a live card (:data:`routed_tasks`) that is all: the card shows the latest run's output,
   so the defining cell never grows. Other output passes on to the kernel's stream, which
   routes it to the cell that defined the task (handlers run in a copy of that cell's
@@ -24,8 +24,8 @@ import threading
 import typing
 from typing import Any, TextIO
 
-from .._context import current_task_context
-from .._scheduler import Scheduler
+from .._engine.context import current_task_context
+from .._engine.scheduler import Scheduler
 
 __all__ = [
     "ExecutionStream",

@@ -17,8 +17,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .._default import get_scheduler, notebook_plugin_id
+from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
-from .._scheduler import Scheduler
 from ..plugins._manifest import nesting_depth, reject_json_constant
 from ._card import TaskCard
 from ._cell import compile_cell

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .._scheduler import Scheduler
+from .._engine.scheduler import Scheduler
 from ._display import TaskTableView
 
 __all__ = ["TextPanel", "make_panel"]

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._models import Execution, ExecutionStatus, Task
-from .._scheduler import Scheduler
+from .._engine.scheduler import Scheduler
+from .._model.task import Execution, ExecutionStatus, Task
 
 __all__ = ["ExecutionProgress", "Throttle"]
 

@@ -21,7 +21,7 @@ from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
 from ._rollback import LoadSnapshot
 
 if TYPE_CHECKING:
-    from .._scheduler import Scheduler
+    from .._engine.scheduler import Scheduler
 
 __all__ = ["activate_plugin"]
 

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from .._errors import CapabilityError, ExecutionNotFoundError, TaskNotFoundError
-from .._models import Execution, Task
+from .._model.task import Execution, Task
 
 if TYPE_CHECKING:
-    from .._scheduler import Scheduler
+    from .._engine.scheduler import Scheduler
     from ._manifest import Manifest
 
 __all__ = ["PluginContext", "PluginScheduler", "PluginScope", "snapshot"]

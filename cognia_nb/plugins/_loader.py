@@ -15,13 +15,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .._errors import CogniaError, TaskValidationError
-from .._models import Task
+from .._model.task import Task
 from ._context import PluginContext, PluginScope, snapshot
 from ._manifest import Manifest, load_manifest, parse_manifest, reserved_id_problem
 from ._plugin import HOOK_NAMES, DefinedPlugin, Plugin
 
 if TYPE_CHECKING:
-    from .._scheduler import Scheduler
+    from .._engine.scheduler import Scheduler
 
 __all__ = ["LoadedPlugin", "PluginLoadError", "load_plugin"]
 

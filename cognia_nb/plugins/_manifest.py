@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ManifestError, TaskValidationError
-from .._taskspec import read_task_spec
+from .._model.spec import read_task_spec
 
 __all__ = [
     "MAX_DEPTH",

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from .._checks import unknown_argument
 from .._errors import TaskValidationError
-from .._taskspec import TASK_KEYS, attempts_from_retries, trigger_from_options
+from .._model.checks import unknown_argument
+from .._model.spec import TASK_KEYS, attempts_from_retries, trigger_from_options
 
 if TYPE_CHECKING:
     from ._context import PluginContext

@@ -17,11 +17,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from .._errors import CogniaError
-from .._models import Task
+from .._model.task import Task
 
 if TYPE_CHECKING:
-    from .._handlers import Handler
-    from .._scheduler import Scheduler
+    from .._engine.handlers import Handler
+    from .._engine.scheduler import Scheduler
 
 __all__ = ["LoadSnapshot"]
 

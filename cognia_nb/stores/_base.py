@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._models import Execution, ExecutionStatus, Task
+from .._model.task import Execution, ExecutionStatus, Task
 from ._health import StoreHealth
 
 __all__ = ["Store"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .._models import Execution, Task
+from .._model.task import Execution, Task
 
 __all__ = ["LOOK", "Batch", "Claim", "ClaimDone", "Look"]
 

@@ -7,8 +7,9 @@ import math
 from collections import deque
 from typing import Any
 
-from .._argcodec import decode_args, encode_args
-from .._models import (
+from .._model.args import decode_args, encode_args
+from .._model.spec import read_retry
+from .._model.task import (
     DEFAULT_RETRY,
     Execution,
     ExecutionStatus,
@@ -19,7 +20,6 @@ from .._models import (
     TaskStatus,
     TriggerKind,
 )
-from .._taskspec import read_retry
 from ..triggers import IntervalTrigger, parse_trigger
 from ._cells import cell, cells, texts
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._models import Execution, ExecutionStatus, TriggerKind
+from .._model.task import Execution, ExecutionStatus, TriggerKind
 from ._codec import dumps
 
 __all__ = [

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ._codec import TASK_STATE_UPDATE, state_row
 
 if TYPE_CHECKING:
-    from .._models import Task
+    from .._model.task import Task
 
 __all__ = ["HOLD_SECONDS", "ROWS_PER_GIL_HOLD", "HeldStates", "let_others_run"]
 

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from .._models import Task
+from .._model.task import Task
 from ._codec import TASK_SELECT, task_from_row
 
 __all__ = ["COUNT_CHANGE", "LOOK_SECONDS", "ChangeWatch", "Watcher", "read_changes"]

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .._models import Execution, Task
+from .._model.task import Execution, Task
 from ._batch import LOOK, Batch, Claim, ClaimDone, Look
 from ._cells import cells
 from ._codec import (

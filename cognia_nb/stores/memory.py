@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Sequence
 
-from .._models import Execution, ExecutionStatus, Task
+from .._model.task import Execution, ExecutionStatus, Task
 from ._base import Store
 
 __all__ = ["MemoryStore"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import StoreError
-from .._models import Execution, ExecutionStatus, Task
+from .._model.task import Execution, ExecutionStatus, Task
 from ._base import Store
 from ._cells import text
 from ._codec import (

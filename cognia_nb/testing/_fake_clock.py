@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .._clock import Clock
+from .._engine.clock import Clock
 
 __all__ = ["FakeClock", "settle"]
 

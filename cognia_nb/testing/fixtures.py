@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from .._scheduler import Scheduler
+from .._engine.scheduler import Scheduler
 from ._fake_clock import FakeClock, settle
 
 __all__ = ["fake_clock", "fake_scheduler", "stop_on_fake_clock"]

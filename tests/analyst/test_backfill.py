@@ -14,7 +14,7 @@ from cognia_nb import (
     TaskValidationError,
     TriggerKind,
 )
-from cognia_nb._backfill import BackfillBatch
+from cognia_nb._engine.backfill import BackfillBatch
 from cognia_nb.testing import FakeClock
 
 DAILY_6 = {"type": "cron", "expression": "0 6 * * *", "timezone": "Europe/Berlin"}

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from cognia_nb import MissingDependencyError, Scheduler, TaskContext, TaskValidationError
-from cognia_nb._calendar import read_calendar
+from cognia_nb._model.calendar import read_calendar
 from cognia_nb.plugins._manifest import TASK_KEYS
 from cognia_nb.testing import FakeClock
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cognia_nb import ExecutionStatus, Overlap, Scheduler, TaskContext
-from cognia_nb._firing import MAX_EVENT_DEPTH
+from cognia_nb._engine.firing import MAX_EVENT_DEPTH
 from cognia_nb.testing import FakeClock, settle
 
 

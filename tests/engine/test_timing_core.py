@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from cognia_nb._clock import MAX_TIMER_DELAY, _WallTimer
-from cognia_nb._dispatch import Dispatcher
+from cognia_nb._engine.clock import MAX_TIMER_DELAY, _WallTimer
+from cognia_nb._engine.dispatch import Dispatcher
 from cognia_nb.testing import FakeClock
 
 

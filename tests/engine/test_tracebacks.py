@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from cognia_nb import ExecutionStatus, Scheduler, TaskContext
-from cognia_nb._context import AbortSignal
-from cognia_nb._outcome import error_outcome
+from cognia_nb._engine.context import AbortSignal
+from cognia_nb._engine.outcome import error_outcome
 from cognia_nb.triggers import parse_trigger
 
 _FRAME = re.compile(r'^  File "([^"]*)", line \d+', re.M)

@@ -21,7 +21,7 @@ from cognia_nb import (
     define_plugin,
     load_plugin,
 )
-from cognia_nb._models import Execution, Task
+from cognia_nb._model.task import Execution, Task
 from cognia_nb.plugins import LoadedPlugin, Plugin, PluginContext, PluginLoadError, scheduled
 from cognia_nb.stores import Store
 from cognia_nb.testing import FakeClock

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cognia_nb import Scheduler, TaskContext, TaskValidationError
-from cognia_nb._argcodec import TAG, decode_args, encode_args
+from cognia_nb._model.args import TAG, decode_args, encode_args
 
 EVENT = {"type": "event", "eventType": "never"}
 ARGS: dict[str, Any] = {

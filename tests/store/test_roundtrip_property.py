@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cognia_nb import Execution, ExecutionStatus, Task, TriggerKind
-from cognia_nb._models import LogEntry
+from cognia_nb._model.task import LogEntry
 from cognia_nb.stores import SQLiteStore
 from cognia_nb.triggers import EventTrigger
 

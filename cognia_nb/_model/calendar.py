@@ -1,0 +1,232 @@
+"""Task calendars: due times a task skips (``exclude=``) or only keeps (``windows=``).
+
+``exclude`` takes, alone or in a list: a date (``"2025-12-24"``, a :class:`datetime.date`), a
+date range (``("2025-12-24", "2025-12-31")``, both ends included, or ``"2025-12-24..2025-12-31"``),
+``{"holidays": "DE-BY"}`` (country, optionally ``-subdivision``, through the ``holidays``
+package, the ``holidays`` extra) or a callable ``f(local_datetime) -> bool`` (True: skip).
+``windows`` takes one or more ``"Mon-Fri 08:00-18:00"`` strings (days optional: ``"08:00-18:00"``
+means every day; the end is exclusive; ``"22:00-06:00"`` runs over midnight). Both are read in
+the local time of the task's zone (cron: its zone; others: the scheduler's).
+
+A due time the calendar refuses is skipped and counted on the task (``excluded_count``) and
+its reason kept (``last_excluded``); it never becomes an execution.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from .._errors import MissingDependencyError, TaskValidationError
+
+__all__ = ["Calendar", "Window", "read_calendar"]
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WINDOW = re.compile(
+    r"\s*(?:(?P<d1>[A-Za-z]{3})(?:\s*-\s*(?P<d2>[A-Za-z]{3}))?\s+)?"
+    r"(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*\Z"
+)
+_HOLIDAY_CODE = re.compile(r"([A-Z]{2,3})(?:-([A-Z0-9]{1,5}))?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Allowed local times: on ``days`` (0 = Monday), from ``start`` (incl.) to ``end``."""
+
+    text: str
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def allows(self, local: datetime) -> bool:
+        """Whether the local wall time falls inside this window."""
+        now = local.time().replace(tzinfo=None, fold=0)
+        if self.start < self.end:
+            return local.weekday() in self.days and self.start <= now < self.end
+        if now >= self.start:  # over midnight: the evening part belongs to its own day
+            return local.weekday() in self.days
+        return now < self.end and (local.weekday() - 1) % 7 in self.days
+
+
+def _window(text: object) -> Window:
+    found = _WINDOW.match(text) if isinstance(text, str) else None
+    bad = TaskValidationError(
+        f"windows: {text!r} is not a window; use 'Mon-Fri 08:00-18:00', 'Sat 10:00-12:00' or "
+        "'08:00-18:00' (days Mon..Sun, 24-hour HH:MM, end exclusive)",
+        field="windows",
+        value=text,
+    )
+    if found is None:
+        raise bad
+    d1, d2 = (found["d1"] or "").lower(), (found["d2"] or "").lower()
+    if (d1 and d1 not in _DAYS) or (d2 and d2 not in _DAYS):
+        raise bad
+    if not d1:
+        days = frozenset(range(7))
+    else:
+        a, b = _DAYS.index(d1), _DAYS.index(d2 or d1)
+        days = frozenset((a + i) % 7 for i in range((b - a) % 7 + 1))
+    h1, m1, h2, m2 = (int(found[k]) for k in ("h1", "m1", "h2", "m2"))
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise bad
+    end = time(0) if h2 == 24 else time(h2, m2)
+    if time(h1, m1) == end and h2 != 24:  # 00:00-24:00 is the whole day
+        raise bad
+    return Window(str(text).strip(), days, time(h1, m1), end)
+
+
+def _date(value: object, field_name: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise TaskValidationError(
+        f"{field_name}: {value!r} is not a date; use 'YYYY-MM-DD', a datetime.date, a range "
+        "('2025-12-24', '2025-12-31') or '2025-12-24..2025-12-31', {'holidays': 'DE-BY'} or "
+        "a callable",
+        field=field_name,
+        value=value,
+    )
+
+
+def _holidays(code: object) -> tuple[str, Any]:
+    if not isinstance(code, str) or _HOLIDAY_CODE.match(code.strip().upper()) is None:
+        raise TaskValidationError(
+            f"exclude.holidays must be a country code with an optional subdivision, such as "
+            f"'DE' or 'DE-BY', got {code!r}",
+            field="exclude.holidays",
+            value=code,
+        )
+    try:
+        import holidays
+    except ImportError:
+        raise MissingDependencyError("holidays", "holidays") from None
+    country, _, subdiv = code.strip().upper().partition("-")
+    try:
+        table = holidays.country_holidays(country, subdiv=subdiv or None)
+    except (NotImplementedError, KeyError, ValueError) as exc:
+        raise TaskValidationError(
+            f"exclude.holidays: the holidays package does not know {code!r} ({exc})",
+            field="exclude.holidays",
+            value=code,
+        ) from None
+    return code.strip().upper(), table
+
+
+@dataclass(slots=True)
+class Calendar:
+    """What a task's ``exclude=`` and ``windows=`` allow (see the module docstring)."""
+
+    dates: frozenset[date] = frozenset()
+    ranges: tuple[tuple[date, date], ...] = ()
+    holidays: tuple[tuple[str, Any], ...] = ()
+    predicates: tuple[Callable[[datetime], Any], ...] = ()
+    windows: tuple[Window, ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def reason(self, local: datetime) -> str | None:
+        """Why the due time ``local`` (aware, the task's zone) is excluded, or None."""
+        day = local.date()
+        if day in self.dates:
+            return f"excluded date {day.isoformat()}"
+        for lo, hi in self.ranges:
+            if lo <= day <= hi:
+                return f"excluded range {lo.isoformat()}..{hi.isoformat()}"
+        for code, table in self.holidays:
+            name = table.get(day)
+            if name is not None:
+                return f"holiday {day.isoformat()} ({code}): {name}"
+        for fn in self.predicates:
+            if fn(local):
+                return f"excluded by {getattr(fn, '__name__', repr(fn))}({local.isoformat()})"
+        if self.windows and not any(w.allows(local) for w in self.windows):
+            allowed = ", ".join(w.text for w in self.windows)
+            return f"{local.strftime('%a %H:%M')} is outside the windows ({allowed})"
+        return None
+
+
+def _exclude_items(value: object) -> Iterable[object]:
+    if value is None:
+        return ()
+    if isinstance(value, str | date | dict) or callable(value):
+        return (value,)
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and not any(isinstance(v, tuple | list | dict) for v in value)
+    ):
+        return (value,)  # one (start, end) range
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(value)
+    raise TaskValidationError(
+        f"exclude must be a date, a range, {{'holidays': 'DE-BY'}}, a callable or a list of "
+        f"those, got {type(value).__name__} {value!r}",
+        field="exclude",
+        value=value,
+    )
+
+
+def read_calendar(exclude: object = None, windows: object = None) -> Calendar | None:
+    """Validate ``exclude`` and ``windows``; None when both are empty.
+
+    Raises:
+        TaskValidationError: naming the field and the value.
+        MissingDependencyError: ``{"holidays": ...}`` without the ``holidays`` extra.
+    """
+    cal = Calendar()
+    dates: set[date] = set()
+    ranges: list[tuple[date, date]] = []
+    tables: list[tuple[str, Any]] = []
+    predicates: list[Callable[[datetime], Any]] = []
+    for item in _exclude_items(exclude):
+        if callable(item):
+            predicates.append(item)
+        elif isinstance(item, dict):
+            if set(item) != {"holidays"}:
+                raise TaskValidationError(
+                    f"exclude: a dict takes only 'holidays' (such as {{'holidays': 'DE-BY'}}), "
+                    f"got {item!r}",
+                    field="exclude",
+                    value=item,
+                )
+            tables.append(_holidays(item["holidays"]))
+        elif isinstance(item, tuple | list) or (isinstance(item, str) and ".." in item):
+            parts = item.split("..") if isinstance(item, str) else list(item)
+            if len(parts) != 2:
+                raise TaskValidationError(
+                    f"exclude: a range needs a start and an end, got {item!r}",
+                    field="exclude",
+                    value=item,
+                )
+            lo, hi = _date(parts[0], "exclude"), _date(parts[1], "exclude")
+            if hi < lo:
+                raise TaskValidationError(
+                    f"exclude: the range {item!r} ends before it starts",
+                    field="exclude",
+                    value=item,
+                )
+            ranges.append((lo, hi))
+        else:
+            dates.add(_date(item, "exclude"))
+    if windows is not None and not isinstance(windows, str | list | tuple):
+        raise TaskValidationError(
+            f"windows must be a string such as 'Mon-Fri 08:00-18:00' or a list of them, got "
+            f"{windows!r}",
+            field="windows",
+            value=windows,
+        )
+    texts: list[object] = [windows] if isinstance(windows, str) else list(windows or ())
+    cal.windows = tuple(_window(t) for t in texts)
+    if not (dates or ranges or tables or predicates or cal.windows):
+        return None
+    cal.dates, cal.ranges = frozenset(dates), tuple(ranges)
+    cal.holidays, cal.predicates = tuple(tables), tuple(predicates)
+    return cal
