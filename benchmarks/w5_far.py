@@ -97,8 +97,8 @@ def _timed_call(trigger: Any, after: datetime) -> tuple[Any, float]:
 def _cold_call(expr: str, zone: str, after: datetime) -> float:
     """The same call as cold as the first time: a new timeline of the zone (its TZif read
     outside the timing) and a new day cache of the expression; thread CPU µs."""
-    from cognia_nb import _cron
     from cognia_nb.triggers._tz import ZoneTimeline, get_zone
+    from cognia_nb.triggers.cron import _matcher as _cron
     from cognia_nb.triggers.cron._grammar import parse_cron
 
     _cron._day_cache.cache_clear()

@@ -13,6 +13,7 @@ import pytest_asyncio
 
 import cognia_nb as cn
 from cognia_nb import ManifestError, Scheduler, TaskValidationError, UnknownArgumentError
+from cognia_nb._model.spec import read_task_spec
 from cognia_nb.plugins import PluginContext, parse_manifest, scheduled
 from cognia_nb.testing import FakeClock
 
@@ -78,7 +79,7 @@ async def test_bad_task_input_is_refused_naming_field_and_value(
 
 
 def test_empty_tags_and_description_are_still_fine() -> None:
-    spec = cn._taskspec.read_task_spec(
+    spec = read_task_spec(
         {"name": "a", "handler": "h", "trigger": EVERY_5, "tags": [], "description": ""}, {},
         default_timezone="UTC",
     )  # fmt: skip

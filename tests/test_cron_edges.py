@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognia_nb import TaskValidationError, _cron
+from cognia_nb import TaskValidationError
 from cognia_nb.triggers import CronTrigger
+from cognia_nb.triggers.cron import _matcher as _cron
 from cognia_nb.triggers.cron._grammar import parse_cron
 
 # (field index, named form, numeric form): a name at the first end, the second end, both ends,

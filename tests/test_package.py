@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import cognia_nb
-from cognia_nb import _tz
+from cognia_nb.triggers import _tz
 
 
 def test_import_pulls_in_no_ipython_widgets_or_pandas() -> None:
