@@ -7,8 +7,10 @@ them lazily.
 
 from __future__ import annotations
 
+import sys
+
 from . import plugins, stores, triggers
-from ._default import get_scheduler, task
+from ._default import TASK_DEFINED, get_scheduler, task
 from ._engine.clock import Clock, RealClock
 from ._engine.context import AbortSignal, Event, TaskContext
 from ._engine.scheduler import Scheduler
@@ -99,6 +101,19 @@ def panel(scheduler: Scheduler | None = None) -> object:
     from .jupyter import panel as make
 
     return make(scheduler)
+
+
+def _show_card(scheduler: Scheduler, created: Task) -> None:
+    """In an IPython shell, display a task ``@task`` defined as a live card (IPython is never
+    imported here: the card's module is loaded only when IPython already is)."""
+    if "IPython" not in sys.modules:
+        return
+    from .jupyter._card import show_card
+
+    show_card(scheduler, created)
+
+
+TASK_DEFINED.append(_show_card)
 
 
 def load_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
+from ._cli_out import EXIT_OK
 from ._engine.scheduler import Scheduler
 from ._engine.shutdown import STOP_GRACE
 from ._model.task import Execution, ExecutionStatus, Task
 
-__all__ = ["run_plugins"]
+__all__ = ["install_signals", "run_plugins"]
 
 _MARK = {"succeeded": "ok", "failed": "FAILED", "timed_out": "TIMED OUT",
          "cancelled": "cancelled", "interrupted": "interrupted"}  # fmt: skip
@@ -104,7 +107,6 @@ async def run_plugins(
 ) -> int:
     """Load the plugins, run until ``duration`` passes or a signal comes, then stop: running
     executions get ``grace`` seconds to finish (a second Ctrl-C/SIGTERM cancels them now)."""
-    from .cli import EXIT_OK, _install_signals
     from .plugins import load_plugin
 
     scheduler = Scheduler(store=store, timezone=timezone).start()
@@ -127,7 +129,7 @@ async def run_plugins(
                 print(f"{_stamp()} skipped {plugin.plugin_id}/{name}: {why}", flush=True)
         print(f"{_stamp()} running {len(scheduler.list_tasks())} task(s) on {store} "
               f"(Ctrl-C to stop)", flush=True)  # fmt: skip
-        _install_signals(asyncio.get_running_loop(), signals.received)
+        install_signals(asyncio.get_running_loop(), signals.received)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(signals.first.wait(), duration)
     finally:
@@ -172,3 +174,12 @@ async def _stop(scheduler: Scheduler, signals: _Signals, grace: float) -> None:
     detail = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     print(f"{_stamp()} stopped" + (f"; running execution(s): {detail}" if detail else ""),
           flush=True)  # fmt: skip
+
+
+def install_signals(loop: asyncio.AbstractEventLoop, on_signal: Callable[[], None]) -> None:
+    """Call ``on_signal()`` on the loop for each SIGINT/SIGTERM."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))

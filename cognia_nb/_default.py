@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -22,6 +21,10 @@ __all__ = [
     "reset_default_scheduler",
     "task",
 ]
+
+#: Called with ``(scheduler, task)`` each time ``@task`` defines a task. The package root adds
+#: the notebook's live card here, so this layer never imports the Jupyter one.
+TASK_DEFINED: list[Callable[[Scheduler, Any], None]] = []
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,16 +151,8 @@ def task(
             windows=windows,
         )
         func.cognia_task = created  # type: ignore[attr-defined]
-        _show_card(target, created)
+        for show in TASK_DEFINED:
+            show(target, created)
         return func
 
     return decorate
-
-
-def _show_card(scheduler: Scheduler, created: Any) -> None:
-    """In an IPython shell, display the task's live card (IPython is never imported here)."""
-    if "IPython" not in sys.modules:
-        return
-    from .jupyter._card import show_card
-
-    show_card(scheduler, created)

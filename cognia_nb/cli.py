@@ -22,20 +22,17 @@ import csv
 import json
 import math
 import os
-import shutil
-import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from ._cli_out import EXIT_ERROR, EXIT_OK, EXIT_USAGE, table
 from ._engine.scheduler import Scheduler
 from ._engine.shutdown import STOP_GRACE
 from ._errors import CogniaError
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main"]
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _default_store() -> str:
@@ -199,18 +196,6 @@ def _open(store: str) -> Scheduler:
     return Scheduler(store=SQLiteStore(store, read_only=True))
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*headers, show_lines=False)
-    for row in rows:
-        table.add_row(*row)
-    # The width of stdout (not stdin's, which may be redirected): COLUMNS, else the terminal.
-    columns = shutil.get_terminal_size((160, 24)).columns
-    Console(width=max(100, min(200, columns)) if sys.stdout.isatty() else 160).print(table)
-
-
 def _tasks(store: str) -> int:
     scheduler = _open(store)
     try:
@@ -220,7 +205,7 @@ def _tasks(store: str) -> int:
              str(t.run_count), str(t.missed_count), str(t.skipped_count)]
             for t in sorted(scheduler.list_tasks(), key=lambda t: (t.plugin_id, t.name))
         ]  # fmt: skip
-        _table(["task", "plugin", "schedule", "status", "next run", "runs", "missed", "skipped"],
+        table(["task", "plugin", "schedule", "status", "next run", "runs", "missed", "skipped"],
                rows)  # fmt: skip
     finally:
         scheduler.close()
@@ -259,7 +244,7 @@ def _history(store: str, task: str | None, limit: int, fmt: str) -> int:
     rows = [[r["execution_id"], r["task_name"], r["status"], r["trigger_kind"],
              r["started_at"] or "-", "-" if r["duration_s"] is None else f"{r['duration_s']:.3f}",
              str(r["attempts"]), (r["error"] or "")[:60]] for r in records]  # fmt: skip
-    _table(["execution", "task", "status", "kind", "started (UTC)", "seconds", "attempts",
+    table(["execution", "task", "status", "kind", "started (UTC)", "seconds", "attempts",
             "error"], rows)  # fmt: skip
     return EXIT_OK
 
@@ -338,15 +323,6 @@ def _records(frame: Any) -> list[dict[str, Any]]:
                         if _plain(row[k]) is not None},
         })  # fmt: skip
     return out
-
-
-def _install_signals(loop: asyncio.AbstractEventLoop, on_signal: Callable[[], None]) -> None:
-    """Call ``on_signal()`` on the loop for each SIGINT/SIGTERM."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, on_signal)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ on first use, never at import.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._model.task import Task
 from .backfill import BackfillBatch, frame, plan_backfill, start_backfill
@@ -18,7 +18,7 @@ from .policies import local_time
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .scheduler import Scheduler
+    from .backfill import BackfillHost
 
 __all__ = ["AnalystTools"]
 
@@ -111,7 +111,7 @@ class AnalystTools:
                 times.
             HandlerNotFoundError, SchedulerStateError: for a real run only.
         """
-        sched: Scheduler = self  # type: ignore[assignment]
+        sched = cast("BackfillHost", self)
         target = self.get_task(task) if isinstance(task, str) else task
         rows = plan_backfill(sched, target, start, end, rerun=rerun)
         if dry_run:

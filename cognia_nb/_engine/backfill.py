@@ -14,20 +14,40 @@ import itertools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from .._errors import HandlerNotFoundError, SchedulerStateError, TaskValidationError
 from .._model.task import Execution, ExecutionStatus, Overlap, Task, TriggerKind
 from ..triggers import CronTrigger, EventTrigger
-from .policies import excluded, local_time
+from .policies import PolicyHost, excluded, local_time
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .scheduler import Scheduler
+    from ..stores import Store
+    from .firing import Firing
+    from .handlers import Handler
 
-__all__ = ["MAX_BACKFILL", "BackfillBatch", "plan_backfill", "read_bound"]
+__all__ = ["MAX_BACKFILL", "BackfillBatch", "BackfillHost", "plan_backfill", "read_bound"]
+
+
+class BackfillHost(PolicyHost, Protocol):
+    """What listing and running a backfill needs of the scheduler."""
+
+    store: Store
+
+    @property
+    def _firing(self) -> Firing: ...
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def handler_for(self, task: Task) -> Handler | None: ...
+
+    def cancel_execution(self, execution_id: str, reason: str = "cancelled") -> bool: ...
+
+    async def wait_for(self, execution_id: str, timeout: float | None = None) -> Execution: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
@@ -61,13 +81,13 @@ def read_bound(value: object, field_name: str, zone: str) -> float:
     return value.timestamp()
 
 
-def _zone(scheduler: Scheduler, task: Task) -> str:
+def _zone(scheduler: BackfillHost, task: Task) -> str:
     trigger = task.trigger
     return trigger.timezone if isinstance(trigger, CronTrigger) else scheduler.timezone
 
 
 def plan_backfill(
-    scheduler: Scheduler, task: Task, start: object, end: object, *, rerun: bool
+    scheduler: BackfillHost, task: Task, start: object, end: object, *, rerun: bool
 ) -> list[dict[str, Any]]:
     """The due times of ``task`` in ``[start, end)``, each with what a run would do.
 
@@ -115,7 +135,7 @@ def plan_backfill(
     return rows
 
 
-def _succeeded(scheduler: Scheduler, task: Task, times: set[float]) -> dict[float, str]:
+def _succeeded(scheduler: BackfillHost, task: Task, times: set[float]) -> dict[float, str]:
     """Due time -> the id of a succeeded execution that stands for it."""
     found: dict[float, str] = {}
     for ex in scheduler.store.list_executions(task.id, statuses=[ExecutionStatus.SUCCEEDED]):
@@ -142,7 +162,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 class BackfillBatch:
     """A running backfill: its rows, progress, ``cancel()`` and ``await batch.wait()``."""
 
-    scheduler: Scheduler
+    scheduler: BackfillHost
     task: Task
     rows: list[dict[str, Any]]
     overlap: Overlap
@@ -243,7 +263,7 @@ _FINAL = {str(s) for s in ExecutionStatus if s.finished} | {"skipped", "not star
 
 
 def start_backfill(
-    scheduler: Scheduler,
+    scheduler: BackfillHost,
     task: Task,
     rows: list[dict[str, Any]],
     overlap: object,

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.task import (
     Execution,
@@ -26,13 +26,46 @@ from .._model.task import (
 )
 from ..triggers import EventTrigger, IntervalTrigger, OnceTrigger
 from .context import Event, _Sink
-from .policies import after_outcome, excluded
-from .runner import Run
+from .policies import PolicyHost, after_outcome, excluded
+from .run import Run
 
 if TYPE_CHECKING:
-    from .scheduler import Scheduler
+    import random
+    from collections.abc import Iterator
 
-__all__ = ["MAX_CATCH_UP", "MAX_EVENT_DEPTH", "Firing"]
+    from ..stores import Store
+    from .clock import Clock
+    from .dispatch import Dispatcher
+    from .hooks import HookRegistry
+    from .runner import Runner
+
+__all__ = ["MAX_CATCH_UP", "MAX_EVENT_DEPTH", "Firing", "FiringHost", "SchedulerSink"]
+
+
+class FiringHost(PolicyHost, Protocol):
+    """What turning due times into executions needs of the scheduler."""
+
+    store: Store
+    clock: Clock
+    hooks: HookRegistry
+    _event_tasks: dict[str, set[str]]
+    _stopping: bool
+    _loop_thread: int | None
+    _random: random.Random
+    _ids: Iterator[int]
+    _id_prefix: str
+
+    @property
+    def _runner(self) -> Runner: ...
+
+    @property
+    def _dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def _firing(self) -> Firing: ...
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
@@ -45,7 +78,7 @@ MAX_EVENT_DEPTH = 8
 class Firing:
     """Turns due times, manual runs and events into executions for a :class:`Scheduler`."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: FiringHost) -> None:
         self.s = scheduler
         self._claims: list[tuple[Task, float]] = []
         self._won: deque[tuple[Task, float]] = deque()
@@ -391,7 +424,7 @@ class Firing:
 class SchedulerSink(_Sink):
     """Progress and log lines from handlers (any thread) onto executions (loop thread)."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: FiringHost) -> None:
         self.s = scheduler
 
     def progress(self, execution_id: str, percent: float, message: str | None) -> None:

@@ -14,7 +14,7 @@ import contextvars
 import functools
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.task import ExecutionStatus
 from .context import AbortSignal, TaskContext, current_task_context
@@ -24,10 +24,22 @@ from .outcome import Outcome, Raised
 if TYPE_CHECKING:
     from collections import deque
 
-    from .runner import Run
-    from .scheduler import Scheduler
+    from .clock import Clock
+    from .run import Run
+    from .threads import HandlerPool
 
-__all__ = ["Abandoned", "GivingUp"]
+__all__ = ["Abandoned", "GiveUpHost", "GivingUp"]
+
+
+class GiveUpHost(Protocol):
+    """What waiting for a handler to end needs of the scheduler."""
+
+    cancel_grace: float
+    clock: Clock
+    _pool: HandlerPool
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
@@ -44,7 +56,7 @@ class GivingUp:
     """The part of the :class:`~cognia_nb._engine.runner.Runner` that waits for handlers to end
     and gives up on those that do not (mixed into it)."""
 
-    s: Scheduler
+    s: GiveUpHost
     abandoned: dict[str, int]
     abandoned_total: int
     queued: dict[str, deque[Run]]

@@ -9,39 +9,32 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from .._errors import TaskValidationError
-from .._model.calendar import read_calendar
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from ..triggers import CronTrigger
 
 if TYPE_CHECKING:
-    from .._model.spec import TaskSpec
-    from .scheduler import Scheduler
+    import asyncio
 
-__all__ = ["MAX_FAILURES_LIMIT", "after_outcome", "excluded", "read_policies"]
+
+__all__ = ["PolicyHost", "after_outcome", "excluded"]
+
+
+class PolicyHost(Protocol):
+    """What the calendar check and pause-on-failure need of the scheduler."""
+
+    timezone: str
+    _loop: asyncio.AbstractEventLoop | None
+    _tasks: dict[str, Task]
+
+    def pause_task(self, task_id: str, reason: str | None = None) -> Task: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
-MAX_FAILURES_LIMIT = 10_000
 _FAILED = (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT)
-
-
-def read_policies(values: dict[str, Any], out: TaskSpec) -> None:
-    """Read ``max_consecutive_failures``, ``exclude`` and ``windows`` into ``out``."""
-    n = values.get("max_consecutive_failures")
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_FAILURES_LIMIT:
-            raise TaskValidationError(
-                f"max_consecutive_failures must be an integer from 1 to {MAX_FAILURES_LIMIT} "
-                f"(or None: never pause), got {n!r}",
-                field="max_consecutive_failures",
-                value=n,
-            )
-        out.max_consecutive_failures = n
-    out.calendar = read_calendar(values.get("exclude"), values.get("windows"))
 
 
 def local_time(task: Task, ts: float, default_zone: str) -> datetime:
@@ -51,7 +44,7 @@ def local_time(task: Task, ts: float, default_zone: str) -> datetime:
     return datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(zone))
 
 
-def excluded(scheduler: Scheduler, task: Task, scheduled_ts: float) -> bool:
+def excluded(scheduler: PolicyHost, task: Task, scheduled_ts: float) -> bool:
     """True (and counted on the task) when the task's calendar refuses this due time."""
     calendar = task.calendar
     if calendar is None:
@@ -65,7 +58,7 @@ def excluded(scheduler: Scheduler, task: Task, scheduled_ts: float) -> bool:
     return True
 
 
-def after_outcome(scheduler: Scheduler, task: Task, ex: Execution) -> None:
+def after_outcome(scheduler: PolicyHost, task: Task, ex: Execution) -> None:
     """Count failures in a row; pause the task (with its reason) at its limit."""
     if ex.status is ExecutionStatus.SUCCEEDED:
         task.consecutive_failures = 0
@@ -90,7 +83,7 @@ def after_outcome(scheduler: Scheduler, task: Task, ex: Execution) -> None:
         loop.call_soon(_pause, scheduler, task, reason)
 
 
-def _pause(scheduler: Scheduler, task: Task, reason: str) -> None:
+def _pause(scheduler: PolicyHost, task: Task, reason: str) -> None:
     limit = task.max_consecutive_failures
     if scheduler._tasks.get(task.id) is not task or task.status is not TaskStatus.ACTIVE:
         return  # deleted, paused or completed meanwhile

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from ..history import HistorySource
     from ..stores import Store
     from .runner import Runner
-    from .scheduler import Scheduler
 
 __all__ = ["ExecutionQueries"]
 
@@ -159,14 +159,14 @@ class ExecutionQueries:
         """
         from ..history import history_frame
 
-        scheduler = cast("Scheduler", self)
+        scheduler = cast("HistorySource", self)
         return history_frame(scheduler, task_id, since, status, limit, parse_output=parse_output)
 
     def history_summary(self, since: datetime | float | str | None = None) -> pd.DataFrame:
         """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run."""
         from ..history import history_summary
 
-        result = history_summary(cast("Scheduler", self), since)
+        result = history_summary(cast("HistorySource", self), since)
         return result  # type: ignore[no-any-return,unused-ignore]
 
     def timeline(
@@ -176,4 +176,4 @@ class ExecutionQueries:
         as a PNG in a notebook without ``%matplotlib``."""
         from ..history import timeline
 
-        return timeline(cast("Scheduler", self), since, limit)
+        return timeline(cast("HistorySource", self), since, limit)

@@ -32,73 +32,68 @@ import logging
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.task import Execution, ExecutionStatus, LogEntry, Task
 from .context import AbortSignal, TaskContext, current_task_context
 from .deadlines import Deadlines
 from .durable import acknowledge
 from .eager import Resume
-from .giveup import Abandoned, GivingUp
+from .giveup import Abandoned, GiveUpHost, GivingUp
 from .handlers import Handler
 from .outcome import Outcome, aborted_outcome, error_outcome, value_outcome
+from .run import Run
 
 if TYPE_CHECKING:
-    from .scheduler import Scheduler
+    from ..stores import Store
+    from .context import _Sink
+    from .executor import Executor
+    from .hooks import HookRegistry
 
-__all__ = ["MAX_QUEUED_PER_TASK", "Run", "Runner"]
+__all__ = ["MAX_QUEUED_PER_TASK", "FinishSink", "Run", "Runner", "RunnerHost"]
+
+
+class FinishSink(Protocol):
+    """Who records a finished run and tells the world (the scheduler's ``Firing``)."""
+
+    def record_finish(self, run: Run) -> None: ...
+
+    def announce_finish(self, run: Run) -> None: ...
+
+
+class RunnerHost(GiveUpHost, Protocol):
+    """What running executions needs of the scheduler (the runner never imports it)."""
+
+    store: Store
+    hooks: HookRegistry
+    strict: bool
+    _stopping: bool
+
+    @property
+    def _sink(self) -> _Sink: ...
+
+    _loop: asyncio.AbstractEventLoop | None
+
+    @property
+    def _firing(self) -> FinishSink: ...
+
+    def handler_for(self, task: Task) -> Handler | None: ...
+
+    def executor_for(self, task: Task) -> Executor | None: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
 MAX_QUEUED_PER_TASK = 1000  # default max_queued: beyond it the oldest queued firing is dropped
 
 
-class Run:
-    """The live state of one execution while it is pending or running."""
-
-    __slots__ = (
-        "aio_task",
-        "cancel_reason",
-        "ctx",
-        "depth",
-        "engine_cancel",
-        "execution",
-        "in_handler",
-        "launched",
-        "on_loop",
-        "signal",
-        "task",
-        "thread",
-        "timer",
-        "waiters",
-    )
-
-    def __init__(self, task: Task, execution: Execution, depth: int = 0) -> None:
-        self.task = task
-        self.execution = execution
-        self.depth = depth  # how many scheduler events led here (chains are bounded)
-        self.signal: AbortSignal | None = None
-        self.aio_task: asyncio.Task[None] | None = None
-        self.timer: tuple[int, int] | None = None  # timeout token
-        self.ctx: contextvars.Context | None = None  # the handler runs in it
-        self.cancel_reason: str | None = None  # set: the execution ends cancelled
-        self.launched = False
-        self.in_handler = False  # an attempt's handler is running (not pending, not retrying)
-        # Set by each attempt (read only once one started): the attempt is an async handler
-        # on this loop; the scheduler cancelled its Task itself; a sync handler's thread.
-        self.on_loop: bool
-        self.engine_cancel: bool
-        self.thread: asyncio.Future[Any] | None
-        self.waiters: list[asyncio.Future[Execution]] = []
-
-
 class Runner(GivingUp):
     """Starts, runs and finishes executions for a :class:`Scheduler`."""
 
     def __init__(
-        self, scheduler: Scheduler, max_concurrency: int | None, max_queued: int = 1000
+        self, scheduler: RunnerHost, max_concurrency: int | None, max_queued: int = 1000
     ) -> None:
-        self.s = scheduler
+        self.s: RunnerHost = scheduler
         self.max_concurrency = max_concurrency
         self.max_queued = max_queued
         self.active = 0

@@ -30,7 +30,6 @@ from .._errors import (
 from .._model.checks import check_scheduler_options, checked_keywords
 from .._model.spec import UNSET, TaskSpec, read_task_spec
 from .._model.task import Task, TaskStatus, TriggerKind, _positive
-from ..executors import Executor
 from ..stores import Store, open_store
 from ..triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
 from ..triggers._tz import default_timezone, validate_zone_key
@@ -39,6 +38,7 @@ from .clock import Clock, RealClock
 from .context import SealedSink, current_task_context
 from .dispatch import Dispatcher
 from .durable import check_durability
+from .executor import Executor
 from .firing import Firing, SchedulerSink
 from .handlers import Handler
 from .hooks import HookRegistry
@@ -461,6 +461,19 @@ class Scheduler(ExecutionQueries, AnalystTools):
         elif self._loop is not None:
             jitter = self._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
             self._dispatcher.schedule(task.id, nxt, nxt + jitter)
+
+    def _redefine(self, task: Task, source: Task, fields: Iterable[str], now: float) -> None:
+        """Give ``task`` the ``fields`` and metadata of ``source``, then index and re-arm it
+        (another process's newer definition, or the one a failed plugin load puts back)."""
+        self._unindex(task)
+        if source.handler != task.handler:
+            self._bound.pop(task.id, None)  # a function bound to the old name no longer runs it
+        for name in fields:
+            setattr(task, name, getattr(source, name))
+        task.metadata = source._metadata  # the setter copies the dict
+        self._index(task)
+        task.handler_missing = self.handler_for(task) is None
+        self._arm(task, now, restore=True)
 
     def list_tasks(
         self,

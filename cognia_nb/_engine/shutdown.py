@@ -13,19 +13,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .scheduler import Scheduler
+    from .._model.task import Task
+    from ..stores import Store
+    from .clock import Clock
+    from .dispatch import Dispatcher
+    from .runner import Runner
 
-__all__ = ["STOP_GRACE", "stop_now", "wind_down"]
+__all__ = ["STOP_GRACE", "ShutdownHost", "stop_now", "wind_down"]
+
+
+class ShutdownHost(Protocol):
+    """What stopping needs of the scheduler."""
+
+    store: Store
+    clock: Clock
+    cancel_grace: float
+    _tasks: dict[str, Task]
+    _stopping: bool
+    _loop: asyncio.AbstractEventLoop | None
+    _loop_thread: int | None
+
+    @property
+    def _runner(self) -> Runner: ...
+
+    @property
+    def _dispatcher(self) -> Dispatcher: ...
+
 
 log = logging.getLogger("cognia_nb.scheduler")
 
 STOP_GRACE = 5.0  # seconds running handlers get to finish on stop() (its default)
 
 
-async def wind_down(s: Scheduler, grace: float) -> None:
+async def wind_down(s: ShutdownHost, grace: float) -> None:
     """Stop ``s`` gracefully (see the module docstring)."""
     runner = s._runner
     s._stopping = True
@@ -48,7 +71,7 @@ async def wind_down(s: Scheduler, grace: float) -> None:
     _detach(s)
 
 
-def stop_now(s: Scheduler) -> list[asyncio.Task[None]]:
+def stop_now(s: ShutdownHost) -> list[asyncio.Task[None]]:
     """Stop ``s`` without waiting (sync code on the loop thread): what runs is cancelled and
     given up on at once (recorded ``abandoned``). Returns the Tasks to await, if one can."""
     runner = s._runner
@@ -65,7 +88,7 @@ def stop_now(s: Scheduler) -> list[asyncio.Task[None]]:
     return tasks
 
 
-async def _wait_runs(s: Scheduler, seconds: float) -> None:
+async def _wait_runs(s: ShutdownHost, seconds: float) -> None:
     """Wait until no execution is live, or ``seconds`` of the scheduler's clock pass."""
     runner = s._runner
     if not runner.live:
@@ -91,7 +114,7 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _detach(s: Scheduler) -> None:
+def _detach(s: ShutdownHost) -> None:
     left = s._runner.abandoned
     if left:
         names = sorted(s._tasks[t].name if t in s._tasks else t for t in left)

@@ -13,15 +13,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.task import Task
 from ..triggers import IntervalTrigger, parse_trigger
 
 if TYPE_CHECKING:
-    from .scheduler import Scheduler
+    from collections.abc import Iterable
 
-__all__ = ["anchor_for", "apply_stored", "watcher_for"]
+    from ..stores import Store
+    from .clock import Clock
+    from .handlers import Handler
+
+__all__ = ["SyncHost", "anchor_for", "apply_stored", "watcher_for"]
+
+
+class SyncHost(Protocol):
+    """What applying another process's changes needs of the scheduler."""
+
+    store: Store
+    clock: Clock
+    _tasks: dict[str, Task]
+    _loop: asyncio.AbstractEventLoop | None
+
+    def handler_for(self, task: Task) -> Handler | None: ...
+
+    def _index(self, task: Task) -> None: ...
+
+    def _arm(self, task: Task, now: float, *, restore: bool = False) -> None: ...
+
+    def _redefine(self, task: Task, source: Task, fields: Iterable[str], now: float) -> None: ...
+
+    def _forget(self, task: Task) -> None: ...
+
 
 _DEFINITION = (
     "handler", "trigger", "description", "args", "retry", "timeout", "tags", "overlap",
@@ -31,7 +55,7 @@ _DEFINITION = (
 
 
 def watcher_for(
-    s: Scheduler, loop: asyncio.AbstractEventLoop
+    s: SyncHost, loop: asyncio.AbstractEventLoop
 ) -> Callable[[list[Task], set[str]], None]:
     """What the store calls (from its thread) with other processes' changes: hops to the loop."""
 
@@ -46,7 +70,7 @@ def watcher_for(
     return watcher
 
 
-def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
+def apply_stored(s: SyncHost, stored: list[Task], seen: set[str]) -> None:
     """Apply other processes' changes (loop thread): ``stored`` are the tasks whose stored
     version moved, ``seen`` the ids of every stored task."""
     now = s.clock.now()
@@ -60,15 +84,7 @@ def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
             continue
         if theirs._version <= mine._version or s.store.task_unwritten(mine.id):
             continue  # not newer, or this process's own change is on its way (it wins)
-        s._unindex(mine)
-        if theirs.handler != mine.handler:
-            s._bound.pop(mine.id, None)
-        for name in _DEFINITION:
-            setattr(mine, name, getattr(theirs, name))
-        mine.metadata = theirs._metadata
-        s._index(mine)
-        mine.handler_missing = s.handler_for(mine) is None
-        s._arm(mine, now, restore=True)
+        s._redefine(mine, theirs, _DEFINITION, now)
     for task_id, mine in list(s._tasks.items()):
         if task_id not in seen and mine._version > 0 and not s.store.task_unwritten(task_id):
             # stored once, deleted elsewhere
@@ -76,7 +92,7 @@ def apply_stored(s: Scheduler, stored: list[Task], seen: set[str]) -> None:
 
 
 def anchor_for(
-    s: Scheduler, task_id: str, existing: Task | None, trigger: IntervalTrigger, now: float
+    s: SyncHost, task_id: str, existing: Task | None, trigger: IntervalTrigger, now: float
 ) -> datetime:
     """The anchor of an interval task given without ``startAt``: the task's own when it is
     updated with the same interval; the stored one when another process created the same

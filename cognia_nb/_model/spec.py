@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._engine.policies import read_policies
 from .._errors import TaskValidationError
 from ..triggers import MAX_INTERVAL_SECONDS, CronTrigger, EventTrigger, Trigger, parse_trigger
 from .args import check_args
 from .calendar import Calendar
 from .checks import MAX_NUMBER, shown
 from .instants import check_trigger_instants
+from .policies import read_policies
 from .task import DEFAULT_RETRY, Misfire, Overlap, RetryPolicy
 
 __all__ = [
@@ -376,7 +376,7 @@ def read_task_spec(
         out.metadata = dict(metadata)
     plugin_id = get("plugin_id")
     out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
-    read_policies(values, out)
+    out.max_consecutive_failures, out.calendar = read_policies(values)
     return out
 
 

@@ -169,7 +169,7 @@ def _ago(ts: float | None, now: float) -> str:
 
 def show_status(store: str) -> int:
     """Print the holders of ``store`` and the recorded restarts (``cognia-nb status``)."""
-    from ..cli import EXIT_OK, _table
+    from .._cli_out import EXIT_OK, table
 
     now, found = time.time(), holders(store)
     rows = [
@@ -182,7 +182,7 @@ def show_status(store: str) -> int:
     ]  # fmt: skip
     print(f"{store}: {len(found)} process(es), {sum(h.alive for h in found)} alive")
     if rows:
-        _table(["holder", "where", "state", "notebook", "started", "heartbeat", "last run",
+        table(["holder", "where", "state", "notebook", "started", "heartbeat", "last run",
                 "restarts", "tasks"], rows)  # fmt: skip
     for notebook, entries in sorted(restarts(store).items()):
         last = entries[-1]

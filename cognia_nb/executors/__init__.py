@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import Executor
+from .._engine.executor import Executor
 
 __all__ = ["DaskExecutor", "Executor"]
 

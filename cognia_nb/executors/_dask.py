@@ -21,8 +21,8 @@ import logging
 import pickle
 from typing import TYPE_CHECKING, Any
 
+from .._engine.executor import Executor
 from .._errors import MissingDependencyError, TaskAbortedError, TaskValidationError
-from ._base import Executor
 from ._remote import RemoteAbort, cancel_remote, run_async_remote, run_sync_remote
 
 if TYPE_CHECKING:

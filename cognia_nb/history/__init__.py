@@ -7,45 +7,47 @@ Frames are built from column arrays (see ``Store.history_columns``), not row by 
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.task import ExecutionStatus
 from ..stores._history import KIND_ORDER, STATUS_ORDER
+from ._durations import duration_text
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .._engine.scheduler import Scheduler
+    from .._model.task import Task
+    from ..stores import Store
 
-__all__ = ["duration_text", "history_frame", "history_summary", "timeline"]
+__all__ = ["HistorySource", "duration_text", "history_frame", "history_summary", "timeline"]
+
+
+class _Now(Protocol):
+    def now(self) -> float: ...
+
+
+class HistorySource(Protocol):
+    """What history reads of a scheduler: its store, tasks and clock (a Scheduler is one)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> _Now: ...
+
+    def get_task(self, task_id: str) -> Task: ...
+
+    def list_tasks(self) -> list[Task]: ...
+
 
 STATUS_COLOURS = {
     "succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#ef6c00", "cancelled": "#757575",
     "interrupted": "#6a1b9a", "running": "#1565c0", "pending": "#90caf9",
 }  # fmt: skip
-
-
-def duration_text(seconds: float | None) -> str:
-    """A duration for people: ``"12 ms"``, ``"2.04 s"``, ``"3 min 4 s"``, ``"2 h 5 min"``."""
-    if seconds is None or math.isnan(seconds):
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.3g} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _statuses(status: str | Iterable[str] | None) -> list[ExecutionStatus] | None:
@@ -82,7 +84,7 @@ def _since(since: datetime | float | str | None) -> float | None:
 
 
 def history_frame(
-    scheduler: Scheduler,
+    scheduler: HistorySource,
     task_id: str | None = None,
     since: datetime | float | str | None = None,
     status: str | Iterable[str] | None = None,
@@ -206,7 +208,7 @@ def _metric_columns(n: int, metrics: dict[int, str]) -> dict[str, Any]:
     return extra
 
 
-def history_summary(scheduler: Scheduler, since: datetime | float | str | None = None) -> Any:
+def history_summary(scheduler: HistorySource, since: datetime | float | str | None = None) -> Any:
     """Per task: runs, success rate, p50/p95 duration, mean lateness, last status, next run.
 
     A DataFrame (a :class:`~cognia_nb.history._display.HistorySummary`) indexed by task id:
@@ -249,7 +251,7 @@ def history_summary(scheduler: Scheduler, since: datetime | float | str | None =
 
 
 def timeline(
-    scheduler: Scheduler, since: datetime | float | str | None = None, limit: int | None = 2000
+    scheduler: HistorySource, since: datetime | float | str | None = None, limit: int | None = 2000
 ) -> Figure:
     """A Gantt-style figure: one row per task, one bar per execution, coloured by status.
 

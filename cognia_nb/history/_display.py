@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import duration_text
+from ._durations import duration_text
 
 __all__ = ["DURATION_COLUMNS", "HistorySummary", "TimelineFigure"]
 

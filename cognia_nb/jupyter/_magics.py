@@ -313,6 +313,6 @@ class CogniaMagics(Magics):
         return str(server.url)
 
     def _cmd_panel(self, rest: list[str]) -> Any:
-        from . import panel
+        from ._panel import make_panel
 
-        return panel(self.scheduler)
+        return make_panel(self.scheduler)

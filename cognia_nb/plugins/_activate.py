@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import CogniaError, TaskValidationError
 from ._context import PluginContext, PluginScope
-from ._loader import (
+from ._loaded import (
     LoadedPlugin,
     PluginLoadError,
     _camel,

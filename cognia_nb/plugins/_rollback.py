@@ -64,16 +64,8 @@ class LoadSnapshot:
         for task_id, saved in self.tasks.items():
             live = s._tasks.get(task_id)
             if live is None:  # the load deleted it: it comes back (its history never left)
-                live = copy.copy(saved)
-                s._tasks[task_id] = live
-            else:
-                s._unindex(live)
-            for name in _RESTORED:
-                setattr(live, name, getattr(saved, name))
-            live.metadata = saved._metadata
-            s._index(live)
-            live.handler_missing = s.handler_for(live) is None
-            s._arm(live, now, restore=True)
+                live = s._tasks[task_id] = copy.copy(saved)
+            s._redefine(live, saved, _RESTORED, now)
             s.store.save_task(live)
 
     def _restore_handlers(self) -> None:

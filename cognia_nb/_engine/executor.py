@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._engine.context import AbortSignal, TaskContext
-    from .._engine.handlers import Handler
+    from .context import AbortSignal, TaskContext
+    from .handlers import Handler
 
 __all__ = ["Executor"]
 
