@@ -101,7 +101,7 @@ def _cold_call(expr: str, zone: str, after: datetime) -> float:
     from cognia_nb.triggers.cron import _matcher as _cron
     from cognia_nb.triggers.cron._grammar import parse_cron
 
-    _cron._day_cache.cache_clear()
+    _cron.day_cache.cache_clear()
     timeline = ZoneTimeline(get_zone(zone))
     schedule = _cron.CronSchedule(parse_cron(expr), timeline)
     gc.disable()

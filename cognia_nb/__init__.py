@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from . import plugins, stores, triggers
-from ._default import TASK_DEFINED, get_scheduler, task
+from ._default import TASK_DEFINED as _TASK_DEFINED
+from ._default import get_scheduler, task
 from ._engine.clock import Clock, RealClock
 from ._engine.context import AbortSignal, Event, TaskContext
 from ._engine.scheduler import Scheduler
@@ -113,7 +114,7 @@ def _show_card(scheduler: Scheduler, created: Task) -> None:
     show_card(scheduler, created)
 
 
-TASK_DEFINED.append(_show_card)
+_TASK_DEFINED.append(_show_card)
 
 
 def load_ipython_extension(ipython: object) -> None:  # pragma: no cover - the Jupyter layer

@@ -31,7 +31,8 @@ from .._model.checks import check_scheduler_options, checked_keywords
 from .._model.spec import UNSET, TaskSpec, read_task_spec
 from .._model.task import Task, TaskStatus, TriggerKind, _positive
 from ..stores import Store, open_store
-from ..triggers import EventTrigger, IntervalTrigger, OnceTrigger, check_once_not_past
+from ..triggers import EventTrigger, IntervalTrigger, OnceTrigger
+from ..triggers._once import check_once_not_past
 from ..triggers._tz import default_timezone, validate_zone_key
 from .analyst import AnalystTools
 from .clock import Clock, RealClock

@@ -75,10 +75,10 @@ def _since(since: datetime | float | str | None) -> float | None:
     if isinstance(since, int | float):
         return float(since)
     if isinstance(since, str):
-        from ..triggers import parse_instant
+        from ..triggers._base import parse_instant
 
         return parse_instant(since, "since").timestamp()
-    from ..triggers import _require_aware
+    from ..triggers._base import _require_aware
 
     return _require_aware(since, "since").timestamp()
 

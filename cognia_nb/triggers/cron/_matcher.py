@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from functools import lru_cache
 
 from .._tz import ZoneTimeline, aware
+from ._days import DayCache, day_cache
 from ._grammar import CronSpec
 
 __all__ = ["CronSchedule", "next_wall"]
@@ -41,48 +40,7 @@ _MIN_WALL = (date.min.toordinal() - _EPOCH_ORDINAL) * 86_400  # 0001-01-01T00:00
 _MAX_WALL = (date.max.toordinal() - _EPOCH_ORDINAL) * 86_400 + 86_340  # 9999-12-31T23:59
 
 
-class _DayCache:
-    """Matching days of a (year, month), computed once per month and kept (bounded)."""
-
-    __slots__ = ("_cache", "_shapes", "_spec", "months")
-
-    def __init__(self, spec: CronSpec) -> None:
-        self._spec = spec
-        self.months = tuple(sorted(spec.months))
-        self._cache: dict[tuple[int, int], tuple[int, ...]] = {}
-        self._shapes: dict[tuple[int, int], tuple[int, ...]] = {}
-
-    def days(self, year: int, month: int) -> tuple[int, ...]:
-        key = (year, month)
-        found = self._cache.get(key)
-        if found is None:
-            first_weekday, last = monthrange(year, month)
-            found = self._shape((first_weekday + 1) % 7, last)
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            self._cache[key] = found
-        return found
-
-    def _shape(self, sunday_based: int, last: int) -> tuple[int, ...]:
-        """The matching days of any month that starts on that weekday and has ``last`` days
-        (28 shapes in all, so a rare schedule walking decades computes each once)."""
-        found = self._shapes.get((sunday_based, last))
-        if found is None:
-            matches = self._spec.day_matches
-            found = tuple(
-                d for d in range(1, last + 1) if matches(d, (sunday_based + d - 1) % 7, last)
-            )
-            self._shapes[sunday_based, last] = found
-        return found
-
-
-@lru_cache(maxsize=1024)
-def _day_cache(spec: CronSpec) -> _DayCache:
-    """One day cache per expression, shared by its schedules in every zone."""
-    return _DayCache(spec)
-
-
-def next_wall(spec: CronSpec, days: _DayCache, start: int) -> int | None:
+def next_wall(spec: CronSpec, days: DayCache, start: int) -> int | None:
     """The smallest matching wall time >= ``start`` (both in wall seconds, minute-aligned).
 
     Wall times run from 0001-01-01T00:00 to 9999-12-31T23:59 (``datetime``'s calendar): an
@@ -149,7 +107,7 @@ class CronSchedule:
     def __init__(self, spec: CronSpec, timeline: ZoneTimeline) -> None:
         self.spec = spec
         self.timeline = timeline
-        self._days = _day_cache(spec)
+        self._days = day_cache(spec)
 
     def next_datetime(self, after: datetime, zone: tzinfo) -> datetime | None:
         """The first fire time strictly after ``after`` (aware), as a datetime in ``zone``."""
