@@ -1,8 +1,9 @@
 """Each public package exports exactly its documented names (README "API", DESIGN.md).
 
-``__all__`` is the documented list (ruff keeps it sorted); every name in it resolves and carries a docstring;
-and every public name a package *defines* is in its ``__all__`` (names it only imports for its
-own use, such as ``Any`` or an error class from ``cognia_nb._errors``, are not exports).
+``__all__`` is the documented list (ruff keeps it sorted); every name in it resolves and
+carries a docstring; and every public name a package *defines* is in its ``__all__``. Names a
+package only imports for its own use (``Any``, an error class from ``cognia_nb._errors``) are
+not exports.
 """
 
 from __future__ import annotations
