@@ -87,8 +87,8 @@ def error_outcome(exc: BaseException, signal: AbortSignal, timeout: float | None
 # thread pool a sync handler runs in, and asyncio (a coroutine handler's task).
 _ENGINE = tuple(
     os.path.dirname(os.path.abspath(path)) + os.sep
-    for path in (__file__, concurrent.futures.__file__, asyncio.__file__)
-)
+    for path in (os.path.dirname(__file__), concurrent.futures.__file__, asyncio.__file__)
+)  # the first: the cognia_nb package (the engine's parent), as before the engine had a folder
 
 
 def _trace(exc: BaseException) -> str | None:

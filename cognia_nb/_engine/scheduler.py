@@ -72,7 +72,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
     before: a cancel or a timeout sets its signal at once and it shows ``cancelling`` until
     then; ``wait_for``, the hooks, the ``task:*`` events and the store see the final status
     only at that point. A handler that outlives the grace is abandoned (``abandoned=True``)
-    and keeps its task busy for the overlap policy until it returns (``_runner.py``).
+    and keeps its task busy for the overlap policy until it returns (``_engine/runner.py``).
 
     Args:
         store: ``None`` or ``"memory"`` (in memory), a path (SQLite file) or a

@@ -238,7 +238,8 @@ class Task:
     missed_count: int = 0
     run_count: int = 0
     handler_missing: bool = False
-    # Policies (``_policies.py``): pause after N failures in a row, the calendar.
+    # Policies (``_model/policies.py``, ``_engine/policies.py``): pause after N failures in a
+    # row, the calendar.
     max_consecutive_failures: int | None = None
     consecutive_failures: int = 0
     pause_reason: str | None = None

@@ -100,7 +100,7 @@ def loads(text: str | None) -> Any:
 
 
 def _args_json(args: Any) -> str | None:
-    """Args through the round-trip codec of ``_argcodec.py``; args changed after creation
+    """Args through the round-trip codec of ``_model/args.py``; args changed after creation
     into something it refuses are stored as :func:`dumps` does (never raises)."""
     try:
         return dumps(encode_args(args))

@@ -48,7 +48,7 @@ async def test_sync_and_async_handler_tracebacks_start_at_the_handler(
         frames = _FRAME.findall(text)
         assert frames and frames[0] == __file__, text
         assert text.startswith("Traceback (most recent call last):\n"), text
-        assert "cognia_nb/_runner.py" not in text and "concurrent/futures" not in text, text
+        assert "cognia_nb/_engine/" not in text and "concurrent/futures" not in text, text
         assert text.rstrip().endswith(f"NameError: name '{missing}' is not defined"), text
 
 

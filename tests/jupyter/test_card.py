@@ -77,7 +77,7 @@ async def test_failure_traceback_is_escaped_and_starts_at_the_handler(ip: Testin
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;bad&lt;/b&gt;" in html and "<b>bad" not in html
     assert "data-badge='failing'" in html and "ValueError" in html
-    assert "_runner.py" not in html and "line 2" in html  # the cell's own line
+    assert "_engine/runner.py" not in html and "line 2" in html  # the cell's own line
     assert "[failing]" in published.last["text/plain"]
 
 

@@ -107,7 +107,7 @@ def test_failure_shows_its_error_and_escaped_traceback(kernel: CardKernel) -> No
     assert "NameError" in html and "missing_name" in html and "Traceback" in html
     assert "loading &lt;rows&gt;" in html and "<rows>" not in html
     assert "return missing_name + 1" in html  # the handler's own line
-    assert "_runner.py" not in html  # the scheduler's frames are cut
+    assert "_engine/runner.py" not in html  # the scheduler's frames are cut
     assert "cc-tb" in html and "data-badge='failing'" in html
     fn = kernel.check("callable(broken), broken.__name__").result
     assert fn == "(True, 'broken')"  # the decorator still returns the function
