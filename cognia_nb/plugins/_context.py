@@ -171,7 +171,20 @@ def _read_only(obj: object, name: str) -> NoReturn:
     )
 
 
-class PluginScheduler:
+class _ReadOnly:
+    """Attributes cannot be set or deleted from outside (the constructor uses
+    ``object.__setattr__``)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _read_only(self, name)
+
+    def __delattr__(self, name: str) -> None:
+        _read_only(self, name)
+
+
+class PluginScheduler(_ReadOnly):
     """The seed's scheduler API for one plugin (snake_case), scoped to the plugin.
 
     Every call sees only the plugin's own tasks and executions: another plugin's task or
@@ -185,12 +198,6 @@ class PluginScheduler:
 
     def __init__(self, scope: PluginScope) -> None:
         object.__setattr__(self, "_call", _capability(scope))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        _read_only(self, name)
-
-    def __delattr__(self, name: str) -> None:
-        _read_only(self, name)
 
     @property
     def plugin_id(self) -> str:
@@ -270,7 +277,7 @@ class PluginScheduler:
         return f"<PluginScheduler {self.plugin_id}>"
 
 
-class PluginContext:
+class PluginContext(_ReadOnly):
     """What ``activate(context)`` / ``Plugin.on_load(context)`` receive (made by the loader).
 
     Attributes (all read-only):
@@ -293,12 +300,6 @@ class PluginContext:
         object.__setattr__(self, "_logger", logging.getLogger(f"cognia_nb.plugins.{pid}"))
         # Without the capability there is no facade at all: nothing to reach around the check.
         object.__setattr__(self, "_facade", PluginScheduler(scope) if allowed else None)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        _read_only(self, name)
-
-    def __delattr__(self, name: str) -> None:
-        _read_only(self, name)
 
     @property
     def plugin_id(self) -> str:
