@@ -18,6 +18,8 @@ from ..triggers import CronTrigger
 if TYPE_CHECKING:
     import asyncio
 
+    from ..stores import Store
+
 
 __all__ = ["PolicyHost", "after_outcome", "excluded"]
 
@@ -28,6 +30,7 @@ class PolicyHost(Protocol):
     timezone: str
     _loop: asyncio.AbstractEventLoop | None
     _tasks: dict[str, Task]
+    store: Store
 
     def pause_task(self, task_id: str, reason: str | None = None) -> Task: ...
 
@@ -61,11 +64,14 @@ def excluded(scheduler: PolicyHost, task: Task, scheduled_ts: float) -> bool:
 def after_outcome(scheduler: PolicyHost, task: Task, ex: Execution) -> None:
     """Count failures in a row; pause the task (with its reason) at its limit."""
     if ex.status is ExecutionStatus.SUCCEEDED:
-        task.consecutive_failures = 0
+        if task.consecutive_failures:
+            task.consecutive_failures = 0
+            _save_state(scheduler, task)
         return
     if ex.status not in _FAILED:
         return  # cancelled / interrupted: not the handler's failure
     task.consecutive_failures += 1
+    _save_state(scheduler, task)  # the count survives a restart (the store holds it briefly)
     limit = task.max_consecutive_failures
     if limit is None or task.consecutive_failures < limit or task.status is not TaskStatus.ACTIVE:
         return
@@ -81,6 +87,11 @@ def after_outcome(scheduler: PolicyHost, task: Task, ex: Execution) -> None:
         _pause(scheduler, task, reason)
     else:
         loop.call_soon(_pause, scheduler, task, reason)
+
+
+def _save_state(scheduler: PolicyHost, task: Task) -> None:
+    if not scheduler.store.live_objects and scheduler._tasks.get(task.id) is task:
+        scheduler.store.save_task_state(task)
 
 
 def _pause(scheduler: PolicyHost, task: Task, reason: str) -> None:

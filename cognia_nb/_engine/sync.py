@@ -51,6 +51,8 @@ _DEFINITION = (
     "handler", "trigger", "description", "args", "retry", "timeout", "tags", "overlap",
     "misfire", "misfire_grace_seconds", "jitter_seconds", "executor", "updated_ts", "status",
     "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count", "_version",
+    "max_consecutive_failures", "calendar", "excluded_count", "consecutive_failures",
+    "pause_reason", "last_excluded",
 )  # fmt: skip
 
 
@@ -84,6 +86,8 @@ def apply_stored(s: SyncHost, stored: list[Task], seen: set[str]) -> None:
             continue
         if theirs._version <= mine._version or s.store.task_unwritten(mine.id):
             continue  # not newer, or this process's own change is on its way (it wins)
+        if theirs.calendar is not None:  # a stored calendar names its callables: mine stay
+            theirs.calendar = theirs.calendar.rebind(mine.calendar)
         s._redefine(mine, theirs, _DEFINITION, now)
     for task_id, mine in list(s._tasks.items()):
         if task_id not in seen and mine._version > 0 and not s.store.task_unwritten(task_id):

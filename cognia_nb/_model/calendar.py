@@ -10,19 +10,28 @@ the local time of the task's zone (cron: its zone; others: the scheduler's).
 
 A due time the calendar refuses is skipped and counted on the task (``excluded_count``) and
 its reason kept (``last_excluded``); it never becomes an execution.
+
+Stored (:meth:`Calendar.to_dict`, :func:`calendar_from_dict`): dates, ranges, holidays and
+windows are kept as text. A callable cannot be stored: it is kept in memory only and stored as
+its name (``{"callable": "is_month_end"}``). A task read back from a store before the cell (or
+plugin) that created it ran again has that part *unbound*: every due time is then skipped and
+counted as excluded, with a reason that says so and what to do (the same rule as a missing
+handler: nothing runs that the calendar might have refused). Creating the task again binds it.
+A ``holidays`` entry the process cannot resolve (the extra not installed) is unbound the same
+way. Unbound parts are stored back as they were, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
 from .._errors import MissingDependencyError, TaskValidationError
 
-__all__ = ["Calendar", "Window", "read_calendar"]
+__all__ = ["Calendar", "Window", "calendar_from_dict", "read_calendar"]
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(
@@ -130,7 +139,8 @@ class Calendar:
     holidays: tuple[tuple[str, Any], ...] = ()
     predicates: tuple[Callable[[datetime], Any], ...] = ()
     windows: tuple[Window, ...] = ()
-    spec: dict[str, Any] = field(default_factory=dict)
+    #: Stored parts this process cannot apply: (the stored item, why); see the module docstring.
+    unbound: tuple[tuple[dict[str, Any], str], ...] = ()
 
     def reason(self, local: datetime) -> str | None:
         """Why the due time ``local`` (aware, the task's zone) is excluded, or None."""
@@ -144,13 +154,82 @@ class Calendar:
             name = table.get(day)
             if name is not None:
                 return f"holiday {day.isoformat()} ({code}): {name}"
+        for _, why in self.unbound:
+            return why
         for fn in self.predicates:
             if fn(local):
-                return f"excluded by {getattr(fn, '__name__', repr(fn))}({local.isoformat()})"
+                return f"excluded by {callable_name(fn)}({local.isoformat()})"
         if self.windows and not any(w.allows(local) for w in self.windows):
             allowed = ", ".join(w.text for w in self.windows)
             return f"{local.strftime('%a %H:%M')} is outside the windows ({allowed})"
         return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"exclude": [...], "windows": [...]}`` (callables by name)."""
+        exclude: list[Any] = [d.isoformat() for d in sorted(self.dates)]
+        exclude += [f"{lo.isoformat()}..{hi.isoformat()}" for lo, hi in self.ranges]
+        exclude += [{"holidays": code} for code, _ in self.holidays]
+        exclude += [{"callable": callable_name(fn)} for fn in self.predicates]
+        exclude += [dict(item) for item, _ in self.unbound]
+        out: dict[str, Any] = {}
+        if exclude:
+            out["exclude"] = exclude
+        if self.windows:
+            out["windows"] = [w.text for w in self.windows]
+        return out
+
+    def rebind(self, bound: Calendar | None) -> Calendar:
+        """This calendar, with unbound callables taken from ``bound`` where the names match
+        (another process's copy of a task this process has bound)."""
+        if bound is None or not self.unbound:
+            return self
+        mine = {callable_name(fn): fn for fn in bound.predicates}
+        left, taken = [], []
+        for item, why in self.unbound:
+            fn = mine.get(str(item.get("callable")))
+            if fn is None:
+                left.append((item, why))
+            else:
+                taken.append(fn)
+        return replace(self, predicates=(*self.predicates, *taken), unbound=tuple(left))
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    """How a callable of ``exclude=`` is stored and shown (its name)."""
+    name = getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else repr(fn)
+
+
+def calendar_from_dict(data: dict[str, Any] | None) -> Calendar | None:
+    """The calendar :meth:`Calendar.to_dict` stored; parts this process cannot apply are
+    kept as :attr:`Calendar.unbound` (never raises for those).
+
+    Raises:
+        TaskValidationError: a stored date or window that is not valid (a damaged row).
+    """
+    if not data:
+        return None
+    plain: list[Any] = []
+    tables: list[tuple[str, Any]] = []
+    unbound: list[tuple[dict[str, Any], str]] = []
+    for item in data.get("exclude") or ():
+        if isinstance(item, dict) and "callable" in item:
+            unbound.append((item, (
+                f"exclude callable {item['callable']!r} is kept in memory only and is not bound "
+                "in this process; run the cell (or load the plugin) that creates the task again"
+            )))  # fmt: skip
+        elif isinstance(item, dict) and "holidays" in item:
+            try:
+                tables.append(_holidays(item["holidays"]))
+            except (TaskValidationError, MissingDependencyError) as exc:
+                unbound.append((item, f"exclude {item!r} cannot be applied here: {exc}"))
+        else:
+            plain.append(item)
+    cal = read_calendar(plain, data.get("windows")) or Calendar()
+    cal.holidays, cal.unbound = tuple(tables), tuple(unbound)
+    if not (cal.dates or cal.ranges or cal.holidays or cal.windows or cal.unbound):
+        return None
+    return cal
 
 
 def _exclude_items(value: object) -> Iterable[object]:

@@ -322,6 +322,8 @@ class Task:
             "consecutiveFailures": self.consecutive_failures,
             "pauseReason": self.pause_reason,
             "excludedCount": self.excluded_count,
+            "lastExcluded": self.last_excluded,
+            "calendar": None if self.calendar is None else self.calendar.to_dict(),
         }
 
     def __repr__(self) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import deque
 from typing import Any
 
 from .._model.args import decode_args, encode_args
+from .._model.calendar import Calendar, calendar_from_dict
 from .._model.spec import read_retry
 from .._model.task import (
     DEFAULT_RETRY,
@@ -23,40 +25,68 @@ from .._model.task import (
 from ..triggers import IntervalTrigger, parse_trigger
 from ._cells import cell, cells, texts
 
+log = logging.getLogger("cognia_nb.stores")
+
 __all__ = [
     "EXECUTION_COLUMNS",
     "PLAIN_EXECUTION_COLUMNS",
-    "TASK_COLUMNS",
+    "POLICY_DEFAULTS",
     "STATE_COLUMNS",
+    "TASK_COLUMNS",
     "TASK_SELECT",
     "TASK_STATE_UPDATE",
     "TASK_STATE_UPSERT",
     "TASK_VERSIONS",
+    "calendar_json",
     "dumps",
     "execution_from_row",
     "execution_row",
     "plain_execution_row",
+    "read_calendar_json",
+    "state_assignments",
+    "state_row",
     "task_from_row",
     "task_row",
-    "state_row",
+    "task_select",
 ]
 
 TASK_COLUMNS = (
     "id", "plugin_id", "name", "handler", "trigger", "description", "args", "retry", "timeout",
     "tags", "overlap", "misfire", "misfire_grace", "jitter", "executor", "created_ts",
-    "updated_ts", "metadata",
+    "updated_ts", "metadata", "max_consecutive_failures", "calendar",
 )  # fmt: skip
-#: What firing changes, in the narrow ``task_state`` table (with the claim).
+#: What firing (and pausing) changes, in the narrow ``task_state`` table (with the claim).
 STATE_COLUMNS = (
     "id", "status", "next_run_ts", "last_run_ts", "skipped_count", "missed_count", "run_count",
+    "excluded_count", "consecutive_failures", "pause_reason", "last_excluded",
 )  # fmt: skip
-#: A task as loaded: its definition and its state (a task without a state row is active).
-TASK_SELECT = (
-    "SELECT " + ", ".join(f"t.{c}" for c in TASK_COLUMNS) + ", coalesce(s.status, 'active'), "
-    "s.next_run_ts, s.last_run_ts, coalesce(s.skipped_count, 0), coalesce(s.missed_count, 0), "
-    "coalesce(s.run_count, 0), coalesce(s.version, 0) "
-    "FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
-)
+#: The columns schema 5 added (``_schema.py``), and what a schema 4 file reads in their place.
+POLICY_DEFAULTS = {
+    "max_consecutive_failures": "NULL", "calendar": "NULL", "excluded_count": "0",
+    "consecutive_failures": "0", "pause_reason": "NULL", "last_excluded": "NULL",
+}  # fmt: skip
+_STATE_DEFAULTS = {
+    "status": "'active'", "skipped_count": "0", "missed_count": "0", "run_count": "0",
+    "excluded_count": "0", "consecutive_failures": "0",
+}  # fmt: skip
+
+
+def task_select(*, policies: bool = True) -> str:
+    """A task as loaded: its definition and its state (a task without a state row is
+    active). ``policies=False`` reads a schema 4 file (no policy columns: their defaults)."""
+    exprs = []
+    for c in TASK_COLUMNS:
+        exprs.append(f"t.{c}" if policies or c not in POLICY_DEFAULTS else POLICY_DEFAULTS[c])
+    for c in (*STATE_COLUMNS[1:], "version"):
+        if not policies and c in POLICY_DEFAULTS:
+            exprs.append(POLICY_DEFAULTS[c])
+        else:
+            default = _STATE_DEFAULTS.get(c, "0" if c == "version" else None)
+            exprs.append(f"s.{c}" if default is None else f"coalesce(s.{c}, {default})")
+    return f"SELECT {', '.join(exprs)} FROM tasks AS t LEFT JOIN task_state AS s ON s.id = t.id"
+
+
+TASK_SELECT = task_select()
 
 EXECUTION_COLUMNS = (
     "id", "task_id", "plugin_id", "task_name", "trigger_kind", "status", "attempt", "created_ts",
@@ -115,25 +145,46 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.description, _args_json(task.args), dumps(task.retry.to_dict()), task.timeout,
         dumps(list(task.tags)), str(task.overlap), str(task.misfire),
         task.misfire_grace_seconds, task.jitter_seconds, task.executor, task.created_ts,
-        task.updated_ts, dumps(task._metadata),
+        task.updated_ts, dumps(task._metadata), task.max_consecutive_failures,
+        calendar_json(task.calendar),
     ))  # fmt: skip
+
+
+def calendar_json(calendar: Calendar | None) -> str | None:
+    """A task's calendar as stored (callables by name: see ``_calendar.py``)."""
+    return None if calendar is None else dumps(calendar.to_dict())
+
+
+def read_calendar_json(text: str | None, task_id: str) -> Calendar | None:
+    """Inverse of :func:`calendar_json`; a damaged calendar is logged and dropped (the task
+    still loads)."""
+    try:
+        return calendar_from_dict(loads(text))
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.error("task %r: its stored calendar %r cannot be read and is dropped: %s",
+                  task_id, text, exc)  # fmt: skip
+        return None
+
+
+def state_assignments(first: int) -> str:
+    """``status = ?first, next_run_ts = ?first+1, ...``: every state column but the id, bound
+    by number from ``first`` (in :func:`state_row` order, the id left out)."""
+    return ", ".join(f"{c} = ?{first + i}" for i, c in enumerate(STATE_COLUMNS[1:]))
 
 
 #: A whole task's state (a new task, or one changed by hand): a deliberate change, so the
 #: version goes up; the claim is left alone.
 TASK_STATE_UPSERT = (
-    "INSERT INTO task_state (id, status, next_run_ts, last_run_ts, skipped_count, missed_count, "
-    "run_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET "
-    "status = excluded.status, next_run_ts = excluded.next_run_ts, "
-    "last_run_ts = excluded.last_run_ts, skipped_count = excluded.skipped_count, "
-    "missed_count = excluded.missed_count, run_count = excluded.run_count, "
-    "version = task_state.version + 1"
+    f"INSERT INTO task_state ({', '.join(STATE_COLUMNS)}, version) "
+    f"VALUES ({', '.join('?' for _ in STATE_COLUMNS)}, 1) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:])
+    + ", version = task_state.version + 1"
 )
 #: What firing changed, only over the version it was made from (a deleted task's state is not
 #: brought back, a newer deliberate change is not undone); :func:`state_row` + the version.
 TASK_STATE_UPDATE = (
-    "UPDATE task_state SET status = ?2, next_run_ts = ?3, last_run_ts = ?4, "
-    "skipped_count = ?5, missed_count = ?6, run_count = ?7 WHERE id = ?1 AND version = ?8"
+    f"UPDATE task_state SET {state_assignments(2)} "
+    f"WHERE id = ?1 AND version = ?{len(STATE_COLUMNS) + 1}"
 )
 #: The versions the upserts above gave (read back into each ``Task._version``).
 TASK_VERSIONS = "SELECT id, version FROM task_state WHERE id IN (SELECT value FROM json_each(?))"
@@ -142,7 +193,8 @@ TASK_VERSIONS = "SELECT id, version FROM task_state WHERE id IN (SELECT value FR
 def state_row(task: Task) -> tuple[Any, ...]:
     """The parameters of :data:`TASK_STATE_UPSERT` and :data:`TASK_STATE_UPDATE`."""
     return (task.id, str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
-            task.missed_count, task.run_count)  # fmt: skip
+            task.missed_count, task.run_count, task.excluded_count, task.consecutive_failures,
+            cell(task.pause_reason), cell(task.last_excluded))  # fmt: skip
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
@@ -166,6 +218,10 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
     )  # fmt: skip
     task.metadata = loads(r["metadata"])
     task._version = r["version"]
+    task.max_consecutive_failures = r["max_consecutive_failures"]
+    task.calendar = read_calendar_json(r["calendar"], r["id"])
+    task.excluded_count, task.consecutive_failures = r["excluded_count"], r["consecutive_failures"]
+    task.pause_reason, task.last_excluded = r["pause_reason"], r["last_excluded"]
     return task
 
 

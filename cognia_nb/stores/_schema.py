@@ -6,6 +6,7 @@ import sqlite3
 
 __all__ = [
     "MIGRATIONS",
+    "READABLE_VERSION",
     "SCHEMA_VERSION",
     "NewerSchemaError",
     "current_version",
@@ -146,9 +147,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE processes ADD COLUMN heartbeat_ts REAL;
     ALTER TABLE processes ADD COLUMN info TEXT
     """,
+    # 5: the analyst policies (``_policies.py``, ``_calendar.py``). The task's definition gets
+    # its pause limit and its calendar (JSON, ``Calendar.to_dict``); its state gets what firing
+    # and pausing change: calendar skips and the last reason, failures in a row, why it paused.
+    """
+    ALTER TABLE tasks ADD COLUMN max_consecutive_failures INTEGER;
+    ALTER TABLE tasks ADD COLUMN calendar TEXT;
+    ALTER TABLE task_state ADD COLUMN excluded_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE task_state ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE task_state ADD COLUMN pause_reason TEXT;
+    ALTER TABLE task_state ADD COLUMN last_excluded TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The oldest schema a read-only open reads as it is (older ones must be migrated first).
+READABLE_VERSION = 4
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -22,7 +22,7 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING
 
-from ._codec import TASK_STATE_UPDATE, state_row
+from ._codec import STATE_COLUMNS, TASK_STATE_UPDATE, state_assignments, state_row
 
 if TYPE_CHECKING:
     from .._model.task import Task
@@ -45,10 +45,11 @@ def let_others_run() -> None:
 # A conditional update per firing (run by executemany: no Python per row) records the claim and
 # the task's state; the winners are then read back in one SELECT (claimed_by names this very
 # claim). The write lock held by the transaction keeps other processes out between the two.
+# Parameters: the due time, the claim's token, :func:`state_row` (id first), the version.
 _CLAIM = (
-    "UPDATE task_state SET claimed_due = ?, claimed_by = ?, status = ?, next_run_ts = ?, "
-    "last_run_ts = ?, skipped_count = ?, missed_count = ?, run_count = ? "
-    "WHERE id = ? AND (claimed_due IS NULL OR claimed_due < ?) AND version = ?"
+    f"UPDATE task_state SET claimed_due = ?1, claimed_by = ?2, {state_assignments(4)} "
+    "WHERE id = ?3 AND (claimed_due IS NULL OR claimed_due < ?1) "
+    f"AND version = ?{len(STATE_COLUMNS) + 3}"
 )
 _WON = "SELECT id FROM task_state WHERE id IN (SELECT value FROM json_each(?)) AND claimed_by = ?"
 
@@ -123,11 +124,7 @@ class HeldStates:
             if not i % ROWS_PER_GIL_HOLD:
                 let_others_run()
             seqs[task.id] = task._state_seq  # before reading the state: see release below
-            rows.append((
-                due, token, str(task.status), task.next_run_ts, task.last_run_ts,
-                task.skipped_count, task.missed_count, task.run_count, task.id, due,
-                task._version,
-            ))  # fmt: skip
+            rows.append((due, token, *state_row(task), task._version))
         conn.executemany(_CLAIM, rows)
         ids = json.dumps(list(seqs))
         won = {task_id for (task_id,) in conn.execute(_WON, (ids, token))}

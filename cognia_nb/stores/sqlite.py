@@ -33,6 +33,7 @@ from ._codec import (
     TASK_SELECT,
     execution_from_row,
     task_from_row,
+    task_select,
 )
 from ._health import StoreHealth
 from ._inspect import connect_read_only, inspect_version, to_wal
@@ -44,7 +45,7 @@ from ._procs import (
     process_info,
 )
 from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE, prune, settle
-from ._schema import SCHEMA_VERSION, NewerSchemaError, migrate
+from ._schema import READABLE_VERSION, SCHEMA_VERSION, NewerSchemaError, migrate
 from ._sqlite_history import read_history
 from ._writer import Writer
 
@@ -99,6 +100,7 @@ class SQLiteStore(Store):
         self._writer: Writer | None = None
         self._last_prune = 0.0
         self._closed_health = StoreHealth()
+        self._select = TASK_SELECT  # how tasks are read (read-only: for the file's schema)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -207,9 +209,10 @@ class SQLiteStore(Store):
         if version == 0:
             raise self._fail("is empty, not a cognia_nb store (a read-only open never "
                              "writes a schema)")  # fmt: skip
-        if version < SCHEMA_VERSION:
+        if version < READABLE_VERSION:
             raise self._fail(f"has the older schema {version}; open it once for writing "
                              "(a scheduler) to migrate it")  # fmt: skip
+        self._select = task_select(policies=version >= 5)  # a schema 4 file is read as it is
         try:
             conn = self._connect()
             settings = dict(conn.execute("SELECT key, value FROM meta"))
@@ -372,7 +375,7 @@ class SQLiteStore(Store):
     def load_tasks(self) -> list[Task]:
         self._read_ready()
         tasks = []
-        for row in self._db().execute(TASK_SELECT):
+        for row in self._db().execute(self._select):
             try:
                 tasks.append(task_from_row(row))
             except (ValueError, KeyError) as exc:
