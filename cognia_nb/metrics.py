@@ -13,8 +13,10 @@ one collector. Metrics (labels ``task``, ``plugin``):
   - the task's counters (late firings not run, overlap skips, calendar exclusions);
 * ``cognia_tasks{status}`` - tasks by status.
 
-When ``opentelemetry-api`` is importable, each execution is also a span
-(``cognia.execution``) from its start to its finish; without it nothing happens.
+OpenTelemetry: :func:`enable_tracing` makes each execution a span (``cognia.execution``; the
+``otel`` extra, see ``cognia_nb/_tracing.py`` for its attributes). :func:`enable_metrics` turns
+it on too when ``opentelemetry-api`` is importable (and off again at ``close()`` if it turned
+it on); without it nothing happens.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._errors import MissingDependencyError, TaskValidationError
-from ._model.task import Execution, ExecutionStatus, Task
+from ._model.task import Execution, Task
+from ._tracing import ExecutionTracer, enable_tracing, otel_available, tracer_of
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
     from ._engine.scheduler import Scheduler
 
-__all__ = ["DURATION_BUCKETS", "MetricsExporter", "MetricsServer", "enable_metrics",
-           "start_metrics_server"]  # fmt: skip
+__all__ = ["DURATION_BUCKETS", "ExecutionTracer", "MetricsExporter", "MetricsServer",
+           "enable_metrics", "enable_tracing", "start_metrics_server"]  # fmt: skip
 
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
 DEFAULT_PORT = 9464  # the port OpenTelemetry's Prometheus exporter uses too
@@ -85,8 +88,10 @@ class MetricsExporter:
         self._by_status: dict[tuple[str, str, str], int] = {}
         self._durations: dict[tuple[str, str], _Histogram] = {}
         self._lateness: dict[tuple[str, str], _Histogram] = {}
-        self._tracer = _tracer()
-        self._spans: dict[str, Any] = {}
+        # spans too, when OpenTelemetry is there and tracing is not on already
+        self._tracing: ExecutionTracer | None = None
+        if otel_available() and tracer_of(scheduler) is None:
+            self._tracing = enable_tracing(scheduler)
         self._remove = [
             scheduler.on("task_start", self._started),
             scheduler.on("task_complete", self._finished),
@@ -100,13 +105,6 @@ class MetricsExporter:
             with self._lock:
                 late = max(0.0, ex.started_ts - ex.scheduled_ts)
                 self._lateness.setdefault(key, _Histogram()).observe(late)
-        if self._tracer is not None:
-            self._spans[ex.id] = self._tracer.start_span(
-                "cognia.execution",
-                attributes={"cognia.task": task.name, "cognia.plugin": task.plugin_id,
-                            "cognia.execution_id": ex.id,
-                            "cognia.trigger_kind": str(ex.trigger_kind)},
-            )  # fmt: skip
 
     def _finished(self, task: Task, ex: Execution, _result: Any) -> None:
         key = (task.name, task.plugin_id)
@@ -115,12 +113,6 @@ class MetricsExporter:
             self._by_status[status_key] = self._by_status.get(status_key, 0) + 1
             if ex.duration is not None:
                 self._durations.setdefault(key, _Histogram()).observe(ex.duration)
-        span = self._spans.pop(ex.id, None)
-        if span is not None:
-            span.set_attribute("cognia.status", str(ex.status))
-            if ex.status is not ExecutionStatus.SUCCEEDED:
-                span.set_attribute("error", True)
-            span.end()
 
     def collect(self) -> Iterator[Any]:
         """The metric families (called by prometheus_client on each scrape, any thread)."""
@@ -177,19 +169,13 @@ class MetricsExporter:
         for remove in self._remove:
             remove()
         self._remove = []
+        if self._tracing is not None:
+            self._tracing.close()
+            self._tracing = None
         with _lock:
             _exporters.pop((id(self.scheduler), id(self.registry)), None)
         with contextlib.suppress(KeyError):
             self.registry.unregister(self)
-
-
-def _tracer() -> Any:
-    """An OpenTelemetry tracer when ``opentelemetry-api`` is installed, else None."""
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        return None
-    return trace.get_tracer("cognia_nb")
 
 
 def enable_metrics(

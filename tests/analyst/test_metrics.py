@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cognia_nb import Scheduler, TaskContext, TaskValidationError
-from cognia_nb.metrics import enable_metrics, start_metrics_server
+from cognia_nb.metrics import enable_metrics, enable_tracing, start_metrics_server
 from cognia_nb.testing import FakeClock
 
 prometheus_client = pytest.importorskip("prometheus_client")
@@ -103,23 +103,89 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         enable_metrics(Scheduler())
 
 
-async def test_otel_spans_when_the_sdk_is_installed(
-    fake_scheduler: Scheduler, fake_clock: FakeClock
-) -> None:
+def span_recorder() -> tuple[Any, Any]:
+    """A tracer provider of the OpenTelemetry SDK and the in-memory exporter it writes to."""
     sdk = pytest.importorskip("opentelemetry.sdk.trace")
-    export = pytest.importorskip("opentelemetry.sdk.trace.export.in_memory_span_exporter")
-    from opentelemetry import trace
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    spans = export.InMemorySpanExporter()
+    spans = InMemorySpanExporter()
     provider = sdk.TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    trace.set_tracer_provider(provider)
-    exporter = enable_metrics(fake_scheduler, prometheus_client.CollectorRegistry())
-    fake_scheduler.create_task(name="t", handler=lambda: None,
-                               trigger={"type": "interval", "seconds": 60})  # fmt: skip
+    return provider, spans
+
+
+async def test_one_otel_span_per_execution_with_its_outcome(
+    fake_scheduler: Scheduler, fake_clock: FakeClock
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    provider, spans = span_recorder()
+    tracer = enable_tracing(fake_scheduler, tracer_provider=provider)
+    assert enable_tracing(fake_scheduler, tracer_provider=provider) is tracer
+
+    async def ok(ctx: TaskContext) -> None:
+        await ctx.sleep(3)
+
+    async def bad(ctx: TaskContext) -> None:
+        await ctx.sleep(1)
+        raise ValueError(f"no rows (attempt {ctx.attempt_number})")
+
+    every_minute = {"type": "interval", "seconds": 60}
+    fake_scheduler.create_task(name="ok", handler=ok, trigger=every_minute)
+    retry = {"maxAttempts": 2, "delaySeconds": 5}
+    fake_scheduler.create_task(name="bad", handler=bad, retry=retry, trigger=every_minute)
+    await fake_clock.advance(90)
+    by_task = {s.attributes["cognia.task"]: s for s in spans.get_finished_spans()}
+    assert sorted(by_task) == ["bad", "ok"] and len(spans.get_finished_spans()) == 2
+    good = by_task["ok"]
+    (run,) = fake_scheduler.get_executions("ok")
+    assert good.name == "cognia.execution"
+    assert dict(good.attributes) == {
+        "cognia.task": "ok", "cognia.plugin": "default", "cognia.execution_id": run.id,
+        "cognia.trigger_kind": "schedule", "cognia.scheduled_at": run.scheduled_at.isoformat(),
+        "cognia.status": "succeeded", "cognia.attempt": 1,
+    }  # fmt: skip
+    assert good.status.status_code is StatusCode.UNSET
+    # timed by the scheduler's clock: the span is the execution's start to finish
+    assert good.start_time == int(run.started_ts * 1e9)  # type: ignore[operator]
+    assert (good.end_time - good.start_time) / 1e9 == pytest.approx(3.0)
+    failed = by_task["bad"]
+    assert (failed.attributes["cognia.status"], failed.attributes["cognia.attempt"]) == (
+        "failed", 2)  # fmt: skip
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.status.description == "ValueError: no rows (attempt 2)"
+    (event,) = failed.events
+    assert event.name == "exception" and event.attributes["exception.type"] == "ValueError"
+    assert "raise ValueError" in event.attributes["exception.stacktrace"]
+    fake_scheduler.run_task_now("ok")  # running (3 s) when tracing closes: ended, not lost
+    assert tracer.open_spans == 1
+    tracer.close()
+    assert tracer.open_spans == 0 and len(spans.get_finished_spans()) == 3
     await fake_clock.advance(60)
-    await asyncio.sleep(0.05)
+    assert len(spans.get_finished_spans()) == 3  # closed: no more spans
+
+
+async def test_metrics_turn_tracing_on_and_off_when_otel_is_there(
+    fake_scheduler: Scheduler,
+) -> None:
+    pytest.importorskip("opentelemetry")
+    from cognia_nb._tracing import tracer_of
+
+    exporter = enable_metrics(fake_scheduler, prometheus_client.CollectorRegistry())
+    assert tracer_of(fake_scheduler) is not None
     exporter.close()
-    (span,) = spans.get_finished_spans()
-    assert span.name == "cognia.execution" and span.attributes["cognia.status"] == "succeeded"
+    assert tracer_of(fake_scheduler) is None
+
+
+def test_tracing_without_otel_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from cognia_nb import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'cognia_nb\[otel\]'"):
+        enable_tracing(Scheduler())
+    exporter = enable_metrics(Scheduler(), prometheus_client.CollectorRegistry())
+    assert exporter._tracing is None  # metrics work without it
+    exporter.close()
