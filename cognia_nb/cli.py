@@ -215,8 +215,8 @@ def _tasks(store: str) -> int:
 #: The columns of ``history --format csv|json``, in order.
 HISTORY_FIELDS = (
     "execution_id", "task_id", "task_name", "plugin_id", "trigger_kind", "status", "attempts",
-    "missed", "scheduled_at", "started_at", "finished_at", "duration_s", "error", "output",
-    "metrics",
+    "missed", "abandoned", "scheduled_at", "started_at", "finished_at", "duration_s", "error",
+    "output", "metrics",
 )  # fmt: skip
 
 
@@ -315,6 +315,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
             "task_name": row["task_name"], "plugin_id": row["plugin_id"],
             "trigger_kind": str(row["trigger_kind"]), "status": str(row["status"]),
             "attempts": int(row["attempts"]), "missed": int(row["missed"]),
+            "abandoned": bool(row["abandoned"]),  # its handler outlived the abort (still ran)
             "scheduled_at": iso(row["scheduled_at"]), "started_at": iso(row["started_at"]),
             "finished_at": iso(row["finished_at"]),
             "duration_s": None if pd.isna(duration) else duration.total_seconds(),

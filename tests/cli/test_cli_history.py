@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -114,3 +115,37 @@ def test_debug_prints_the_traceback_of_an_unexpected_error(tmp_path: Path) -> No
         assert debug.returncode == 1
         assert "Traceback (most recent call last)" in debug.stderr
         assert "json.decoder.JSONDecodeError" in debug.stderr
+
+
+def test_history_csv_and_json_carry_the_abandoned_flag(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+
+    async def make() -> None:
+        clock = FakeClock(int(time.time()))  # recent: the store's retention keeps it
+        s = Scheduler(store=str(path), clock=clock, timezone="UTC", cancel_grace=1).start()
+        release = asyncio.Event()
+
+        async def stubborn(ctx: TaskContext) -> None:  # swallows its abort until released
+            while not release.is_set():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await release.wait()
+
+        every_minute = {"type": "interval", "seconds": 60}
+        s.create_task(name="good", handler=lambda: None, trigger=every_minute)
+        s.create_task(name="stuck", handler=stubborn, trigger=every_minute, timeout=1)
+        await clock.advance(60)  # both fire; good finishes at once
+        await clock.advance(3)  # stuck: timed out at 61, abandoned at 62 (grace 1 s)
+        assert s.abandoned_threads == 1
+        release.set()
+        await clock.advance(1)
+        await s.stop()
+        s.close()
+        await clock.aclose()
+
+    asyncio.run(make())
+    records = json.loads(cli("history", "--store", str(path), "--format", "json").stdout)
+    assert {r["task_name"]: r["abandoned"] for r in records} == {"good": False, "stuck": True}
+    rows = list(csv.DictReader(io.StringIO(
+        cli("history", "--store", str(path), "--format", "csv").stdout)))  # fmt: skip
+    assert {r["task_name"]: (r["status"], r["abandoned"]) for r in rows} == {
+        "good": ("succeeded", "false"), "stuck": ("timed_out", "true")}  # fmt: skip
