@@ -238,3 +238,49 @@ async def test_another_process_s_policies_are_taken_in_and_bound_callables_kept(
     finally:
         await mine.stop()
         mine.close()
+
+
+async def test_a_plugin_manifest_s_calendar_and_limit_reach_the_task_and_the_file(
+    tmp_path: Path,
+) -> None:
+    import json as json_module
+
+    from cognia_nb import load_plugin
+
+    plugin_dir = tmp_path / "reports"
+    plugin_dir.mkdir()
+    (plugin_dir / "plugin.json").write_text(json_module.dumps({
+        "name": "reports", "version": "1.0.0", "capabilities": ["scheduler"], "main": "main.py",
+        "scheduledTasks": [{
+            "name": "daily", "handler": "daily", "trigger": DAILY_9,
+            "exclude": ["2025-12-24..2025-12-26", "2025-12-31"],
+            "windows": ["Mon-Fri 08:00-18:00"], "maxConsecutiveFailures": 3,
+        }],
+    }))  # fmt: skip
+    (plugin_dir / "main.py").write_text(
+        "from cognia_nb import define_plugin\n"
+        "def activate(context):\n"
+        "    context.scheduler.register_handler('daily', lambda: None)\n"
+        "plugin = define_plugin(activate)\n"
+    )
+    path = tmp_path / "s.db"
+    s = Scheduler(store=str(path), clock=FakeClock(START), timezone="UTC").start()
+    try:
+        (task,) = load_plugin(plugin_dir, s).tasks
+        assert task.max_consecutive_failures == 3 and task.calendar is not None
+        assert task.calendar.to_dict() == {
+            "exclude": ["2025-12-31", "2025-12-24..2025-12-26"],
+            "windows": ["Mon-Fri 08:00-18:00"],
+        }
+    finally:
+        await s.stop()
+        s.close()
+    store = SQLiteStore(path, read_only=True)
+    store.open()
+    try:
+        (stored,) = store.load_tasks()
+        assert stored.max_consecutive_failures == 3
+        assert stored.calendar is not None
+        assert stored.calendar.to_dict() == task.calendar.to_dict()
+    finally:
+        store.close()
