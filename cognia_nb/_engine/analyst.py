@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
     from .backfill import BackfillHost
 
-__all__ = ["AnalystTools"]
+__all__ = ["KEEP_FINISHED_BATCHES", "AnalystTools"]
+
+#: Ended backfill batches ``backfills(finished=True)`` still lists.
+KEEP_FINISHED_BATCHES = 20
 
 
 class AnalystTools:
@@ -118,10 +121,19 @@ class AnalystTools:
             return frame(rows)
         batch = start_backfill(sched, target, rows, overlap, max_parallel)
         batches = self.__dict__.setdefault("_backfills", [])
-        batches[:] = [b for b in batches if not b.done]  # finished batches are dropped
+        ended = [b for b in batches if b.done][-KEEP_FINISHED_BATCHES:]
+        batches[:] = [b for b in batches if not b.done or b in ended]
         batches.append(batch)
         return batch
 
-    def backfills(self) -> list[BackfillBatch]:
-        """Backfill batches still running (for a progress view: ``finished``/``total``)."""
-        return [b for b in self.__dict__.get("_backfills", ()) if not b.done]
+    def backfills(self, finished: bool = False) -> list[BackfillBatch]:
+        """Backfill batches of this scheduler, oldest first, for a progress view.
+
+        Args:
+            finished: also the batches that ended (the last ``KEEP_FINISHED_BATCHES``).
+
+        Returns:
+            The batches (by default those still running); ``batch.progress()`` gives each
+            one's ``status``, ``finished``/``total`` and counts by outcome as a dict.
+        """
+        return [b for b in self.__dict__.get("_backfills", ()) if finished or not b.done]

@@ -187,6 +187,36 @@ class BackfillBatch:
         """Whether the batch has run (or cancelled) everything it will."""
         return self._driver is not None and self._driver.done()
 
+    @property
+    def status(self) -> str:
+        """``"running"``, ``"cancelled"`` (by :meth:`cancel`) or ``"done"``."""
+        if self.cancelled:
+            return "cancelled"
+        return "done" if self.done else "running"
+
+    def progress(self) -> dict[str, Any]:
+        """What a progress display needs, as plain values (no pandas).
+
+        Returns:
+            ``id``, ``task_id``, ``task_name``, ``status`` (see :attr:`status`), ``total``,
+            ``finished``, ``succeeded``, ``failed`` (failed or timed out), ``cancelled``
+            (cancelled, skipped or never started), ``running``, and ``first`` / ``last``:
+            the ISO due times of the first and last row the batch runs (None if none).
+        """
+        runs = [r for r in self.rows if r["action"] == "run"]
+        statuses = [r["status"] for r in runs]
+        return {
+            "id": self.id, "task_id": self.task.id, "task_name": self.task.name,
+            "status": self.status, "total": len(runs), "finished": self.finished,
+            "succeeded": statuses.count("succeeded"),
+            "failed": statuses.count("failed") + statuses.count("timed_out"),
+            "cancelled": sum(statuses.count(k) for k in ("cancelled", "skipped", "not started",
+                                                         "interrupted")),
+            "running": statuses.count("running"),
+            "first": runs[0]["utc"].isoformat() if runs else None,
+            "last": runs[-1]["utc"].isoformat() if runs else None,
+        }  # fmt: skip
+
     def start(self) -> BackfillBatch:
         loop = self.scheduler._require_loop()
         self._driver = loop.create_task(self._drive())

@@ -88,9 +88,18 @@ async def test_cancel_mid_batch(fake_scheduler: Scheduler, fake_clock: FakeClock
     assert fake_scheduler.backfills() == [batch]
     await fake_clock.advance(150)  # 60 s each, one at a time: two done, the third running
     assert batch.finished == 2
+    assert batch.progress() == {
+        "id": batch.id, "task_id": tid, "task_name": "load", "status": "running", "total": 10,
+        "finished": 2, "succeeded": 2, "failed": 0, "cancelled": 0, "running": 1,
+        "first": "2023-12-01T05:00:00+00:00", "last": "2023-12-10T05:00:00+00:00",
+    }  # fmt: skip
     assert batch.cancel() == 8  # the running one and seven never started
     await batch.wait()
     assert len(seen) == 3 and fake_scheduler.backfills() == []
+    assert fake_scheduler.backfills(finished=True) == [batch]  # a progress view's last state
+    assert {k: batch.progress()[k] for k in ("status", "finished", "succeeded", "cancelled",
+            "running")} == {"status": "cancelled", "finished": 10, "succeeded": 2,
+                            "cancelled": 8, "running": 0}  # fmt: skip
     statuses = list(batch.frame()["status"])
     assert statuses == ["succeeded"] * 2 + ["cancelled"] + ["not started"] * 7
     await fake_clock.advance(600)
