@@ -3,7 +3,9 @@
 ``exclude`` takes, alone or in a list: a date (``"2025-12-24"``, a :class:`datetime.date`), a
 date range (``("2025-12-24", "2025-12-31")``, both ends included, or ``"2025-12-24..2025-12-31"``),
 ``{"holidays": "DE-BY"}`` (country, optionally ``-subdivision``, through the ``holidays``
-package, the ``holidays`` extra) or a callable ``f(local_datetime) -> bool`` (True: skip).
+package, the ``holidays`` extra) or a callable ``f(local_datetime) -> bool`` (True: skip;
+one that raises skips that due time, with the error as the reason, and is logged: it never
+stops the scheduler).
 ``windows`` takes one or more ``"Mon-Fri 08:00-18:00"`` strings (days optional: ``"08:00-18:00"``
 means every day; the end is exclusive; ``"22:00-06:00"`` runs over midnight). Both are read in
 the local time of the task's zone (cron: its zone; others: the scheduler's).
@@ -23,6 +25,7 @@ way. Unbound parts are stored back as they were, so nothing is lost.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -32,6 +35,8 @@ from typing import Any
 from .._errors import MissingDependencyError, TaskValidationError
 
 __all__ = ["Calendar", "Window", "calendar_from_dict", "read_calendar"]
+
+log = logging.getLogger("cognia_nb.scheduler")
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(
@@ -157,7 +162,14 @@ class Calendar:
         for _, why in self.unbound:
             return why
         for fn in self.predicates:
-            if fn(local):
+            try:
+                hit = bool(fn(local))
+            except Exception as exc:  # user code: a broken callable skips, never crashes
+                log.warning("exclude callable %s raised at %s", callable_name(fn),
+                            local.isoformat(), exc_info=True)  # fmt: skip
+                return (f"exclude callable {callable_name(fn)} raised {exc!r} at "
+                        f"{local.isoformat()}; the due time is skipped")  # fmt: skip
+            if hit:
                 return f"excluded by {callable_name(fn)}({local.isoformat()})"
         if self.windows and not any(w.allows(local) for w in self.windows):
             allowed = ", ".join(w.text for w in self.windows)

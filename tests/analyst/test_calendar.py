@@ -184,3 +184,27 @@ def test_manifest_accepts_the_calendar_keys() -> None:
     bad = {**task, "windows": "always"}
     with pytest.raises(ManifestError, match=r"scheduledTasks\[0\]\.windows"):
         parse_manifest({**head, "scheduledTasks": [bad]})
+
+
+async def test_an_exclude_callable_that_raises_skips_and_never_stops_the_scheduler(
+    scheduler: Scheduler, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def broken(local: datetime) -> bool:
+        raise ZeroDivisionError("no calendar today")
+
+    async def job(ctx: TaskContext) -> None:
+        ran.append(ctx.task_name)
+
+    minute = {"type": "interval", "seconds": 60}
+    task = scheduler.create_task(name="guarded", handler=job, trigger=minute, exclude=broken)
+    scheduler.create_task(name="plain", handler=job, trigger=minute)
+    await clock.advance(125)
+    assert ran == ["plain", "plain"]  # the other task goes on; the scheduler runs
+    assert task.excluded_count == 2
+    assert task.last_excluded == (
+        "exclude callable broken raised ZeroDivisionError('no calendar today') at "
+        "2024-12-31T13:02:00+01:00; the due time is skipped"
+    )
+    assert "exclude callable broken raised at" in caplog.text
