@@ -545,7 +545,50 @@ print("\\n".join(line for line in body.splitlines()
                 if line.startswith(("cognia_executions_total", "cognia_tasks{"))))
 server.close(); server.exporter.close()
 """),
+    md("""
+## Tracing with OpenTelemetry
+
+`enable_tracing()` makes each execution a span (the `otel` extra); here the SDK's in-memory
+exporter catches them. A failed execution's span has the status `ERROR`.
+"""),
+    code("""
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from cognia_nb.metrics import enable_tracing
+
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+tracer = enable_tracing(scheduler, tracer_provider=provider)
+await scheduler.wait_for(scheduler.run_task_now("load"), timeout=10)
+(span,) = spans.get_finished_spans()
+print(span.name, {k: span.attributes[k] for k in
+                  ("cognia.task", "cognia.trigger_kind", "cognia.status", "cognia.attempt")})
+tracer.close()
+"""),
     code("await scheduler.stop()"),
+    md("""
+## The same from the magics
+
+`%%cognia_task` takes `--exclude DATE|A..B`, `--exclude-holidays DE-BY`, `--window` and
+`--max-failures`; `%cognia explain NAME [N]`, `%cognia backfill NAME START END [--run]` and
+`%cognia metrics [PORT]` work on the kernel's scheduler (kept in memory here).
+"""),
+    code("""
+import os
+os.environ["COGNIA_NB_STORE"] = "memory"
+%load_ext cognia_nb
+"""),
+    live("""
+%%cognia_task standup --cron '0 9 * * *' --tz Europe/Berlin --exclude-holidays DE-BY --window 'Mon-Fri 08:00-18:00' --max-failures 3
+return "notes"
+"""),
+    live("%cognia explain standup 3"),
+    code("""
+plan = %cognia backfill standup 2024-12-30 2025-01-04
+print(plan[["scheduled", "action", "detail"]].to_string())
+"""),
 ]
 
 
