@@ -52,11 +52,11 @@ FIELDS = st.fixed_dictionaries({
     "description": TEXT, "tags": st.lists(TEXT, max_size=3), "args": JSON, "message": TEXT,
     "error": TEXT, "output": JSON, "metrics": st.dictionaries(TEXT, JSON, max_size=3),
     "log_message": TEXT, "log_fields": st.dictionaries(TEXT, JSON, max_size=3),
-    "traceback": TEXT,
+    "traceback": TEXT, "pause_reason": TEXT, "last_excluded": TEXT,
 })  # fmt: skip
 HUGE = {"description": BIG, "tags": [BIG], "args": {BIG: BIG}, "message": BIG, "error": BIG,
         "output": BIG, "metrics": {"m": BIG}, "log_message": BIG, "log_fields": {"f": BIG},
-        "traceback": BIG}  # fmt: skip
+        "traceback": BIG, "pause_reason": BIG, "last_excluded": BIG}  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -67,7 +67,8 @@ def test_every_stored_field_comes_back_equal(v: dict[str, Any]) -> None:
     message, error, traceback, output = v["message"], v["error"], v["traceback"], v["output"]
     metrics, log_message, log_fields = v["metrics"], v["log_message"], v["log_fields"]
     task = Task("t1", "p", "job", "handler", EventTrigger("go"), description=description,
-                args=args, tags=tuple(tags), created_ts=NOW, updated_ts=NOW)  # fmt: skip
+                args=args, tags=tuple(tags), created_ts=NOW, updated_ts=NOW,
+                pause_reason=v["pause_reason"], last_excluded=v["last_excluded"])  # fmt: skip
     ex = Execution("e1", "t1", "p", "job", TriggerKind.MANUAL, NOW,
                    status=ExecutionStatus.FAILED, attempt=1, created_ts=NOW,
                    started_ts=NOW, finished_ts=NOW + 1, progress=50.0,
@@ -80,6 +81,8 @@ def test_every_stored_field_comes_back_equal(v: dict[str, Any]) -> None:
     assert loaded.description == description, "description"
     assert loaded.tags == tuple(tags), "tags"
     assert loaded.args == args, "args"
+    assert loaded.pause_reason == v["pause_reason"], "pause reason"
+    assert loaded.last_excluded == v["last_excluded"], "last excluded"
     assert got.progress_message == message, "progress message"
     assert got.error == error, "error"
     assert got.traceback == traceback, "traceback"
