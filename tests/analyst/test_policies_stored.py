@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from cognia_nb import ExecutionStatus, Scheduler, TaskContext, TaskStatus
+from cognia_nb._calendar import calendar_from_dict
 from cognia_nb._scheduler import task_id_for
 from cognia_nb._sync import apply_stored
 from cognia_nb.stores import SQLiteStore
@@ -284,3 +287,19 @@ async def test_a_plugin_manifest_s_calendar_and_limit_reach_the_task_and_the_fil
         assert stored.calendar.to_dict() == task.calendar.to_dict()
     finally:
         store.close()
+
+
+def test_a_stored_holiday_calendar_without_the_extra_is_unbound_not_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "holidays", None)  # the extra is missing here
+    stored = {"exclude": ["2025-12-24", {"holidays": "DE-BY"}], "windows": ["08:00-18:00"]}
+    cal = calendar_from_dict(stored)
+    assert cal is not None and cal.to_dict() == stored  # written back as it was
+    why = cal.reason(datetime(2025, 3, 3, 9, tzinfo=UTC))
+    assert why is not None and why.startswith("exclude {'holidays': 'DE-BY'} cannot be applied")
+    assert "pip install 'cognia_nb[holidays]'" in why
+    assert cal.reason(datetime(2025, 12, 24, 9, tzinfo=UTC)) == "excluded date 2025-12-24"
+    assert calendar_from_dict(None) is None and calendar_from_dict({}) is None
