@@ -151,7 +151,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
 
 
 def calendar_json(calendar: Calendar | None) -> str | None:
-    """A task's calendar as stored (callables by name: see ``_calendar.py``)."""
+    """A task's calendar as stored (callables by name: see ``_model/calendar.py``)."""
     return None if calendar is None else dumps(calendar.to_dict())
 
 

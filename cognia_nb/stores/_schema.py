@@ -147,9 +147,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE processes ADD COLUMN heartbeat_ts REAL;
     ALTER TABLE processes ADD COLUMN info TEXT
     """,
-    # 5: the analyst policies (``_policies.py``, ``_calendar.py``). The task's definition gets
-    # its pause limit and its calendar (JSON, ``Calendar.to_dict``); its state gets what firing
-    # and pausing change: calendar skips and the last reason, failures in a row, why it paused.
+    # 5: the analyst policies (``_engine/policies.py``, ``_model/calendar.py``). The task's
+    # definition gets its pause limit and its calendar (JSON, ``Calendar.to_dict``); its state
+    # gets what firing and pausing change: calendar skips and the last reason, failures in a
+    # row, why it paused.
     """
     ALTER TABLE tasks ADD COLUMN max_consecutive_failures INTEGER;
     ALTER TABLE tasks ADD COLUMN calendar TEXT;

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cognia_nb import ExecutionStatus, Scheduler, TaskContext, TaskStatus
-from cognia_nb._calendar import calendar_from_dict
-from cognia_nb._scheduler import task_id_for
-from cognia_nb._sync import apply_stored
+from cognia_nb._engine.scheduler import task_id_for
+from cognia_nb._engine.sync import apply_stored
+from cognia_nb._model.calendar import calendar_from_dict
 from cognia_nb.stores import SQLiteStore
 from cognia_nb.stores._schema import MIGRATIONS, SCHEMA_VERSION, current_version
 from cognia_nb.testing import FakeClock
