@@ -24,7 +24,8 @@ LAYERS = [
     "cognia_nb.executors",  # where handlers run besides in-process: Dask
     "cognia_nb._default",  # the module-level default scheduler and @task
     "cognia_nb.plugins",  # the plugin SDK: Plugin, @scheduled, manifests
-    "cognia_nb.metrics",  # Prometheus and OpenTelemetry
+    "cognia_nb._tracing",  # OpenTelemetry spans, one per execution
+    "cognia_nb.metrics",  # Prometheus metrics (and the switch for the spans)
     "cognia_nb._cli_out",  # what the command line prints: exit codes, tables
     "cognia_nb._cli_run",  # the headless runner
     "cognia_nb._service",  # notebooks as services
