@@ -441,7 +441,9 @@ class Runner(GivingUp):
         run.traceback = outcome.trace
         if run.timer is not None:
             self._disarm_deadline(run)
-        run.ctx = None  # the store keeps the run: not the handler's context (nor its values)
+        # The store keeps the run, not the handler's context (nor its values) or its signal
+        # (a handler outliving its execution still has its own through its context).
+        run.ctx = run.signal = None
         self.live.pop(run.id, None)
         ids = self.by_task.get(task.id)
         if ids is not None:
