@@ -12,7 +12,7 @@ from cognia_nb.stores import MemoryStore
 from cognia_nb.testing import FakeClock
 
 
-async def test_the_store_keeps_the_firing_itself_and_drops_its_context(
+async def test_the_store_keeps_the_firing_itself_without_its_context_or_signal(
     fake_scheduler: Scheduler, fake_clock: FakeClock
 ) -> None:
     seen: list[TaskContext] = []
@@ -32,7 +32,9 @@ async def test_the_store_keeps_the_firing_itself_and_drops_its_context(
     assert ex is not None and ex.status is ExecutionStatus.SUCCEEDED and ex.output == "done"
     assert fake_scheduler.store.get_execution(ex.id) is ex
     assert fake_scheduler.get_execution(seen[0].execution_id) is ex
-    assert getattr(ex, "ctx", "absent") is None  # the handler's context is not kept with it
+    # the handler's context and signal are not kept with it; the handler's own still works
+    assert getattr(ex, "ctx", "absent") is None and getattr(ex, "signal", "absent") is None
+    assert seen[0].signal.aborted is False
 
 
 async def test_a_copy_of_an_execution_is_a_plain_execution_with_the_same_fields(
