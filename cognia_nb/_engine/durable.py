@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .._errors import TaskValidationError
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["DURABILITY", "acknowledge", "check_durability"]
 
 DURABILITY = ("group", "strict")
+
+_T = TypeVar("_T")
 
 
 def check_durability(value: object) -> bool:
@@ -41,15 +43,20 @@ def check_durability(value: object) -> bool:
 
 
 def acknowledge(
-    store: Store, strict: bool, loop: asyncio.AbstractEventLoop | None, ack: Callable[[], None]
+    store: Store,
+    strict: bool,
+    loop: asyncio.AbstractEventLoop | None,
+    ack: Callable[[_T], None],
+    arg: _T,
 ) -> None:
-    """Run ``ack`` now, or (strict, a store that writes later) on ``loop`` once committed."""
+    """Run ``ack(arg)`` now, or (strict, a store that writes later) on ``loop`` once
+    committed."""
     if not strict or store.live_objects or loop is None:
-        ack()
+        ack(arg)
         return
 
     def committed() -> None:  # called from the store's writer thread
         if not loop.is_closed():
-            loop.call_soon_threadsafe(ack)
+            loop.call_soon_threadsafe(ack, arg)
 
     store.when_committed(committed)

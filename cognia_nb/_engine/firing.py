@@ -67,6 +67,11 @@ class FiringHost(PolicyHost, Protocol):
     def _require_loop(self) -> asyncio.AbstractEventLoop: ...
 
 
+# Enum members read from module globals (a class attribute read costs a metaclass hook on
+# Python 3.11, see ``_models._OPEN``).
+_ACTIVE, _SCHEDULE = TaskStatus.ACTIVE, TriggerKind.SCHEDULE
+_SUCCEEDED = ExecutionStatus.SUCCEEDED
+
 log = logging.getLogger("cognia_nb.scheduler")
 
 MAX_CATCH_UP = 1000  # run_all: at most this many late firings are run at once
@@ -95,12 +100,13 @@ class Firing:
         (A claim this process already won while stopping still fires: the firing is ours and
         gets the rest of the stop's grace like any running execution.)
         """
-        if self.s._stopping:
+        s = self.s
+        if s._stopping:
             return
-        task = self.s._tasks.get(task_id)
-        if task is None or task.status is not TaskStatus.ACTIVE or task.handler_missing:
+        task = s._tasks.get(task_id)
+        if task is None or task.status is not _ACTIVE or task.handler_missing:
             return
-        if not self.s.store.claims_async:
+        if not s.store.claims_async:
             self.fire_due(task, due, now)
             return
         # A shared store: claim first (in the writer thread, one transaction per slice),
@@ -173,7 +179,7 @@ class Firing:
         s = self.s
         nxt = task.trigger.next_fire_timestamp(due)
         if (nxt is None or nxt > now) and now - due <= task.misfire_grace_seconds:
-            fired = self.fire(task, due, TriggerKind.SCHEDULE) is not None  # on time
+            fired = self.fire(task, due, _SCHEDULE) is not None  # on time
         else:
             times, extra, nxt = self._collect_due(task, due, now, nxt)
             fired = self._apply_misfire(task, times, extra, now)
@@ -251,9 +257,8 @@ class Firing:
         cancels and starts the new execution once the old handler has returned, ``allow``
         starts at once.
         """
-        calendar_skip = task.calendar is not None and kind is TriggerKind.SCHEDULE
-        if calendar_skip and excluded(self.s, task, scheduled_ts):  # the calendar skips it
-            return None
+        if task.calendar is not None and kind is _SCHEDULE and excluded(self.s, task, scheduled_ts):
+            return None  # the calendar skips it
         runner = self.s._runner
         # Nothing running (the common case) costs two dict lookups, no policy at all.
         busy = task.id in runner.by_task or task.id in runner.abandoned
@@ -263,21 +268,26 @@ class Firing:
                 policy = Overlap.QUEUE  # "run now" never silently does nothing
             if policy is Overlap.SKIP:
                 task.skipped_count += 1
-                for run in runner.running_for(task.id):
-                    run.execution.skipped += 1
+                for running in runner.running_for(task.id):
+                    running.skipped += 1
                 return None
-        ex = self._new_execution(task, scheduled_ts, kind, missed, event)
-        run = Run(task, ex, depth)
-        self.s.store.save_execution(ex)
+        s = self.s
+        run = Run(task, f"x_{s._id_prefix}{next(s._ids):07x}", kind, scheduled_ts, s.clock.now(),
+                  depth)  # fmt: skip
+        if missed:
+            run.missed = missed
+        if event is not None:
+            run.event = event
+        s.store.save_execution(run)
         if busy and policy is Overlap.REPLACE:
-            self._replace(task, ex)
+            self._replace(task, run)
             busy = runner.busy(task.id)
             policy = Overlap.QUEUE
         if busy and policy is Overlap.QUEUE:
             runner.enqueue(run)
-            return ex
+            return run
         runner.submit(run)
-        return ex
+        return run
 
     def _replace(self, task: Task, ex: Execution) -> None:
         """overlap="replace": cancel what runs or waits; the new execution starts when the
@@ -293,25 +303,6 @@ class Firing:
             ex.logs.append(LogEntry(self.s.clock.now(), "warning", message, {}, 0))
             log.warning("task %r: replace %s", task.name, message)
 
-    def _new_execution(
-        self,
-        task: Task,
-        scheduled_ts: float,
-        kind: TriggerKind,
-        missed: int,
-        event: Event | None,
-    ) -> Execution:
-        s = self.s
-        ex = Execution(
-            f"x_{s._id_prefix}{next(s._ids):07x}", task.id, task.plugin_id, task.name, kind,
-            scheduled_ts, ExecutionStatus.PENDING, 0, s.clock.now(),
-        )  # fmt: skip
-        if missed:
-            ex.missed = missed
-        if event is not None:
-            ex.event = event
-        return ex
-
     def after_finish(self, run: Run) -> None:
         """Called by the runner once an execution has its final status."""
         self.record_finish(run)
@@ -319,19 +310,19 @@ class Firing:
 
     def record_finish(self, run: Run) -> None:
         """Save a finished execution (and its task's state)."""
-        s, task, ex = self.s, run.task, run.execution
-        if ex.trigger_kind is TriggerKind.SCHEDULE and isinstance(task.trigger, OnceTrigger):
+        s, task = self.s, run.task
+        if run.trigger_kind is _SCHEDULE and isinstance(task.trigger, OnceTrigger):
             task.status = TaskStatus.COMPLETED
             task.next_run_ts = None
         if not s.store.live_objects:
-            s.store.save_execution(ex)
+            s.store.save_execution(run)
             if task.id in s._tasks:
                 s.store.save_task_state(task)
 
     def announce_finish(self, run: Run) -> None:
         """Hooks and ``task:*`` events of a finished (and, if strict, committed) execution."""
-        s, task, ex = self.s, run.task, run.execution
-        succeeded = ex.status is ExecutionStatus.SUCCEEDED
+        s, task, ex = self.s, run.task, run
+        succeeded = ex.status is _SUCCEEDED
         if s.hooks.active:
             if succeeded:
                 s.hooks.fire("task_complete", task, ex, ex.result)
@@ -395,9 +386,9 @@ class Firing:
         if loop is None:
             return
         if self.s._loop_thread == threading.get_ident():
-            self.s.hooks.fire("task_progress", run.task, run.execution)
+            self.s.hooks.fire("task_progress", run.task, run)
         else:
-            loop.call_soon_threadsafe(self.s.hooks.fire, "task_progress", run.task, run.execution)
+            loop.call_soon_threadsafe(self.s.hooks.fire, "task_progress", run.task, run)
 
     def emit(
         self, event_type: str, payload: Any, source: str, depth: int, exclude: str | None = None
@@ -431,15 +422,15 @@ class SchedulerSink(_Sink):
         run = self.s._runner.live.get(execution_id)
         if run is None:
             return
-        run.execution.progress = percent
+        run.progress = percent
         if message is not None:
-            run.execution.progress_message = message
+            run.progress_message = message
         self.s._firing.notify_progress(run)
 
     def log(self, execution_id: str, level: str, message: str, fields: dict[str, Any]) -> None:
         run = self.s._runner.live.get(execution_id)
         if run is None:
             return
-        ex = run.execution
+        ex = run
         ex.logs.append(LogEntry(self.s.clock.now(), level, message, dict(fields), ex.attempt))
         self.s._firing.notify_progress(run)

@@ -116,7 +116,8 @@ class GivingUp:
         clock = self.s.clock
 
         def cancel_if_stuck() -> None:
-            if run.signal is signal and not task.done():
+            # (None: the execution was finished meanwhile, this attempt the last one)
+            if (run.signal is signal or run.signal is None) and not task.done():
                 self._hard_cancel(run, task, signal)
 
         clock.call_at(clock.now() + self.s.cancel_grace, cancel_if_stuck)

@@ -56,7 +56,7 @@ class ExecutionQueries:
         """
         run = self._runner.live.get(execution_id)
         if run is not None:
-            return run.execution
+            return run
         ex = self.store.get_execution(execution_id)
         if ex is None:
             raise ExecutionNotFoundError(execution_id)
@@ -99,7 +99,7 @@ class ExecutionQueries:
                 "handler returns"
             )
         future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
-        run.waiters.append(future)
+        run.add_waiter(future)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:

@@ -1,4 +1,5 @@
-"""The live state of one execution while it is pending or running (a :class:`Run`).
+"""One firing: a :class:`Run` is the :class:`Execution` itself plus its live state while it is
+pending or running (one object per firing; the store keeps it as the execution).
 
 The runner, the give-up rules and the firing side all hold runs; keeping the record in its own
 module lets each of them import it without importing the others.
@@ -8,16 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 from typing import Any
 
-from .._model.task import Execution, Task
+from .._model.task import Execution, ExecutionStatus, Task, TriggerKind
 from .context import AbortSignal
 
 __all__ = ["Run"]
 
+_PENDING = ExecutionStatus.PENDING  # read from a global: see ``_model.task._OPEN``
 
-class Run:
-    """The live state of one execution while it is pending or running."""
+
+class Run(Execution):
+    """One firing: the :class:`Execution` itself plus its live state while it is pending or
+    running (one object per firing; the store keeps it as the execution).
+
+    A copy (``copy.copy``, what plugins are handed) is a plain :class:`Execution`.
+    """
 
     __slots__ = (
         "aio_task",
@@ -25,7 +33,6 @@ class Run:
         "ctx",
         "depth",
         "engine_cancel",
-        "execution",
         "in_handler",
         "launched",
         "on_loop",
@@ -36,9 +43,20 @@ class Run:
         "waiters",
     )
 
-    def __init__(self, task: Task, execution: Execution, depth: int = 0) -> None:
+    def __init__(  # noqa: PLR0917 - positional: built once per firing
+        self,
+        task: Task,
+        execution_id: str,
+        kind: TriggerKind,
+        scheduled_ts: float,
+        created_ts: float,
+        depth: int = 0,
+    ) -> None:
+        Execution.__init__(
+            self, execution_id, task.id, task.plugin_id, task.name, kind, scheduled_ts,
+            _PENDING, 0, created_ts,
+        )  # fmt: skip
         self.task = task
-        self.execution = execution
         self.depth = depth  # how many scheduler events led here (chains are bounded)
         self.signal: AbortSignal | None = None
         self.aio_task: asyncio.Task[None] | None = None
@@ -52,4 +70,24 @@ class Run:
         self.on_loop: bool
         self.engine_cancel: bool
         self.thread: asyncio.Future[Any] | None
-        self.waiters: list[asyncio.Future[Execution]] = []
+        self.waiters: list[asyncio.Future[Execution]] | None = None  # made on first wait
+
+    @property
+    def execution(self) -> Execution:
+        """The execution this run is (itself)."""
+        return self
+
+    def add_waiter(self, future: asyncio.Future[Execution]) -> None:
+        """Resolve ``future`` with the execution once it is finished."""
+        if self.waiters is None:
+            self.waiters = [future]
+        else:
+            self.waiters.append(future)
+
+    def __copy__(self) -> Execution:
+        copied = Execution(**{f.name: getattr(self, f.name) for f in _FIELDS})
+        copied._metrics, copied._logs = self._metrics, self._logs
+        return copied
+
+
+_FIELDS = [f for f in dataclasses.fields(Execution) if f.init]

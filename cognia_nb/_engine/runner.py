@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._model.task import Execution, ExecutionStatus, LogEntry, Task
+from .._model.task import _OPEN, Execution, ExecutionStatus, LogEntry, Task
 from .context import AbortSignal, TaskContext, current_task_context
 from .deadlines import Deadlines
 from .durable import acknowledge
@@ -87,6 +87,13 @@ log = logging.getLogger("cognia_nb.scheduler")
 MAX_QUEUED_PER_TASK = 1000  # default max_queued: beyond it the oldest queued firing is dropped
 
 
+# Enum members read from module globals (a class attribute read costs a metaclass hook on
+# Python 3.11, see ``_model.task._OPEN``).
+_PENDING, _RUNNING = ExecutionStatus.PENDING, ExecutionStatus.RUNNING
+_SUCCEEDED, _FAILED = ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED
+_CANCELLED, _TIMED_OUT = ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT
+
+
 class Runner(GivingUp):
     """Starts, runs and finishes executions for a :class:`Scheduler`."""
 
@@ -120,8 +127,12 @@ class Runner(GivingUp):
 
     def submit(self, run: Run) -> None:
         """Admit a run: start it now or when a concurrency slot frees."""
-        self.live[run.execution.id] = run
-        self.by_task.setdefault(run.task.id, set()).add(run.execution.id)
+        self.live[run.id] = run
+        ids = self.by_task.get(run.task_id)
+        if ids is None:
+            self.by_task[run.task_id] = {run.id}
+        else:
+            ids.add(run.id)
         limit = self.max_concurrency
         if limit is None or self.active < limit:
             self._launch(run)
@@ -135,7 +146,7 @@ class Runner(GivingUp):
         queue = self.queued.get(task.id)
         if queue is None:
             queue = self.queued[task.id] = deque()
-        self.live[run.execution.id] = run
+        self.live[run.id] = run
         queue.append(run)
         if len(queue) > self.max_queued:
             oldest = queue.popleft()
@@ -146,7 +157,7 @@ class Runner(GivingUp):
                             "the oldest are dropped (counted in missed_count)", task.name,
                             self.max_queued)  # fmt: skip
             error = f"dropped: more than {self.max_queued} executions were queued for the task"
-            self.finish(oldest, ExecutionStatus.CANCELLED, Outcome(error=error), "queue full")
+            self.finish(oldest, _CANCELLED, Outcome(error=error), "queue full")
 
     def _launch(self, run: Run) -> None:
         self.active += 1
@@ -160,20 +171,20 @@ class Runner(GivingUp):
             self._begin(run)
 
     def _begin(self, run: Run) -> None:
-        s, ex, task = self.s, run.execution, run.task
-        if ex.status is not ExecutionStatus.PENDING:  # cancelled while it waited for its turn
+        s, task = self.s, run.task
+        if run.status is not _PENDING:  # cancelled while it waited for its turn
             return
         handler = s.handler_for(task)
         captured = handler.context if handler is not None else None
         # A handler registered with a captured context (a notebook cell's) runs in a copy of
         # it, so what it prints goes where that cell's output goes.
         run.ctx = captured.copy() if captured is not None else contextvars.copy_context()
-        ex.status = ExecutionStatus.RUNNING
-        ex.started_ts = task.last_run_ts = s.clock.now()
+        run.status = _RUNNING
+        run.started_ts = task.last_run_ts = s.clock.now()
         if not s.store.live_objects:
-            s.store.save_execution(ex)
+            s.store.save_execution(run)
         if s.hooks.active:
-            s.hooks.fire("task_start", task, ex)
+            s.hooks.fire("task_start", task, run)
         self._start_attempt(run, handler)
 
     # -- one attempt ----------------------------------------------------------------------
@@ -190,15 +201,15 @@ class Runner(GivingUp):
         try:
             self._attempt(run, handler)
         except Exception as exc:
-            log.exception("internal error while running execution %s", run.execution.id)
+            log.exception("internal error while running execution %s", run.id)
             outcome = Outcome(error=f"internal error: {exc!r}", trace=traceback.format_exc())
             run.in_handler = False
-            self.finish(run, ExecutionStatus.FAILED, outcome)
+            self.finish(run, _FAILED, outcome)
         finally:
             self._sync_depth -= 1
 
     def _attempt(self, run: Run, handler: Handler | None) -> None:
-        s, ex, task = self.s, run.execution, run.task
+        s, ex, task = self.s, run, run.task
         ex.attempt += 1
         run.in_handler = True
         run.engine_cancel = False
@@ -206,22 +217,20 @@ class Runner(GivingUp):
         if handler is None:
             self._attempt_done(run, Outcome(error=f"handler {task.handler!r} is not registered"))
             return
-        signal = AbortSignal()
-        run.signal = signal
+        signal = run.signal = AbortSignal()
         now = s.clock.now()
         context = TaskContext(
             task.id, ex.id, task.plugin_id, task.name, ex.scheduled_ts, now, ex.attempt, signal,
             task.args, ex.event, s._sink, s.clock,
         )  # fmt: skip
         timeout = task.timeout
-        deadline = None if timeout is None else now + timeout
         ctx = run.ctx
         assert ctx is not None  # set by _begin
-        loop = s._require_loop()
-        executor = s.executor_for(task)
-        if executor is not None or not handler.is_async:
+        if task.executor != "default" or not handler.is_async:
+            loop = s._require_loop()
+            executor = s.executor_for(task)
             run.on_loop = False
-            self._arm_deadline(run, deadline)
+            self._arm_deadline(run, None if timeout is None else now + timeout)
             work = (
                 executor.run(handler, context, signal, timeout)
                 if executor is not None
@@ -233,16 +242,17 @@ class Runner(GivingUp):
         run.on_loop = True
         try:
             step, first = ctx.run(_first_step, handler, context)
-        except StopIteration as stop:
-            outcome = value_outcome(stop.value, signal, timeout)
         except asyncio.CancelledError:  # raised by the handler's own first step
             outcome = Outcome(error="CancelledError: the handler cancelled itself")
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ...: data
             outcome = error_outcome(exc, signal, timeout)
         else:
-            self._arm_deadline(run, deadline)
+            if step is None:  # it returned during its first step: ``first`` is its value
+                self._attempt_done(run, value_outcome(first, signal, timeout))
+                return
+            self._arm_deadline(run, None if timeout is None else now + timeout)
             coro = self._finish_attempt(run, Resume(step, first), signal)
-            run.aio_task = loop.create_task(coro, context=ctx)
+            run.aio_task = s._require_loop().create_task(coro, context=ctx)
             run.aio_task.add_done_callback(functools.partial(self._task_done, run))
             if signal.aborted:  # it cancelled its own execution during the first step
                 self._cancel_after_grace(run, signal)
@@ -284,20 +294,20 @@ class Runner(GivingUp):
     def _attempt_done(self, run: Run, outcome: Outcome) -> None:
         """Finish the execution, or schedule its next attempt (its handler has returned)."""
         run.in_handler = False
-        ex, task = run.execution, run.task
-        if ex.status is not ExecutionStatus.RUNNING:  # given up on meanwhile
+        ex, task = run, run.task
+        if ex.status is not _RUNNING:  # given up on meanwhile
             return
         if run.cancel_reason is not None:
             reason = run.cancel_reason
-            self.finish(run, ExecutionStatus.CANCELLED, Outcome(error=f"execution {reason}",
+            self.finish(run, _CANCELLED, Outcome(error=f"execution {reason}",
                         trace=outcome.trace), reason=reason)  # fmt: skip
             return
         if outcome.result is not None and outcome.result.success:
-            self.finish(run, ExecutionStatus.SUCCEEDED, outcome)
+            self.finish(run, _SUCCEEDED, outcome)
             return
         if ex.attempt >= task.retry.max_attempts or self.s._stopping:
             timed_out = outcome.aborted == "timeout"
-            self.finish(run, ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED,
+            self.finish(run, _TIMED_OUT if timed_out else _FAILED,
                         outcome)  # fmt: skip
             return
         ex.reason = None  # the next attempt is not ending
@@ -324,17 +334,17 @@ class Runner(GivingUp):
 
     def _task_done(self, run: Run, task: asyncio.Task[None]) -> None:
         """An attempt's Task cancelled before it ever ran leaves its execution to us."""
-        if task.cancelled() and run.aio_task is task and not run.execution.finished:
+        if task.cancelled() and run.aio_task is task and not run.finished:
             self._cancelled(run)
 
     def _cancelled(self, run: Run) -> None:
         """The execution's Task was cancelled from outside (the loop closing)."""
         run.in_handler = False
-        if run.execution.finished:
+        if run.finished:
             return
         reason = run.cancel_reason or ("shutdown" if self.s._stopping else "cancelled")
         outcome = Outcome(error=f"execution {reason}")
-        self.finish(run, ExecutionStatus.CANCELLED, outcome, reason=reason)
+        self.finish(run, _CANCELLED, outcome, reason=reason)
 
     def _arm_deadline(self, run: Run, deadline: float | None) -> None:
         if deadline is not None:
@@ -355,8 +365,8 @@ class Runner(GivingUp):
         returned; an async handler that ignores the signal is cancelled after the grace."""
         if not signal._abort(reason):
             return
-        if run.execution.reason is None:
-            run.execution.reason = reason
+        if run.reason is None:
+            run.reason = reason
         self._cancel_after_grace(run, signal)
 
     async def _wait_retry(self, run: Run, delay: float) -> bool:
@@ -371,7 +381,7 @@ class Runner(GivingUp):
             if signal.aborted:
                 return False
             raise
-        return not run.execution.finished
+        return not run.finished
 
     # -- cancellation and finishing -------------------------------------------------------
 
@@ -382,7 +392,7 @@ class Runner(GivingUp):
         A running one gets its signal set and ends cancelled when its handler has returned
         (or was given up on); with ``now`` an async handler is cancelled without a grace.
         """
-        ex = run.execution
+        ex = run
         if ex.finished:
             return
         if run.cancel_reason is None:
@@ -398,9 +408,7 @@ class Runner(GivingUp):
             return
         elif run.signal is not None:
             run.signal._abort(reason)  # ends a wait between attempts
-        self.finish(
-            run, ExecutionStatus.CANCELLED, Outcome(error=f"execution {reason}"), reason=reason
-        )
+        self.finish(run, _CANCELLED, Outcome(error=f"execution {reason}"), reason=reason)
 
     def _unqueue(self, run: Run) -> None:
         if run in self.waiting:
@@ -415,43 +423,47 @@ class Runner(GivingUp):
         self, run: Run, status: ExecutionStatus, outcome: Outcome, reason: str | None = None
     ) -> None:
         """Record the final status, free the slot, notify, and start what waits."""
-        s, ex, task = self.s, run.execution, run.task
-        if ex.finished:
+        if run.status not in _OPEN:  # finished already
             return
+        s, task = self.s, run.task
         now = s.clock.now()
-        ex.status = status
-        ex.finished_ts = now
-        if ex.started_ts is None:
-            ex.started_ts = None if status is ExecutionStatus.CANCELLED else now
-        ex.reason = reason or outcome.aborted
+        run.status = status
+        run.finished_ts = now
+        if run.started_ts is None:
+            run.started_ts = None if status is _CANCELLED else now
+        run.reason = reason or outcome.aborted
         result = outcome.result
         if result is not None:
-            ex.output = result.output
+            run.output = result.output
             if result.metrics:
-                ex.metrics.update(result.metrics)
-        ex.error = None if status is ExecutionStatus.SUCCEEDED else outcome.error
-        ex.traceback = outcome.trace
-        self._disarm_deadline(run)
-        self.live.pop(ex.id, None)
+                run.metrics.update(result.metrics)
+        run.error = None if status is _SUCCEEDED else outcome.error
+        run.traceback = outcome.trace
+        if run.timer is not None:
+            self._disarm_deadline(run)
+        # The store keeps the run, not the handler's context (nor its values) or its signal
+        # (a handler outliving its execution still has its own through its context).
+        run.ctx = run.signal = None
+        self.live.pop(run.id, None)
         ids = self.by_task.get(task.id)
         if ids is not None:
-            ids.discard(ex.id)
+            ids.discard(run.id)
             if not ids:
                 del self.by_task[task.id]
         if run.launched:
             self.active -= 1
         task.run_count += 1
         s._firing.record_finish(run)
-        acknowledge(s.store, s.strict, s._loop, lambda: self._announce(run))
+        acknowledge(s.store, s.strict, s._loop, self._announce, run)
         if self.queued or self.waiting:
             self._start_next(task.id)
 
     def _announce(self, run: Run) -> None:
         """The execution is finished (and, with strict durability, committed): tell."""
         self.s._firing.announce_finish(run)
-        for waiter in run.waiters:
+        for waiter in run.waiters or ():
             if not waiter.done():
-                waiter.set_result(run.execution)
+                waiter.set_result(run)
 
     def _start_next(self, task_id: str) -> None:
         queue = self.queued.get(task_id)
@@ -472,11 +484,17 @@ class Runner(GivingUp):
         log.info("%s: %s", ex.task_name, message)
 
 
-def _first_step(handler: Handler, context: TaskContext) -> tuple[Coroutine[Any, Any, Any], Any]:
-    """Start an async handler and run it to its first suspension (StopIteration: it ended)."""
+def _first_step(
+    handler: Handler, context: TaskContext
+) -> tuple[Coroutine[Any, Any, Any] | None, Any]:
+    """Start an async handler and run it to its first suspension: (the coroutine, what it
+    yielded), or (None, its value) if it returned in that step."""
     current_task_context.set(context)  # in the execution's own context copy
     step = handler.call(context)
-    return step, step.send(None)
+    try:
+        return step, step.send(None)
+    except StopIteration as stop:
+        return None, stop.value
 
 
 def _cancel(future: asyncio.Future[Any]) -> None:

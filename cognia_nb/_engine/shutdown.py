@@ -97,7 +97,7 @@ async def _wait_runs(s: ShutdownHost, seconds: float) -> None:
     waiters = []
     for run in runner.live.values():
         waiter: asyncio.Future[object] = loop.create_future()
-        run.waiters.append(waiter)  # type: ignore[arg-type]
+        run.add_waiter(waiter)  # type: ignore[arg-type]
         waiters.append(waiter)
     everything = asyncio.gather(*waiters)
     sleeper = asyncio.ensure_future(s.clock.sleep(seconds))

@@ -25,7 +25,9 @@ class MemoryStore(Store):
         self.max_executions_per_task = max_executions_per_task
         self._tasks: dict[str, Task] = {}
         self._executions: dict[str, Execution] = {}
-        self._by_task: dict[str, deque[str]] = {}
+        # Per task, a ring of its latest executions, oldest first (at most
+        # max_executions_per_task, more only while the oldest still runs).
+        self._by_task: dict[str, deque[Execution]] = {}
 
     def load_tasks(self) -> list[Task]:
         return list(self._tasks.values())
@@ -37,20 +39,27 @@ class MemoryStore(Store):
         self._tasks.pop(task_id, None)
 
     def save_execution(self, execution: Execution) -> None:
-        if execution.id in self._executions:
-            self._executions[execution.id] = execution
+        known = self._executions
+        stored = known.get(execution.id)
+        if stored is not None:
+            if stored is not execution:  # another object for the same execution replaces it
+                known[execution.id] = execution
+                stored_in = self._by_task[execution.task_id]
+                stored_in[stored_in.index(stored)] = execution
             return
-        self._executions[execution.id] = execution
-        ids = self._by_task.get(execution.task_id)
-        if ids is None:
-            ids = self._by_task[execution.task_id] = deque()
-        ids.append(execution.id)
-        while len(ids) > self.max_executions_per_task:
-            old = self._executions.get(ids[0])
-            if old is not None and not old.finished:
-                break  # never drop a running execution
-            ids.popleft()
-            self._executions.pop(old.id if old else "", None)
+        known[execution.id] = execution
+        ring = self._by_task.get(execution.task_id)
+        if ring is None:
+            self._by_task[execution.task_id] = deque((execution,))
+            return
+        ring.append(execution)
+        if len(ring) > self.max_executions_per_task:
+            self._trim(ring)
+
+    def _trim(self, ring: deque[Execution]) -> None:
+        """Drop the oldest executions past the limit (never a running one)."""
+        while len(ring) > self.max_executions_per_task and ring[0].finished:
+            del self._executions[ring.popleft().id]
 
     def get_execution(self, execution_id: str) -> Execution | None:
         return self._executions.get(execution_id)
@@ -65,8 +74,7 @@ class MemoryStore(Store):
     ) -> list[Execution]:
         candidates: Iterator[Execution]
         if task_id is not None:
-            ids = self._by_task.get(task_id, ())
-            candidates = (self._executions[i] for i in reversed(ids) if i in self._executions)
+            candidates = reversed(self._by_task.get(task_id, ()))
         else:
             candidates = iter(
                 sorted(self._executions.values(), key=lambda e: e.created_ts, reverse=True)

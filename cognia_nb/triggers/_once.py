@@ -17,10 +17,11 @@ class OnceTrigger(Trigger):
     """Fire once, at ``run_at`` (an aware datetime or an RFC 3339 string with an offset)."""
 
     kind = "once"
-    __slots__ = ("run_at",)
+    __slots__ = ("_ts", "run_at")
 
     def __init__(self, run_at: datetime | str) -> None:
         self.run_at = parse_instant(run_at, "trigger.runAt")
+        self._ts = self.run_at.timestamp()  # read at every firing; an aware timestamp() is slow
 
     def next_fire_time(self, after: datetime) -> datetime | None:
         """``run_at`` if it is strictly after ``after``, else None (spent)."""
@@ -28,7 +29,7 @@ class OnceTrigger(Trigger):
 
     def next_fire_timestamp(self, ts: float) -> float | None:
         """``run_at`` as a timestamp if it is strictly after ``ts``."""
-        at = self.run_at.timestamp()
+        at = self._ts
         return at if at > ts else None
 
     def to_dict(self) -> dict[str, Any]:
