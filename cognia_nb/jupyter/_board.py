@@ -15,7 +15,9 @@ All of it goes through one :class:`~cognia_nb.jupyter._progress.Throttle` (at mo
 always sent). While executions run, a one-second heartbeat catches what fires no hook (an
 execution waiting between attempts). The page asks for actions with ``model.send``:
 ``{"action": "run" | "pause" | "resume" | "delete" | "cancel", "ids": [...]}``, and for views
-with ``{"action": "detail" | "execution" | "hello", "id": ...}``.
+with ``{"action": "detail" | "execution" | "hello", "id": ...}``; ``{"action":
+"cancel_backfill", "id": batch_id}`` cancels a backfill batch the board shows (a task's row
+shows its running batch as "backfill 12/40", its detail the newest batches).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from . import _board_state as st
+from ._board_backfills import BackfillTracker
 from ._board_owners import ServiceBadges, execution_owners, ran_in
 from ._progress import Throttle
 
@@ -78,6 +81,7 @@ class Board(anywidget.AnyWidget):
         self.greeted = False  # no view has said hello yet: no task rows to send
         self._finished_rows: dict[str, dict[str, Any]] = {}
         self.services = ServiceBadges()
+        self.backfills = BackfillTracker()
         self._beat: asyncio.TimerHandle | None = None
         self.failed_day = len(scheduler.store.list_executions(
             statuses=list(st.FAILED), since_ts=scheduler.clock.now() - DAY))  # fmt: skip
@@ -171,6 +175,7 @@ class Board(anywidget.AnyWidget):
         executions = [live.get(ex.id, ex) for ex in self.scheduler.get_executions(task.id, 20)]
         now = self.scheduler.clock.now()
         out = st.task_detail(task, executions, now, self.scheduler.timezone, self._notes(task))
+        out["backfills"] = self.backfills.of_task(task.id, self._zone(task.id))
         store = self.scheduler.store
         owners = execution_owners(store, [ex.id for ex in executions])
         mine = getattr(store, "owner", None)
@@ -208,6 +213,10 @@ class Board(anywidget.AnyWidget):
             self.dirty.clear()
         elif self.services.refresh(self.scheduler.store) or self.full:  # at most every 5 s
             self.dirty.update(tasks)
+        moved = self.backfills.refresh(self.scheduler)
+        self.dirty |= moved
+        if self.detail.get("id") in moved:
+            self.parts.add("detail")
         changed = []
         for task_id in self.dirty:
             task = tasks.get(task_id)
@@ -215,6 +224,7 @@ class Board(anywidget.AnyWidget):
                 continue
             row = st.task_row(task, self.stats.get(task_id), self.mine, self.scheduler.timezone)
             row["service"] = self.services.badges.get(task.name, "")
+            row["backfill"] = self.backfills.running_of(task_id, self._zone(task_id))
             if self.full or self.rows.get(task_id) != row:
                 self.rows[task_id] = row
                 changed.append(row)
@@ -239,7 +249,8 @@ class Board(anywidget.AnyWidget):
         self._heartbeat()
 
     def _heartbeat(self) -> None:
-        if self._beat is not None or not self.scheduler._runner.live:
+        if self._beat is not None or not (self.scheduler._runner.live
+                                          or self.backfills.running()):  # fmt: skip
             return
         with contextlib.suppress(RuntimeError):  # no running loop: nothing to beat for
             loop = asyncio.get_running_loop()
@@ -265,6 +276,7 @@ class Board(anywidget.AnyWidget):
     def _on_delete(self, task: Task, *_: Any) -> None:
         self.removed.add(task.id)
         self.stats.pop(task.id, None)
+        self.backfills.forget_task(task.id)
         self._request("header", "runs", task_id=task.id)
 
     def _on_start(self, task: Task, ex: Execution, *_: Any) -> None:
@@ -304,7 +316,8 @@ class Board(anywidget.AnyWidget):
 
         Args:
             action: ``run``, ``pause``, ``resume``, ``delete``, ``cancel`` (with ``ids``),
-                ``detail`` / ``execution`` (with ``id``, empty to close), or ``hello``.
+                ``detail`` / ``execution`` (with ``id``, empty to close), ``cancel_backfill``
+                (with a batch ``id``), or ``hello``.
             content: the message.
         """
         if action == "hello":  # a view opened: it needs every row
@@ -320,6 +333,8 @@ class Board(anywidget.AnyWidget):
             self.execution = {"id": str(content.get("id") or "")}
             self.parts.add("execution")
             self.throttle.flush()
+        elif action == "cancel_backfill":
+            self._cancel_backfill(str(content.get("id") or ""))
         elif action in ACTIONS:
             ids = content.get("ids")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -327,7 +342,18 @@ class Board(anywidget.AnyWidget):
             self._act(action, ids)
         else:
             self.notice(f"unknown board action {action!r}; expected one of "
-                        f"{', '.join(ACTIONS)}, detail, execution, hello", "error")  # fmt: skip
+                        f"{', '.join(ACTIONS)}, cancel_backfill, detail, execution, hello",
+                        "error")  # fmt: skip
+
+    def _cancel_backfill(self, batch_id: str) -> None:
+        batch = self.backfills.batches.get(batch_id)
+        if batch is None:
+            self.notice(f"no backfill batch {batch_id!r} on this board", "error")
+            return
+        left = batch.cancel()
+        self.notice(f"backfill of {batch.task.name} cancelled: {left} due time(s) did not run",
+                    "info")  # fmt: skip
+        self.throttle.flush()
 
     def _act(self, action: str, ids: list[str]) -> None:
         s = self.scheduler

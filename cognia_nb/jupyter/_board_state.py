@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
-from ..triggers import CronTrigger
+from ..triggers import CronTrigger, EventTrigger
 from ..triggers._tz import get_zone
 
 __all__ = [
@@ -244,6 +244,17 @@ def next_fire_times(task: Task, now: float, zone: str, count: int = 5,
     return out
 
 
+def no_next_text(task: Task) -> str:
+    """What the detail says where a task has no next fire time: its event, or why not."""
+    trigger = task.trigger
+    if isinstance(trigger, EventTrigger):
+        source = f" from {trigger.event_source!r}" if trigger.event_source else ""
+        return f"none: it runs on its event {trigger.event_type!r}{source} (scheduler.emit)"
+    if task.status is TaskStatus.ACTIVE:
+        return "no more fire times"
+    return f"none ({task.status})"
+
+
 def task_detail(task: Task, executions: Iterable[Execution], now: float, default_zone: str,
                 notes: Notes | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything the detail view of one task shows (``notes``: see :func:`next_fire_times`)."""
@@ -275,6 +286,7 @@ def task_detail(task: Task, executions: Iterable[Execution], now: float, default
         "status": str(task.status),
         "missing": MISSING_HINT if task.handler_missing else "",
         "next": next_fire_times(task, now, zone, notes=notes),
+        "noNext": no_next_text(task),
         "settings": [list(pair) for pair in settings],
         "executions": [execution_row(ex, zone) for ex in executions],
     }

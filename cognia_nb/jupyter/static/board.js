@@ -321,7 +321,13 @@ function render({ model, el }) {
     c.fill = h("div", { class: "cn-fill" });
     c.runText = h("span", { class: "cn-runtext" });
     c.cancel = button("Cancel", { icon: "cancel", cls: "cn-icon cn-cancel", aria: "Cancel run",
-      onclick: (e) => { e.stopPropagation(); const run = runsByTask.get(id); if (run) act("cancel", [run.id]); } });
+      onclick: (e) => {
+        e.stopPropagation();
+        const bf = rows.get(id)?.backfill;
+        if (bf && bf.status === "running") { send({ action: "cancel_backfill", id: bf.id }); return; }
+        const run = runsByTask.get(id);
+        if (run) act("cancel", [run.id]);
+      } });
     c.bar = h("div", { class: "cn-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, c.fill, c.runText);
     c.run.append(h("div", { class: "cn-runcell" }, c.bar, c.cancel));
     c.btnRun = button("Run now", { icon: "run", cls: "cn-icon", onclick: (e) => { e.stopPropagation(); act("run", [id]); } });
@@ -406,7 +412,25 @@ function render({ model, el }) {
     setText(c.nextAbs, abs, "");
     if (c.nextText.title !== tip) c.nextText.title = tip;
     const run = runsByTask.get(id);
-    c.cancel.hidden = !run;
+    const bf = r.backfill && r.backfill.status === "running" ? r.backfill : null;
+    c.cancel.hidden = !run && !bf;
+    const cancelName = bf ? "Cancel backfill" : "Cancel run";
+    if (c.cancel.getAttribute("aria-label") !== cancelName) {
+      c.cancel.setAttribute("aria-label", cancelName);
+      c.cancel.title = bf ? `Cancel the backfill batch ${bf.id}` : cancelName;
+    }
+    if (bf) {
+      const pct = bf.total ? (100 * bf.done) / bf.total : 0;
+      const parts = [`backfill ${bf.done}/${bf.total}`];
+      if (run && run.pct !== null) parts.push(`run ${Math.round(run.pct)}%`);
+      if (bf.failed) parts.push(`${bf.failed} failed`);
+      c.bar.className = "cn-bar cn-live cn-backfill";
+      c.fill.style.width = `${pct}%`;
+      c.bar.setAttribute("aria-valuenow", String(Math.round(pct)));
+      setText(c.runText, parts.join(" · "), `backfill ${bf.id}: ${bf.done} of ${bf.total} due times done` +
+        ` (${bf.first} → ${bf.last})${bf.failed ? `, ${bf.failed} failed` : ""}`);
+      return;
+    }
     if (run) {
       const pct = run.pct === null ? null : Math.max(0, Math.min(100, run.pct));
       const elapsed = run.started ? seconds(Math.max(0, t - run.started)) : "";
@@ -608,11 +632,11 @@ function render({ model, el }) {
         n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null,
         n.note ? h("div", { class: "cn-note" }, n.note) : null,
         n.excluded ? h("div", { class: "cn-note" }, `skipped by its calendar: ${n.excluded}`) : null)))
-      : h("p", { class: "cn-muted" }, d.status === "active" ? "no more fire times" : `none (${d.status})`);
+      : h("p", { class: "cn-muted cn-no-next" }, d.noNext || (d.status === "active" ? "no more fire times" : `none (${d.status})`));
     const left = h("div", { class: "cn-detail-col" },
       dl([["schedule", d.words], ["as written", d.written], ["plugin", d.plugin],
         ["tags", d.tags.length ? d.tags.join(", ") : "-"], ...d.settings]),
-      h("h4", { class: "cn-h4" }, "Next fire times"), nextList);
+      h("h4", { class: "cn-h4" }, "Next fire times"), nextList, renderBackfills(d.backfills || []));
     const execRows = d.executions.map((x) => {
       const tr = h("tr", { class: `cn-exec${x.id === chosenId ? " cn-chosen" : ""}`, tabindex: "0",
         onclick: () => send({ action: "execution", id: x.id }),
@@ -637,6 +661,26 @@ function render({ model, el }) {
       else if (pre.classList.contains("cn-traceback")) pre.scrollTop = pre.scrollHeight; // the error line first
     }
     if (!chosenId && d.executions.length) send({ action: "execution", id: d.executions[0].id });
+  }
+
+  // the task's backfill batches (newest first): progress, range, failures, a cancel while running
+  function renderBackfills(batches) {
+    if (!batches.length) return null;
+    return h("div", { class: "cn-backfills" }, h("h4", { class: "cn-h4" }, "Backfills"),
+      h("ul", { class: "cn-bf-list" }, batches.map((b) => {
+        const pct = b.total ? Math.round((100 * b.done) / b.total) : 100;
+        const bits = [`${b.done}/${b.total}`, b.status];
+        if (b.failed) bits.push(`${b.failed} failed`);
+        if (b.left) bits.push(`${b.left} did not run`);
+        return h("li", { class: `cn-bf cn-bf-${b.status}`, "data-batch": b.id },
+          h("div", { class: "cn-bf-line" },
+            h("div", { class: "cn-bf-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": String(b.total),
+              "aria-valuenow": String(b.done), "aria-label": `Backfill ${b.id}` },
+            h("div", { class: "cn-fill", style: `width:${pct}%` }), h("span", { class: "cn-bf-text" }, bits.join(" · "))),
+            b.status === "running" ? button("Cancel", { cls: "cn-small", aria: "Cancel backfill", title: "Cancel this backfill batch",
+              onclick: () => send({ action: "cancel_backfill", id: b.id }) }) : null),
+          h("div", { class: "cn-note" }, b.first === b.last ? `${b.id} · ${b.first}` : `${b.id} · ${b.first} → ${b.last}`));
+      })));
   }
 
   function renderExecution(x) {
