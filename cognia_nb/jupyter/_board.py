@@ -48,6 +48,7 @@ log = logging.getLogger("cognia_nb.jupyter")
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT_SECONDS = 1.0
 DAY = 86_400.0
+DUE_MAX_WAIT = 60.0  # seconds between checks for due times that fired no hook, at most
 ACTIONS = ("run", "pause", "resume", "delete", "cancel")
 
 
@@ -83,6 +84,7 @@ class Board(anywidget.AnyWidget):
         self.services = ServiceBadges()
         self.backfills = BackfillTracker()
         self._beat: asyncio.TimerHandle | None = None
+        self._due: asyncio.TimerHandle | None = None  # wakes when the next due time passed
         self.failed_day = len(scheduler.store.list_executions(
             statuses=list(st.FAILED), since_ts=scheduler.clock.now() - DAY))  # fmt: skip
         self._load_stats()
@@ -247,6 +249,35 @@ class Board(anywidget.AnyWidget):
             if "execution" in parts:
                 self.execution = self._execution()
         self._heartbeat()
+        self._arm_due()
+
+    def _arm_due(self) -> None:
+        """Wake just after the earliest due time: a due time the calendar or the overlap
+        policy skips fires no hook, yet moves the task's next run and its counts."""
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
+        now = self.scheduler.clock.now()
+        times = [t.next_run_ts for t in self.scheduler._tasks.values()
+                 if t.next_run_ts is not None and t.next_run_ts > now]  # fmt: skip
+        if not self.greeted or not times:
+            return
+        delay = min(min(times) - now + 0.05, DUE_MAX_WAIT)
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to wake
+            self._due = asyncio.get_running_loop().call_later(delay, self._on_due)
+
+    def _on_due(self) -> None:
+        self._due = None
+        for task_id, task in self.scheduler._tasks.items():
+            row = self.rows.get(task_id)
+            if row is not None and (row["next"], row["skip"], row["miss"], row["excluded"]) != (
+                st.ts3(task.next_run_ts), task.skipped_count, task.missed_count,
+                task.excluded_count):  # fmt: skip
+                self.dirty.add(task_id)
+        if self.dirty:
+            self._request("header")
+        else:
+            self._arm_due()
 
     def _heartbeat(self) -> None:
         if self._beat is not None or not (self.scheduler._runner.live
@@ -389,9 +420,10 @@ class Board(anywidget.AnyWidget):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        if self._beat is not None:
-            self._beat.cancel()
-            self._beat = None
+        for timer in (self._beat, self._due):
+            if timer is not None:
+                timer.cancel()
+        self._beat = self._due = None
         if self.throttle._pending is not None:  # a deferred flush would find no comm
             self.throttle._pending.cancel()
             self.throttle._pending = None

@@ -41,8 +41,12 @@ MISSING_HINT = ("handler missing: this kernel has no handler for it (the kernel 
                 "Re-run the cell that defines the task to re-arm it.")  # fmt: skip
 
 
-def _ts(value: float | None) -> float | None:
+def ts3(value: float | None) -> float | None:
+    """A timestamp as the page gets it (rounded to the millisecond)."""
     return None if value is None else round(value, 3)
+
+
+_ts = ts3
 
 
 def zone_of(task: Task, default: str) -> str:

@@ -426,3 +426,24 @@ async def test_an_event_task_detail_names_its_event(sched: Scheduler) -> None:
     click(board, "detail", id=task.id)
     assert board.detail["next"] == []
     assert board.detail["noNext"] == ("none: it runs on its event 'model:trained' (scheduler.emit)")
+
+
+async def test_a_due_time_the_calendar_skips_reaches_the_row(sched: Scheduler) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    today = datetime.fromtimestamp(sched.clock.now(), UTC).date()
+    task = sched.create_task(name="closed", handler=lambda: None,
+                             trigger={"type": "interval", "seconds": 2},
+                             exclude=[today])  # fmt: skip
+    board = open_board(sched)
+    assert board._due is not None  # armed for the first due time
+    await sched.clock.advance(5)  # two due times skipped: no hook fires for them
+    assert task.excluded_count == 2
+    assert page_rows(board)[task.id]["excluded"] == 0
+    board._due.cancel()
+    board._on_due()  # what the timer does (it waits in real time)
+    board.throttle.flush()
+    await asyncio.sleep(0)
+    row = page_rows(board)[task.id]
+    assert row["excluded"] == 2 and row["next"] == task.next_run_ts
