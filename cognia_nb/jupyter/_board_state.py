@@ -201,6 +201,7 @@ def execution_row(ex: Execution, zone: str) -> dict[str, Any]:
         "sched": _ts(ex.scheduled_ts),
         "start": _ts(ex.started_ts),
         "end": _ts(ex.finished_ts),
+        "schedText": fmt_time(ex.scheduled_ts, zone),
         "startText": fmt_time(ex.started_ts or ex.scheduled_ts, zone),
         "endText": fmt_time(ex.finished_ts, zone, date=False),
         "dur": _ts(ex.duration),

@@ -105,7 +105,7 @@ const COLUMNS = [
   { key: "schedule", label: "Schedule", sort: "schedule", floor: (w) => Math.max(110, 0.16 * w) },
   { key: "state", label: "Status", sort: "state" },
   { key: "next", label: "Next run", sort: "next", floor: () => 150 },
-  { key: "run", label: "Last / now", sort: "last", natural: 250, floor: () => 170 },
+  { key: "run", label: "Last / now", sort: "last", natural: 280, floor: () => 170 },
   { key: "success", label: "Success", sort: "success", secondary: true },
   { key: "skip", label: "Skip/miss", sort: "skip", secondary: true },
   { key: "act", label: "", fixed: 96 },
@@ -136,6 +136,7 @@ export function planColumns(width, rows, fonts) {
     for (const r of rows) {
       let text = textWidth(cellText(c.key, r), c.key === "name" ? fonts.bold : fonts.body);
       if (c.key === "name") text += 14; // the "this notebook" marker
+      if (c.key === "name" && r.tags.length) text += 6 + 0.92 * textWidth(tagText(r), fonts.body);
       w = Math.max(w, text + 18);
       if (c.key === "name" && r.mine) mineName = Math.max(mineName, Math.ceil(text + 18));
     }
@@ -145,6 +146,8 @@ export function planColumns(width, rows, fonts) {
   // the notebook's own task names stay whole (up to 45% of the board); other names may shrink
   if ("name" in natural) floor.name = Math.min(natural.name, Math.max(120, Math.min(mineName, Math.round(width * 0.45))));
   const sum = (m) => cols.reduce((a, c) => a + m[c.key], 0);
+  // the plugin column goes first when the others would have to shrink (its id is in the detail)
+  if (sum(natural) > width) cols = cols.filter((c) => c.key !== "plugin");
   for (const key of DROP_ORDER) {
     if (sum(floor) <= width) break;
     cols = cols.filter((c) => c.key !== key);
@@ -169,6 +172,15 @@ export function planColumns(width, rows, fonts) {
   return cols.map((c) => ({ key: c.key, width: widths[c.key] }));
 }
 
+function tagText(r) { return r.tags.map((t) => `#${t}`).join(" "); }
+
+// a paused task's next-run cell: why it is paused, short ("paused after 2 failed executions in a row")
+function pausedWhy(r) {
+  if (!r.paused || !r.pauseReason) return "";
+  const n = r.pauseReason.match(/after (\d+) failed executions in a row/);
+  return n ? `paused after ${n[1]} failures` : r.pauseReason.split(/ \(|;/)[0].slice(0, 40);
+}
+
 function cellText(key, r) {
   switch (key) {
     case "name": return r.name;
@@ -176,7 +188,7 @@ function cellText(key, r) {
     case "schedule": return r.schedule;
     case "state": return STATES[r.state] || r.state;
     case "next": return r.state === "missing" ? "re-run its cell to re-arm"
-      : r.next ? `in 59 min · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}` : "-";
+      : r.next ? `in 59 min · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}` : pausedWhy(r) || "-";
     case "success": return r.success === null ? "-" : `${r.success}%`;
     case "skip": return `${r.skip} / ${r.miss}`;
     default: return "";
@@ -362,7 +374,7 @@ function render({ model, el }) {
     c.box.checked = selected.has(id);
     c.box.setAttribute("aria-label", `Select ${r.name}`);
     setText(c.nameText, r.name, r.tags.length ? `${r.name}\ntags: ${r.tags.join(", ")}` : r.name);
-    setText(c.tags, r.tags.length ? r.tags.map((t) => `#${t}`).join(" ") : "");
+    setText(c.tags, r.tags.length ? tagText(r) : "");
     c.service.hidden = !r.service;
     setText(c.service, r.service || "", r.service ? `another process runs this task: ${r.service}` : "");
     setText(c.pluginText, r.plugin, r.pluginFull);
@@ -398,7 +410,10 @@ function render({ model, el }) {
     if (!r || !entry) return;
     const { c } = entry, t = now();
     let rel = "-", abs = "", tip = r.paused ? "paused: no next run" : "no next run";
-    if (r.state === "missing") {
+    if (pausedWhy(r) && !r.next && r.state !== "missing") {
+      rel = pausedWhy(r);
+      tip = `${r.pauseReason}\n(Resume to re-arm it.)`;
+    } else if (r.state === "missing") {
       rel = "re-run its cell to re-arm";
       tip = "Handler missing (the kernel restarted?): re-run the cell that defines this task to re-arm it.";
     } else if (r.next) {
@@ -408,11 +423,13 @@ function render({ model, el }) {
     }
     c.next.classList.toggle("cn-has-next", !!r.next && r.state !== "missing");
     c.next.classList.toggle("cn-no-next", rel === "-");
+    c.next.classList.toggle("cn-why", !r.next && !!pausedWhy(r)); // the badge says paused; narrow rows drop the why
     setText(c.nextRel, rel, "");
     setText(c.nextAbs, abs, "");
     if (c.nextText.title !== tip) c.nextText.title = tip;
     const run = runsByTask.get(id);
     const bf = r.backfill && r.backfill.status === "running" ? r.backfill : null;
+    entry.tr.classList.toggle("cn-busy", !!run || !!bf); // narrow rows give a live run the next run's room
     c.cancel.hidden = !run && !bf;
     const cancelName = bf ? "Cancel backfill" : "Cancel run";
     if (c.cancel.getAttribute("aria-label") !== cancelName) {
@@ -641,15 +658,17 @@ function render({ model, el }) {
       const tr = h("tr", { class: `cn-exec${x.id === chosenId ? " cn-chosen" : ""}`, tabindex: "0",
         onclick: () => send({ action: "execution", id: x.id }),
         onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); send({ action: "execution", id: x.id }); } } },
-      h("td", {}, x.startText.slice(5)), h("td", {}, x.endText || "-"), h("td", {}, seconds(x.dur)),
-      h("td", {}, x.late === null ? "-" : seconds(x.late)), h("td", {}, String(x.attempt)),
+      h("td", { title: x.startText }, h("span", { class: "cn-ex-date" }, x.startText.slice(5, 11)), x.startText.slice(11, 19)),
+      h("td", { class: "cn-ex-end" }, x.endText || "-"),
+      h("td", {}, seconds(x.dur)), lateCell(x), h("td", { class: "cn-ex-att" }, String(x.attempt)),
       h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))),
-      h("td", { class: "cn-muted" }, x.ranIn || "-"));
+      h("td", { class: "cn-muted cn-ex-ran" }, x.ranIn || "-"));
       return tr;
     });
     const right = h("div", { class: "cn-detail-col" }, h("h4", { class: "cn-h4" }, "Recent executions"),
       d.executions.length ? h("div", { class: "cn-scroll cn-exec-scroll" }, h("table", { class: "cn-table cn-exec-table" },
-        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status", "Ran in"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, [["Started"], ["Ended", "cn-ex-end"], ["Duration"], ["Late"], ["Att.", "cn-ex-att"],
+          ["Status"], ["Ran in", "cn-ex-ran"]].map(([t, cls]) => h("th", { class: cls }, t)))),
         h("tbody", {}, execRows))) : h("p", { class: "cn-muted" }, "No executions yet."));
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
@@ -683,6 +702,15 @@ function render({ model, el }) {
       })));
   }
 
+  // lateness of a run; a backfill run is never late: it shows the due time it stands for
+  function lateCell(x) {
+    if (x.kind === "backfill") {
+      return h("td", { class: "cn-muted", title: `backfill of the due time ${x.schedText}` },
+        h("span", { class: "cn-ex-for" }, "for "), x.schedText.slice(5, 16));
+    }
+    return h("td", {}, x.late === null ? "-" : seconds(x.late));
+  }
+
   function renderExecution(x) {
     if (!x || !x.status) return h("div", { class: "cn-execution" });
     const logText = x.logs.map((l) => `${l[1]} ${l[2].padEnd(7)} ${l[3]}`).join("\n");
@@ -690,7 +718,8 @@ function render({ model, el }) {
     const box = h("div", { class: "cn-execution" },
       h("div", { class: "cn-exec-head" },
         h("strong", {}, `Execution ${x.id}`), h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " ")),
-        h("span", { class: "cn-muted" }, `${x.kind} · started ${x.startText || "-"} · ${seconds(x.dur)} · attempt ${x.attempt}`)));
+        h("span", { class: "cn-muted" }, `${x.kind}${x.kind === "backfill" ? ` of ${x.schedText}` : ""} · started ${x.startText || "-"}` +
+          ` · ${seconds(x.dur)} · attempt ${x.attempt}`)));
     if (x.error) box.append(h("p", { class: "cn-error" }, x.error));
     box.append(h("div", { class: "cn-pre-head" }, h("h4", { class: "cn-h4" }, "Log"), copyLog),
       h("pre", { class: "cn-pre cn-log", tabindex: "0" }, logText || "(no log lines)"));
@@ -724,7 +753,7 @@ function render({ model, el }) {
       h("td", { title: x.startText }, x.startText.slice(5)),
       h("td", {}, x.endText || (x.start ? "running" : "-")),
       h("td", {}, x.dur === null && x.start ? seconds(t - x.start) : seconds(x.dur)),
-      h("td", {}, x.late === null ? "-" : seconds(x.late)),
+      lateCell(x),
       h("td", {}, String(x.attempt)), h("td", { class: "cn-sec" }, x.kind),
       h("td", {}, h("div", { class: `cn-cell ${bad ? "cn-error-text" : ""}`, title: x.error }, x.error || "")));
     }));
