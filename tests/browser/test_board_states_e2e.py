@@ -21,6 +21,7 @@ from tests.browser.conftest import Lab, open_notebook, run_all_cells
 from tests.browser.test_board_e2e import (
     check_contrast,
     check_layout,
+    keep,
     row,
     snap,
     toggle_file_browser,
@@ -54,7 +55,10 @@ CELLS = [
     "s.create_task(name='market_close', handler=lambda: None,\n"
     "              trigger={'type': 'interval', 'seconds': 2},\n"
     "              exclude=[(today, today + datetime.timedelta(1))]);",
+    "%cognia list",
+    "%cognia history",
 ]
+CARD_CELLS = {"flaky_api": 4, "slow_query": 5, "long_export": 6, "fragile": 7}
 
 
 def states_notebook() -> dict[str, Any]:
@@ -120,6 +124,24 @@ def check_backfill_detail(page: Any, board: Any, tmp_path: Path, name: str) -> N
     check_contrast(board)
 
 
+def shoot_outputs(page: Any, tmp_path: Path, theme: str) -> None:
+    """The cards of the tasks in their states, and ``%cognia list`` / ``history``: not cut."""
+    from tests.browser.test_cell_card_e2e import assert_not_cut, shoot
+
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    for name, index in CARD_CELLS.items():
+        card = cells.nth(index).locator(".cognia-card")
+        playwright_api.expect(card).to_be_visible(timeout=30_000)
+        assert_not_cut(card)
+        shoot(page, card, str(tmp_path / f"card-{name}-{theme}.png"))
+        keep(tmp_path / f"card-{name}-{theme}.png")
+    for index, what in ((len(CELLS) - 2, "list"), (len(CELLS) - 1, "history")):
+        output = cells.nth(index).locator(".jp-OutputArea-output")
+        playwright_api.expect(output).to_be_visible(timeout=30_000)
+        shoot(page, output, str(tmp_path / f"magic-{what}-{theme}.png"))
+        keep(tmp_path / f"magic-{what}-{theme}.png")
+
+
 def test_board_states_light_and_narrow(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
     expect = playwright_api.expect
     lab = lab_factory({"states.ipynb": states_notebook()})
@@ -130,6 +152,7 @@ def test_board_states_light_and_narrow(lab_factory: Any, browser: Any, tmp_path:
         check_layout(board, MINE)
         check_contrast(board)
         check_backfill_detail(page, board, tmp_path, "board-backfill-light-detail")
+        shoot_outputs(page, tmp_path, "light")
         page.set_viewport_size({"width": 800, "height": 1000})
         toggle_file_browser(page, open_it=True)
         snap(page, board, tmp_path, "board-states-light-800")
@@ -164,5 +187,6 @@ def test_board_states_dark(lab_factory: Any, browser: Any, tmp_path: Path) -> No
         check_layout(board, MINE)
         check_contrast(board)
         check_backfill_detail(page, board, tmp_path, "board-backfill-dark-detail")
+        shoot_outputs(page, tmp_path, "dark")
     finally:
         page.close()

@@ -111,7 +111,8 @@ const COLUMNS = [
   { key: "act", label: "", fixed: 96 },
 ];
 const DROP_ORDER = ["plugin", "skip", "success", "schedule", "next"]; // when even floors do not fit
-const SHRINK_ORDER = ["schedule", "next", "run", "name"]; // secondary columns show whole or not at all
+// secondary columns show whole or not at all; "name:tags" gives up the tags' room (ellipsised) first
+const SHRINK_ORDER = ["schedule", "name:tags", "next", "run", "name"];
 const NARROW = 560, SECONDARY = 900;
 
 let measureCtx = null;
@@ -128,7 +129,7 @@ function textWidth(text, font) {
 export function planColumns(width, rows, fonts) {
   let cols = COLUMNS.filter((c) => !(c.secondary && width < SECONDARY));
   const natural = {}, floor = {};
-  let mineName = 0;
+  let mineName = 0, bareName = 0;
   for (const c of cols) {
     if (c.fixed) { natural[c.key] = floor[c.key] = c.fixed; continue; }
     if (c.natural) { natural[c.key] = c.natural; floor[c.key] = c.floor(width); continue; }
@@ -136,9 +137,10 @@ export function planColumns(width, rows, fonts) {
     for (const r of rows) {
       let text = textWidth(cellText(c.key, r), c.key === "name" ? fonts.bold : fonts.body);
       if (c.key === "name") text += 14; // the "this notebook" marker
+      if (c.key === "name") bareName = Math.max(bareName, Math.ceil(text + 18));
+      if (c.key === "name" && r.mine) mineName = Math.max(mineName, Math.ceil(text + 18));
       if (c.key === "name" && r.tags.length) text += 6 + 0.92 * textWidth(tagText(r), fonts.body);
       w = Math.max(w, text + 18);
-      if (c.key === "name" && r.mine) mineName = Math.max(mineName, Math.ceil(text + 18));
     }
     natural[c.key] = Math.ceil(c.key === "state" ? w + 16 : w);
     floor[c.key] = c.floor ? Math.min(natural[c.key], Math.round(c.floor(width))) : natural[c.key];
@@ -154,9 +156,11 @@ export function planColumns(width, rows, fonts) {
   }
   const widths = { ...natural };
   let deficit = sum(natural) - width;
-  for (const key of SHRINK_ORDER) {
+  for (const step of SHRINK_ORDER) {
+    const key = step.split(":")[0];
     if (deficit <= 0 || !cols.some((c) => c.key === key)) continue;
-    const give = Math.max(0, Math.min(deficit, widths[key] - floor[key]));
+    const low = step === "name:tags" ? Math.max(floor.name, bareName) : floor[key];
+    const give = Math.max(0, Math.min(deficit, widths[key] - low));
     widths[key] -= give;
     deficit -= give;
   }
