@@ -26,6 +26,7 @@ __all__ = [
     "execution_row",
     "explain_notes",
     "next_fire_times",
+    "retry_at",
     "run_state",
     "short_plugin",
     "store_health",
@@ -160,8 +161,8 @@ def store_health(health: Any) -> dict[str, Any] | None:
                     f"({waiting} row{'' if waiting == 1 else 's'} waiting)"}  # fmt: skip
 
 
-def _retry_at(ex: Execution) -> float | None:
-    """When the next attempt starts, while an execution waits between attempts."""
+def retry_at(ex: Execution) -> float | None:
+    """When the next attempt starts, while an execution waits between attempts (else None)."""
     logs = ex._logs
     if not logs:
         return None
@@ -183,7 +184,7 @@ def run_state(task: Task, ex: Execution) -> dict[str, Any]:
         "attempt": ex.attempt,
         "attempts": task.retry.max_attempts,
         "started": _ts(ex.started_ts),
-        "retryAt": _retry_at(ex),
+        "retryAt": retry_at(ex),
     }
 
 

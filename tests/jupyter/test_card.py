@@ -148,3 +148,28 @@ async def test_a_redrawn_progress_line_shows_as_it_stands(ip: TestingShell) -> N
     text = published.last["text/plain"]
     assert "    loading\n    100% |##########" in text, text
     assert " 10% |" not in text and " 50% |" not in text
+
+
+async def test_a_run_waiting_to_retry_says_so_and_a_cancel_is_no_error(ip: TestingShell) -> None:
+    import asyncio
+
+    await ip.run(
+        "%%cognia_task flaky --event flaky --retry 2 --retry-delay 30\n"
+        "raise ConnectionError('upstream 503')\n"
+    )
+    card, _published = live_card("flaky")
+    scheduler = cognia_nb.get_scheduler()
+    xid = scheduler.run_task_now("flaky")
+    for _ in range(200):  # the first attempt fails at once; then it waits 30 s
+        await asyncio.sleep(0.01)
+        if "waiting to retry" in repr(card):
+            break
+    assert "attempt 1 failed, attempt 2 in 30 s" in repr(card)
+    html = card._repr_html_()
+    assert "waiting to retry</span>: attempt 1 failed, attempt 2 <span" in html
+    assert "data-cognia-mode='until'" in html  # the countdown ticks in the page
+    scheduler.cancel_execution(xid)
+    done = await scheduler.wait_for(xid, timeout=10)
+    assert done.status is ExecutionStatus.CANCELLED
+    assert "why" in repr(card) and "execution cancelled" in repr(card)
+    assert "class='cc-error'" not in card._repr_html_()

@@ -185,6 +185,17 @@ function pausedWhy(r) {
   return n ? `paused after ${n[1]} failures` : r.pauseReason.split(/ \(|;/)[0].slice(0, 40);
 }
 
+// `text` cut with an ellipsis to fit `max` px in `font` (SVG text does not ellipsise itself)
+function fitText(text, max, font) {
+  if (textWidth(text, font) <= max) return text;
+  let lo = 0, hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(`${text.slice(0, mid)}…`, font) <= max) lo = mid; else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
+}
+
 function cellText(key, r) {
   switch (key) {
     case "name": return r.name;
@@ -794,13 +805,14 @@ function render({ model, el }) {
     const labelW = Math.min(180, Math.round(width * 0.28)), laneH = 22, top = 6;
     const plotW = width - labelW - 12, height = top + lanes.length * laneH + 24;
     const x = (ts) => labelW + ((ts - t0) / span) * plotW;
+    const labelFont = `12px ${getComputedStyle(root).fontFamily}`;
     const s = svg("svg", { class: "cn-tl", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
       "aria-label": `Timeline of the last ${lanes.length} task(s)` });
     lanes.forEach((task, i) => {
       const y = top + i * laneH;
       s.append(svg("rect", { x: 0, y, width, height: laneH, class: i % 2 ? "cn-lane-odd" : "cn-lane" }));
       const name = names.get(task);
-      const label = svg("text", { x: 6, y: y + 15, class: "cn-tl-label" }, name);
+      const label = svg("text", { x: 6, y: y + 15, class: "cn-tl-label" }, fitText(name, labelW - 14, labelFont));
       label.append(svg("title", {}, name));
       s.append(label);
     });
