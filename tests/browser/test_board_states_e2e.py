@@ -129,7 +129,12 @@ def shoot_outputs(page: Any, tmp_path: Path, theme: str) -> None:
     from tests.browser.test_cell_card_e2e import assert_not_cut, shoot
 
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    words = {"flaky_api": "waiting to retry", "slow_query": "timed out after 1 s",
+             "long_export": "execution cancelled", "fragile": "paused"}  # fmt: skip
     for name, index in CARD_CELLS.items():
+        playwright_api.expect(cells.nth(index).locator(".cognia-card")).to_contain_text(
+            words[name], timeout=10_000
+        )
         card = cells.nth(index).locator(".cognia-card")
         playwright_api.expect(card).to_be_visible(timeout=30_000)
         assert_not_cut(card)
@@ -140,6 +145,21 @@ def shoot_outputs(page: Any, tmp_path: Path, theme: str) -> None:
         playwright_api.expect(output).to_be_visible(timeout=30_000)
         shoot(page, output, str(tmp_path / f"magic-{what}-{theme}.png"))
         keep(tmp_path / f"magic-{what}-{theme}.png")
+
+
+def keeps_its_scroll(board: Any) -> None:
+    """The detail re-renders as the batch moves on; the executions table stays where it was."""
+    expect = playwright_api.expect
+    detail = board.locator(".cn-detail")
+    expect(detail.locator(".cn-exec-table tbody tr").nth(9)).to_be_attached(timeout=30_000)
+    kept = detail.locator(".cn-exec-scroll").evaluate(
+        "(el) => { el.scrollTop = el.scrollHeight; return el.scrollTop; }"
+    )
+    assert kept > 0, "the executions table does not scroll"
+    progress = detail.locator(".cn-bf").nth(0)
+    expect(progress).not_to_have_text(progress.text_content() or "", timeout=10_000)
+    now = detail.locator(".cn-exec-scroll").evaluate("(el) => el.scrollTop")
+    assert now == kept, (now, kept)
 
 
 def test_board_states_light_and_narrow(lab_factory: Any, browser: Any, tmp_path: Path) -> None:
@@ -153,6 +173,7 @@ def test_board_states_light_and_narrow(lab_factory: Any, browser: Any, tmp_path:
         check_contrast(board)
         check_backfill_detail(page, board, tmp_path, "board-backfill-light-detail")
         shoot_outputs(page, tmp_path, "light")
+        keeps_its_scroll(board)
         page.set_viewport_size({"width": 800, "height": 1000})
         toggle_file_browser(page, open_it=True)
         snap(page, board, tmp_path, "board-states-light-800")

@@ -644,6 +644,7 @@ function render({ model, el }) {
     }
     const sameExecution = (model.get("execution") || {}).id === detail.dataset.execution;
     const scrolls = sameExecution ? [...detail.querySelectorAll("pre")].map((p) => [p.className, p.scrollTop]) : [];
+    const execScroll = detail.querySelector(".cn-exec-scroll")?.scrollTop || 0; // kept while runs come in
     const execChoice = model.get("execution");
     const chosenId = execChoice && execChoice.id;
     if (d.deleted) {
@@ -689,6 +690,9 @@ function render({ model, el }) {
     parts.push(renderExecution(execChoice));
     detail.replaceChildren(...parts);
     detail.dataset.execution = (execChoice && execChoice.id) || "";
+    const execBox = detail.querySelector(".cn-exec-scroll");
+    if (execBox && execScroll && detail.dataset.task === d.id) execBox.scrollTop = execScroll;
+    detail.dataset.task = d.id;
     for (const pre of detail.querySelectorAll("pre")) { // keep where the reader was
       const kept = scrolls.find(([cls]) => cls === pre.className);
       if (kept) pre.scrollTop = kept[1];
