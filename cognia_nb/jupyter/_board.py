@@ -12,8 +12,10 @@ state up to date from the scheduler's hooks (never by polling) and sends it thro
 
 All of it goes through one :class:`~cognia_nb.jupyter._progress.Throttle` (at most
 ``max_rate`` flushes a second; the last request always gets through, so the final state is
-always sent). While executions run, a one-second heartbeat catches what fires no hook (an
-execution waiting between attempts). The page asks for actions with ``model.send``:
+always sent). While executions or backfills run, a one-second heartbeat catches what fires no
+hook (an execution waiting between attempts, a batch's count), and one timer wakes just after
+the earliest due time (a due time the calendar or the overlap policy skips fires no hook).
+The page asks for actions with ``model.send``:
 ``{"action": "run" | "pause" | "resume" | "delete" | "cancel", "ids": [...]}``, and for views
 with ``{"action": "detail" | "execution" | "hello", "id": ...}``; ``{"action":
 "cancel_backfill", "id": batch_id}`` cancels a backfill batch the board shows (a task's row

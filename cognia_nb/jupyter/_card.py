@@ -200,6 +200,10 @@ class TaskCard:
     def _on_beat(self) -> None:
         self._beat = None
         ex = self.latest
+        if ex is not None and not ex.finished:  # a card made while its run ran holds the
+            run = self.scheduler._runner.live.get(ex.id)  # store's copy: follow the live one
+            if run is not None:
+                ex = self.latest = run.execution
         if ex is not None and not ex.finished and retry_at(ex) != self._waiting:
             self._throttle.request()
         else:
@@ -223,6 +227,7 @@ class TaskCard:
         self._shown = True
         if self.live:
             self._publish(self.bundle(), self.display_id, False)
+            self._heartbeat()
         else:
             _display(self.bundle(), raw=True)
 

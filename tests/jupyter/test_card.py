@@ -157,9 +157,10 @@ async def test_a_run_waiting_to_retry_says_so_and_a_cancel_is_no_error(ip: Testi
         "%%cognia_task flaky --event flaky --retry 2 --retry-delay 30\n"
         "raise ConnectionError('upstream 503')\n"
     )
-    card, published = live_card("flaky")
     scheduler = cognia_nb.get_scheduler()
     xid = scheduler.run_task_now("flaky")
+    await asyncio.sleep(0)
+    card, published = live_card("flaky")  # made while the run runs (as --run-now does)
     for _ in range(300):  # the first attempt fails at once; no hook fires for the wait, the
         await asyncio.sleep(0.01)  # card's one-second heartbeat publishes it
         if "waiting to retry" in published.last["text/plain"]:
