@@ -228,7 +228,9 @@ class Board(anywidget.AnyWidget):
                 continue
             row = st.task_row(task, self.stats.get(task_id), self.mine, self.scheduler.timezone)
             row["service"] = self.services.badges.get(task.name, "")
-            row["backfill"] = self.backfills.running_of(task_id, self._zone(task_id))
+            backfill = self.backfills.running_of(task_id, self._zone(task_id))
+            if backfill is not None:  # only while one runs (1,000 rows stay small)
+                row["backfill"] = backfill
             if self.full or self.rows.get(task_id) != row:
                 self.rows[task_id] = row
                 changed.append(row)
