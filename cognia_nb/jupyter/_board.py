@@ -12,10 +12,14 @@ state up to date from the scheduler's hooks (never by polling) and sends it thro
 
 All of it goes through one :class:`~cognia_nb.jupyter._progress.Throttle` (at most
 ``max_rate`` flushes a second; the last request always gets through, so the final state is
-always sent). While executions run, a one-second heartbeat catches what fires no hook (an
-execution waiting between attempts). The page asks for actions with ``model.send``:
+always sent). While executions or backfills run, a one-second heartbeat catches what fires no
+hook (an execution waiting between attempts, a batch's count), and one timer wakes just after
+the earliest due time (a due time the calendar or the overlap policy skips fires no hook).
+The page asks for actions with ``model.send``:
 ``{"action": "run" | "pause" | "resume" | "delete" | "cancel", "ids": [...]}``, and for views
-with ``{"action": "detail" | "execution" | "hello", "id": ...}``.
+with ``{"action": "detail" | "execution" | "hello", "id": ...}``; ``{"action":
+"cancel_backfill", "id": batch_id}`` cancels a backfill batch the board shows (a task's row
+shows its running batch as "backfill 12/40", its detail the newest batches).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
 from . import _board_state as st
+from ._board_backfills import BackfillTracker
 from ._board_owners import ServiceBadges, execution_owners, ran_in
 from ._progress import Throttle
 
@@ -45,6 +50,7 @@ log = logging.getLogger("cognia_nb.jupyter")
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT_SECONDS = 1.0
 DAY = 86_400.0
+DUE_MAX_WAIT = 60.0  # seconds between checks for due times that fired no hook, at most
 ACTIONS = ("run", "pause", "resume", "delete", "cancel")
 
 
@@ -78,7 +84,9 @@ class Board(anywidget.AnyWidget):
         self.greeted = False  # no view has said hello yet: no task rows to send
         self._finished_rows: dict[str, dict[str, Any]] = {}
         self.services = ServiceBadges()
+        self.backfills = BackfillTracker()
         self._beat: asyncio.TimerHandle | None = None
+        self._due: asyncio.TimerHandle | None = None  # wakes when the next due time passed
         self.failed_day = len(scheduler.store.list_executions(
             statuses=list(st.FAILED), since_ts=scheduler.clock.now() - DAY))  # fmt: skip
         self._load_stats()
@@ -171,6 +179,7 @@ class Board(anywidget.AnyWidget):
         executions = [live.get(ex.id, ex) for ex in self.scheduler.get_executions(task.id, 20)]
         now = self.scheduler.clock.now()
         out = st.task_detail(task, executions, now, self.scheduler.timezone, self._notes(task))
+        out["backfills"] = self.backfills.of_task(task.id, self._zone(task.id))
         store = self.scheduler.store
         owners = execution_owners(store, [ex.id for ex in executions])
         mine = getattr(store, "owner", None)
@@ -208,6 +217,10 @@ class Board(anywidget.AnyWidget):
             self.dirty.clear()
         elif self.services.refresh(self.scheduler.store) or self.full:  # at most every 5 s
             self.dirty.update(tasks)
+        moved = self.backfills.refresh(self.scheduler)
+        self.dirty |= moved
+        if self.detail.get("id") in moved:
+            self.parts.add("detail")
         changed = []
         for task_id in self.dirty:
             task = tasks.get(task_id)
@@ -215,6 +228,9 @@ class Board(anywidget.AnyWidget):
                 continue
             row = st.task_row(task, self.stats.get(task_id), self.mine, self.scheduler.timezone)
             row["service"] = self.services.badges.get(task.name, "")
+            backfill = self.backfills.running_of(task_id, self._zone(task_id))
+            if backfill is not None:  # only while one runs (1,000 rows stay small)
+                row["backfill"] = backfill
             if self.full or self.rows.get(task_id) != row:
                 self.rows[task_id] = row
                 changed.append(row)
@@ -237,9 +253,39 @@ class Board(anywidget.AnyWidget):
             if "execution" in parts:
                 self.execution = self._execution()
         self._heartbeat()
+        self._arm_due()
+
+    def _arm_due(self) -> None:
+        """Wake just after the earliest due time: a due time the calendar or the overlap
+        policy skips fires no hook, yet moves the task's next run and its counts."""
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
+        now = self.scheduler.clock.now()
+        times = [t.next_run_ts for t in self.scheduler._tasks.values()
+                 if t.next_run_ts is not None and t.next_run_ts > now]  # fmt: skip
+        if not self.greeted or not times:
+            return
+        delay = min(min(times) - now + 0.05, DUE_MAX_WAIT)
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to wake
+            self._due = asyncio.get_running_loop().call_later(delay, self._on_due)
+
+    def _on_due(self) -> None:
+        self._due = None
+        for task_id, task in self.scheduler._tasks.items():
+            row = self.rows.get(task_id)
+            if row is not None and (row["next"], row["skip"], row["miss"], row["excluded"]) != (
+                st.ts3(task.next_run_ts), task.skipped_count, task.missed_count,
+                task.excluded_count):  # fmt: skip
+                self.dirty.add(task_id)
+        if self.dirty:
+            self._request("header")
+        else:
+            self._arm_due()
 
     def _heartbeat(self) -> None:
-        if self._beat is not None or not self.scheduler._runner.live:
+        if self._beat is not None or not (self.scheduler._runner.live
+                                          or self.backfills.running()):  # fmt: skip
             return
         with contextlib.suppress(RuntimeError):  # no running loop: nothing to beat for
             loop = asyncio.get_running_loop()
@@ -265,6 +311,7 @@ class Board(anywidget.AnyWidget):
     def _on_delete(self, task: Task, *_: Any) -> None:
         self.removed.add(task.id)
         self.stats.pop(task.id, None)
+        self.backfills.forget_task(task.id)
         self._request("header", "runs", task_id=task.id)
 
     def _on_start(self, task: Task, ex: Execution, *_: Any) -> None:
@@ -304,7 +351,8 @@ class Board(anywidget.AnyWidget):
 
         Args:
             action: ``run``, ``pause``, ``resume``, ``delete``, ``cancel`` (with ``ids``),
-                ``detail`` / ``execution`` (with ``id``, empty to close), or ``hello``.
+                ``detail`` / ``execution`` (with ``id``, empty to close), ``cancel_backfill``
+                (with a batch ``id``), or ``hello``.
             content: the message.
         """
         if action == "hello":  # a view opened: it needs every row
@@ -320,6 +368,8 @@ class Board(anywidget.AnyWidget):
             self.execution = {"id": str(content.get("id") or "")}
             self.parts.add("execution")
             self.throttle.flush()
+        elif action == "cancel_backfill":
+            self._cancel_backfill(str(content.get("id") or ""))
         elif action in ACTIONS:
             ids = content.get("ids")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -327,7 +377,18 @@ class Board(anywidget.AnyWidget):
             self._act(action, ids)
         else:
             self.notice(f"unknown board action {action!r}; expected one of "
-                        f"{', '.join(ACTIONS)}, detail, execution, hello", "error")  # fmt: skip
+                        f"{', '.join(ACTIONS)}, cancel_backfill, detail, execution, hello",
+                        "error")  # fmt: skip
+
+    def _cancel_backfill(self, batch_id: str) -> None:
+        batch = self.backfills.batches.get(batch_id)
+        if batch is None:
+            self.notice(f"no backfill batch {batch_id!r} on this board", "error")
+            return
+        left = batch.cancel()
+        self.notice(f"backfill of {batch.task.name} cancelled: {left} due time(s) did not run",
+                    "info")  # fmt: skip
+        self.throttle.flush()
 
     def _act(self, action: str, ids: list[str]) -> None:
         s = self.scheduler
@@ -363,9 +424,10 @@ class Board(anywidget.AnyWidget):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        if self._beat is not None:
-            self._beat.cancel()
-            self._beat = None
+        for timer in (self._beat, self._due):
+            if timer is not None:
+                timer.cancel()
+        self._beat = self._due = None
         if self.throttle._pending is not None:  # a deferred flush would find no comm
             self.throttle._pending.cancel()
             self.throttle._pending = None

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
-from ..triggers import CronTrigger
+from ..triggers import CronTrigger, EventTrigger
 from ..triggers._tz import get_zone
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "execution_row",
     "explain_notes",
     "next_fire_times",
+    "retry_at",
     "run_state",
     "short_plugin",
     "store_health",
@@ -41,8 +42,12 @@ MISSING_HINT = ("handler missing: this kernel has no handler for it (the kernel 
                 "Re-run the cell that defines the task to re-arm it.")  # fmt: skip
 
 
-def _ts(value: float | None) -> float | None:
+def ts3(value: float | None) -> float | None:
+    """A timestamp as the page gets it (rounded to the millisecond)."""
     return None if value is None else round(value, 3)
+
+
+_ts = ts3
 
 
 def zone_of(task: Task, default: str) -> str:
@@ -156,8 +161,8 @@ def store_health(health: Any) -> dict[str, Any] | None:
                     f"({waiting} row{'' if waiting == 1 else 's'} waiting)"}  # fmt: skip
 
 
-def _retry_at(ex: Execution) -> float | None:
-    """When the next attempt starts, while an execution waits between attempts."""
+def retry_at(ex: Execution) -> float | None:
+    """When the next attempt starts, while an execution waits between attempts (else None)."""
     logs = ex._logs
     if not logs:
         return None
@@ -179,7 +184,7 @@ def run_state(task: Task, ex: Execution) -> dict[str, Any]:
         "attempt": ex.attempt,
         "attempts": task.retry.max_attempts,
         "started": _ts(ex.started_ts),
-        "retryAt": _retry_at(ex),
+        "retryAt": retry_at(ex),
     }
 
 
@@ -197,6 +202,7 @@ def execution_row(ex: Execution, zone: str) -> dict[str, Any]:
         "sched": _ts(ex.scheduled_ts),
         "start": _ts(ex.started_ts),
         "end": _ts(ex.finished_ts),
+        "schedText": fmt_time(ex.scheduled_ts, zone),
         "startText": fmt_time(ex.started_ts or ex.scheduled_ts, zone),
         "endText": fmt_time(ex.finished_ts, zone, date=False),
         "dur": _ts(ex.duration),
@@ -244,6 +250,17 @@ def next_fire_times(task: Task, now: float, zone: str, count: int = 5,
     return out
 
 
+def no_next_text(task: Task) -> str:
+    """What the detail says where a task has no next fire time: its event, or why not."""
+    trigger = task.trigger
+    if isinstance(trigger, EventTrigger):
+        source = f" from {trigger.event_source!r}" if trigger.event_source else ""
+        return f"none: it runs on its event {trigger.event_type!r}{source} (scheduler.emit)"
+    if task.status is TaskStatus.ACTIVE:
+        return "no more fire times"
+    return f"none ({task.status})"
+
+
 def task_detail(task: Task, executions: Iterable[Execution], now: float, default_zone: str,
                 notes: Notes | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything the detail view of one task shows (``notes``: see :func:`next_fire_times`)."""
@@ -275,6 +292,7 @@ def task_detail(task: Task, executions: Iterable[Execution], now: float, default
         "status": str(task.status),
         "missing": MISSING_HINT if task.handler_missing else "",
         "next": next_fire_times(task, now, zone, notes=notes),
+        "noNext": no_next_text(task),
         "settings": [list(pair) for pair in settings],
         "executions": [execution_row(ex, zone) for ex in executions],
     }

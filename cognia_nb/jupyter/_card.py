@@ -15,6 +15,8 @@ store, so after a kernel restart it shows the last run from before it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
 import uuid
@@ -26,6 +28,7 @@ from typing import Any
 from .._engine.scheduler import Scheduler
 from .._errors import CogniaError
 from .._model.task import Execution, ExecutionStatus, Task, TaskStatus
+from ._board_state import retry_at
 from ._card_view import CardState, card_html, card_text
 from ._kernel import pending_output, routed_tasks
 from ._progress import Throttle
@@ -93,6 +96,8 @@ class TaskCard:
         self._shown = False
         self.latest: Execution | None = self._newest_from_store()
         self._throttle = Throttle(self._push, max_rate)
+        self._beat: asyncio.TimerHandle | None = None
+        self._waiting: float | None = None  # the retry time the page shows (None: not waiting)
         self.following = False
         if self.live:
             old = _cards.pop(self.task_id, None)
@@ -180,10 +185,36 @@ class TaskCard:
             self.updates += 1
         except Exception:  # a display problem must never reach the scheduler
             log.exception("cognia_nb: updating the card of %s failed", self.task_id)
+        self._waiting = retry_at(self.latest) if self.latest is not None else None
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """While the latest run is live, look once a second for what fires no hook: a failed
+        attempt starting its wait before the retry (the card then says "waiting to retry")."""
+        ex = self.latest
+        if self._beat is not None or not self.following or ex is None or ex.finished:
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to beat for
+            self._beat = asyncio.get_running_loop().call_later(1.0, self._on_beat)
+
+    def _on_beat(self) -> None:
+        self._beat = None
+        ex = self.latest
+        if ex is not None and not ex.finished:  # a card made while its run ran holds the
+            run = self.scheduler._runner.live.get(ex.id)  # store's copy: follow the live one
+            if run is not None:
+                ex = self.latest = run.execution
+        if ex is not None and not ex.finished and retry_at(ex) != self._waiting:
+            self._throttle.request()
+        else:
+            self._heartbeat()
 
     def close(self) -> None:
         """Stop following the task (a deleted task, or a newer card for it)."""
         self.following = False
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
         if self._throttle._pending is not None:
             self._throttle.flush()
         if _cards.get(self.task_id) is self:  # no newer card follows it: prints go back
@@ -196,6 +227,7 @@ class TaskCard:
         self._shown = True
         if self.live:
             self._publish(self.bundle(), self.display_id, False)
+            self._heartbeat()
         else:
             _display(self.bundle(), raw=True)
 

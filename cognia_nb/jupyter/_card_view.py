@@ -17,6 +17,7 @@ from datetime import UTC, datetime, tzinfo
 
 from .._model.task import Execution, ExecutionStatus, LogEntry
 from ..history import duration_text
+from ._board_state import retry_at
 from ._display import relative
 from ._kernel import last_redraw
 
@@ -146,6 +147,10 @@ def _last_words(ex: Execution, now: float, zone: tzinfo) -> str:
         since = ex.started_ts
         if since is None:
             return f"{ex.status} (waiting to start)"
+        again = retry_at(ex)
+        if again is not None and again > now:
+            return (f"waiting to retry: attempt {ex.attempt} failed, attempt {ex.attempt + 1} "
+                    f"in {duration_text(again - now)}")  # fmt: skip
         return f"running for {duration_text(now - since)} (attempt {max(1, ex.attempt)})"
     took = duration_text(ex.duration) if ex.duration is not None else "-"
     words = f"{ex.status} in {took} at {_clock(ex.finished_ts, zone)}"
@@ -165,7 +170,7 @@ def card_text(state: CardState, now: float | None = None) -> str:
     ex = state.latest
     rows.append(("last run", _last_words(ex, now, state.zone) if ex is not None else "none yet"))
     if ex is not None and ex.error:
-        rows.append(("error", ex.error))
+        rows.append(("why" if ex.status is ExecutionStatus.CANCELLED else "error", ex.error))
     if ex is not None and ex.finished and _result_text(ex):
         rows.append(("result", _result_text(ex)))
     rows.append(("id", state.task_id))
@@ -245,6 +250,12 @@ def _last_html(ex: Execution, now: float, zone: tzinfo) -> str:
     if not ex.finished:
         if ex.started_ts is None:
             return f"<span class='cc-st'>{esc(str(ex.status))}</span> (waiting to start)"
+        again = retry_at(ex)
+        if again is not None and again > now:
+            return (
+                f"<span class='cc-st'>waiting to retry</span>: attempt {ex.attempt} failed, "
+                f"attempt {ex.attempt + 1} {_tick(again, 'until', _until(again, now))}"
+            )
         elapsed = _tick(ex.started_ts, "for", duration_text(now - ex.started_ts))
         return (f"<span class='cc-st'>running</span> for {elapsed} "
                 f"(attempt {max(1, ex.attempt)})")  # fmt: skip
@@ -288,7 +299,9 @@ def card_html(state: CardState, dom_id: str, now: float | None = None) -> str:
         next_cell += f" ({_tick(state.next_ts, 'until', _until(state.next_ts, now))})"
     last = _last_html(ex, now, state.zone) if ex is not None else "none yet"
     rows = [("next run", next_cell), ("last run", last)]
-    if ex is not None and ex.error:
+    if ex is not None and ex.error and ex.status is ExecutionStatus.CANCELLED:
+        rows.append(("why", esc(ex.error)))  # a cancel is no error: plain text, not red
+    elif ex is not None and ex.error:
         rows.append(("error", f"<span class='cc-error'>{esc(ex.error)}</span>"))
     if ex is not None and ex.finished and _result_text(ex):
         rows.append(("result", f"<code>{esc(_result_text(ex))}</code>"))

@@ -106,15 +106,27 @@ class TaskTableView:
         return f"{table}\n{footer}" if footer else table
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.COLUMNS)
+        # words read left-aligned (notebook front ends right-align table cells for numbers);
+        # the plugin shows by its file name, the whole id on hover
+        left = " style='text-align:left'"
+        head = "".join(f"<th{left if i < 5 else ''}>{html.escape(c)}</th>"
+                       for i, c in enumerate(self.COLUMNS))  # fmt: skip
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            "<tr>" + "".join(self._cell(i, c, left) for i, c in enumerate(row)) + "</tr>"
             for row in self.rows()
         )
         table = (f"<table class='cognia-task-table'><tr>{head}</tr>{body}</table>" if body
                  else "<p>no tasks</p>")  # fmt: skip
         footer = self.footer()
         return f"{table}<p class='cognia-abandoned'>{html.escape(footer)}</p>" if footer else table
+
+    @staticmethod
+    def _cell(index: int, text: str, left: str) -> str:
+        if index == 1 and "/" in text:  # notebook:/a/b/analysis.ipynb -> notebook:analysis.ipynb
+            kind, _, path = text.partition(":")
+            return (f"<td{left} title='{html.escape(text, quote=True)}'>"
+                    f"{html.escape(kind)}:{html.escape(path.rsplit('/', 1)[-1])}</td>")  # fmt: skip
+        return f"<td{left if index < 5 else ''}>{html.escape(text)}</td>"
 
 
 class EmitReport(list[str]):

@@ -276,6 +276,12 @@ def run_themed(lab: Lab, browser: Any, tmp_path: Path, theme: str) -> Any:
     playwright_api.expect(board.locator("svg.cn-tl rect.cn-tl-bar").first).to_be_visible()
     bars = board.locator("svg.cn-tl rect.cn-tl-bar")
     assert min(float(bars.nth(i).get_attribute("width") or 0) for i in range(bars.count())) >= 3
+    labels_fit = board.evaluate(  # lane labels end before the plot (the evil name is long)
+        "(b) => { const fade = b.querySelector('svg.cn-tl .cn-tl-fade').getBBox();"
+        " return [...b.querySelectorAll('svg.cn-tl .cn-tl-label')].map((t) =>"
+        " t.getBBox().x + t.getBBox().width <= fade.x + fade.width); }"
+    )
+    assert labels_fit and all(labels_fit), labels_fit
     snap(page, board, tmp_path, f"board-{theme}-history")
     board.get_by_role("tab", name="Tasks").click()
     page.set_viewport_size({"width": 900, "height": 1000})  # a board of about 700 px

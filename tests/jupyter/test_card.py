@@ -148,3 +148,33 @@ async def test_a_redrawn_progress_line_shows_as_it_stands(ip: TestingShell) -> N
     text = published.last["text/plain"]
     assert "    loading\n    100% |##########" in text, text
     assert " 10% |" not in text and " 50% |" not in text
+
+
+async def test_a_run_waiting_to_retry_says_so_and_a_cancel_is_no_error(ip: TestingShell) -> None:
+    import asyncio
+
+    await ip.run(
+        "%%cognia_task flaky --event flaky --retry 2 --retry-delay 30\n"
+        "raise ConnectionError('upstream 503')\n"
+    )
+    scheduler = cognia_nb.get_scheduler()
+    xid = scheduler.run_task_now("flaky")
+    await asyncio.sleep(0)
+    card, published = live_card("flaky")  # made while the run runs (as --run-now does)
+    for _ in range(300):  # the first attempt fails at once; no hook fires for the wait, the
+        await asyncio.sleep(0.01)  # card's one-second heartbeat publishes it
+        if "waiting to retry" in published.last["text/plain"]:
+            break
+    import re
+
+    assert re.search(
+        r"waiting to retry: attempt 1 failed, attempt 2 in 2\d", published.last["text/plain"]
+    )
+    html = card._repr_html_()
+    assert "waiting to retry</span>: attempt 1 failed, attempt 2 <span" in html
+    assert "data-cognia-mode='until'" in html  # the countdown ticks in the page
+    scheduler.cancel_execution(xid)
+    done = await scheduler.wait_for(xid, timeout=10)
+    assert done.status is ExecutionStatus.CANCELLED
+    assert "why" in repr(card) and "execution cancelled" in repr(card)
+    assert "class='cc-error'" not in card._repr_html_()

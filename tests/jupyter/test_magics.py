@@ -126,6 +126,10 @@ async def test_cognia_line_magic(ip: TestingShell, capsys: pytest.CaptureFixture
     assert "a task" in repr(table) and "Every minute" in repr(table)
     assert "in 60 s" in repr(table) or "in 59 s" in repr(table)
     assert "a task" in table._repr_html_()
+    assert "<td style='text-align:left'>a task</td>" in table._repr_html_()  # words read left
+    assert table._cell(1, "notebook:/a/b/x.ipynb", "") == (
+        "<td title='notebook:/a/b/x.ipynb'>notebook:x.ipynb</td>"
+    )  # the plugin by its file name, the whole id on hover
     paused = await ip.run("%cognia pause 'a task'")
     assert "paused" in repr(paused)
     resumed = await ip.run("%cognia resume 'a task'")

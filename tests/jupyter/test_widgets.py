@@ -380,3 +380,70 @@ async def test_one_board_per_scheduler_until_it_is_closed(sched: Scheduler) -> N
     assert len(sched.hooks._listeners["task_create"]) == before  # a closed board stops listening
     second = board_for(sched)
     assert second is not first and second.comm is not None
+
+
+async def test_backfill_progress_in_the_row_and_batches_in_the_detail(sched: Scheduler) -> None:
+    async def load(ctx: TaskContext) -> None:
+        await ctx.sleep(60)
+
+    task = sched.create_task(name="load", handler=load,
+                             trigger={"type": "cron", "expression": "0 6 * * *",
+                                      "timezone": "Europe/Berlin"})  # fmt: skip
+    board = open_board(sched)
+    click(board, "detail", id=task.id)
+    assert board.detail["backfills"] == []
+    batch = sched.backfill(task.id, "2023-12-01", "2023-12-11", dry_run=False)
+    await sched.clock.advance(150)  # 60 s each, one at a time: two done, the third running
+    board.throttle.flush()
+    row = page_rows(board)[task.id]["backfill"]
+    assert (row["done"], row["total"], row["status"]) == (2, 10, "running")
+    assert row["first"] == "2023-12-01 06:00:00 CET" and row["last"] == "2023-12-10 06:00:00 CET"
+    (shown,) = board.detail["backfills"]
+    assert shown["id"] == batch.id and shown["done"] == 2
+    await sched.clock.advance(60)
+    board.throttle.flush()  # the count moved: the row is sent again
+    assert page_rows(board)[task.id]["backfill"]["done"] == 3
+    click(board, "cancel_backfill", id=batch.id)
+    assert customs(board, "notice")[-1]["text"] == (
+        "backfill of load cancelled: 7 due time(s) did not run"
+    )
+    await batch.wait()
+    board.throttle.flush()
+    assert "backfill" not in page_rows(board)[task.id]  # the row shows its last result again
+    (done,) = board.detail["backfills"]  # the detail keeps the batch the scheduler let go of
+    assert sched.backfills() == []
+    assert (done["status"], done["done"], done["left"], done["failed"]) == ("cancelled", 3, 7, 0)
+    click(board, "cancel_backfill", id="b_nope")
+    assert customs(board, "notice")[-1]["text"] == "no backfill batch 'b_nope' on this board"
+    assert customs(board, "notice")[-1]["level"] == "error"
+
+
+async def test_an_event_task_detail_names_its_event(sched: Scheduler) -> None:
+    sched.register_handler("h", lambda: None)
+    task = sched.create_task(name="score", handler="h",
+                             trigger={"type": "event", "eventType": "model:trained"})  # fmt: skip
+    board = open_board(sched)
+    click(board, "detail", id=task.id)
+    assert board.detail["next"] == []
+    assert board.detail["noNext"] == ("none: it runs on its event 'model:trained' (scheduler.emit)")
+
+
+async def test_a_due_time_the_calendar_skips_reaches_the_row(sched: Scheduler) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    today = datetime.fromtimestamp(sched.clock.now(), UTC).date()
+    task = sched.create_task(name="closed", handler=lambda: None,
+                             trigger={"type": "interval", "seconds": 2},
+                             exclude=[today])  # fmt: skip
+    board = open_board(sched)
+    assert board._due is not None  # armed for the first due time
+    await sched.clock.advance(5)  # two due times skipped: no hook fires for them
+    assert task.excluded_count == 2
+    assert page_rows(board)[task.id]["excluded"] == 0
+    board._due.cancel()
+    board._on_due()  # what the timer does (it waits in real time)
+    board.throttle.flush()
+    await asyncio.sleep(0)
+    row = page_rows(board)[task.id]
+    assert row["excluded"] == 2 and row["next"] == task.next_run_ts

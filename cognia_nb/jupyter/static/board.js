@@ -105,13 +105,14 @@ const COLUMNS = [
   { key: "schedule", label: "Schedule", sort: "schedule", floor: (w) => Math.max(110, 0.16 * w) },
   { key: "state", label: "Status", sort: "state" },
   { key: "next", label: "Next run", sort: "next", floor: () => 150 },
-  { key: "run", label: "Last / now", sort: "last", natural: 250, floor: () => 170 },
+  { key: "run", label: "Last / now", sort: "last", natural: 280, floor: () => 170 },
   { key: "success", label: "Success", sort: "success", secondary: true },
   { key: "skip", label: "Skip/miss", sort: "skip", secondary: true },
   { key: "act", label: "", fixed: 96 },
 ];
 const DROP_ORDER = ["plugin", "skip", "success", "schedule", "next"]; // when even floors do not fit
-const SHRINK_ORDER = ["schedule", "next", "run", "name"]; // secondary columns show whole or not at all
+// secondary columns show whole or not at all; "name:tags" gives up the tags' room (ellipsised) first
+const SHRINK_ORDER = ["schedule", "name:tags", "next", "run", "name"];
 const NARROW = 560, SECONDARY = 900;
 
 let measureCtx = null;
@@ -128,7 +129,7 @@ function textWidth(text, font) {
 export function planColumns(width, rows, fonts) {
   let cols = COLUMNS.filter((c) => !(c.secondary && width < SECONDARY));
   const natural = {}, floor = {};
-  let mineName = 0;
+  let mineName = 0, bareName = 0;
   for (const c of cols) {
     if (c.fixed) { natural[c.key] = floor[c.key] = c.fixed; continue; }
     if (c.natural) { natural[c.key] = c.natural; floor[c.key] = c.floor(width); continue; }
@@ -136,8 +137,10 @@ export function planColumns(width, rows, fonts) {
     for (const r of rows) {
       let text = textWidth(cellText(c.key, r), c.key === "name" ? fonts.bold : fonts.body);
       if (c.key === "name") text += 14; // the "this notebook" marker
-      w = Math.max(w, text + 18);
+      if (c.key === "name") bareName = Math.max(bareName, Math.ceil(text + 18));
       if (c.key === "name" && r.mine) mineName = Math.max(mineName, Math.ceil(text + 18));
+      if (c.key === "name" && r.tags.length) text += 6 + 0.92 * textWidth(tagText(r), fonts.body);
+      w = Math.max(w, text + 18);
     }
     natural[c.key] = Math.ceil(c.key === "state" ? w + 16 : w);
     floor[c.key] = c.floor ? Math.min(natural[c.key], Math.round(c.floor(width))) : natural[c.key];
@@ -145,15 +148,19 @@ export function planColumns(width, rows, fonts) {
   // the notebook's own task names stay whole (up to 45% of the board); other names may shrink
   if ("name" in natural) floor.name = Math.min(natural.name, Math.max(120, Math.min(mineName, Math.round(width * 0.45))));
   const sum = (m) => cols.reduce((a, c) => a + m[c.key], 0);
+  // the plugin column goes first when the others would have to shrink (its id is in the detail)
+  if (sum(natural) > width) cols = cols.filter((c) => c.key !== "plugin");
   for (const key of DROP_ORDER) {
     if (sum(floor) <= width) break;
     cols = cols.filter((c) => c.key !== key);
   }
   const widths = { ...natural };
   let deficit = sum(natural) - width;
-  for (const key of SHRINK_ORDER) {
+  for (const step of SHRINK_ORDER) {
+    const key = step.split(":")[0];
     if (deficit <= 0 || !cols.some((c) => c.key === key)) continue;
-    const give = Math.max(0, Math.min(deficit, widths[key] - floor[key]));
+    const low = step === "name:tags" ? Math.max(floor.name, bareName) : floor[key];
+    const give = Math.max(0, Math.min(deficit, widths[key] - low));
     widths[key] -= give;
     deficit -= give;
   }
@@ -169,6 +176,26 @@ export function planColumns(width, rows, fonts) {
   return cols.map((c) => ({ key: c.key, width: widths[c.key] }));
 }
 
+function tagText(r) { return r.tags.map((t) => `#${t}`).join(" "); }
+
+// a paused task's next-run cell: why it is paused, short ("paused after 2 failed executions in a row")
+function pausedWhy(r) {
+  if (!r.paused || !r.pauseReason) return "";
+  const n = r.pauseReason.match(/after (\d+) failed executions in a row/);
+  return n ? `paused after ${n[1]} failures` : r.pauseReason.split(/ \(|;/)[0].slice(0, 40);
+}
+
+// `text` cut with an ellipsis to fit `max` px in `font` (SVG text does not ellipsise itself)
+function fitText(text, max, font) {
+  if (textWidth(text, font) <= max) return text;
+  let lo = 0, hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(`${text.slice(0, mid)}…`, font) <= max) lo = mid; else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
+}
+
 function cellText(key, r) {
   switch (key) {
     case "name": return r.name;
@@ -176,7 +203,7 @@ function cellText(key, r) {
     case "schedule": return r.schedule;
     case "state": return STATES[r.state] || r.state;
     case "next": return r.state === "missing" ? "re-run its cell to re-arm"
-      : r.next ? `in 59 min · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}` : "-";
+      : r.next ? `in 59 min · ${r.nextText.slice(11, 16)}${r.nextText.slice(19)}` : pausedWhy(r) || "-";
     case "success": return r.success === null ? "-" : `${r.success}%`;
     case "skip": return `${r.skip} / ${r.miss}`;
     default: return "";
@@ -321,7 +348,13 @@ function render({ model, el }) {
     c.fill = h("div", { class: "cn-fill" });
     c.runText = h("span", { class: "cn-runtext" });
     c.cancel = button("Cancel", { icon: "cancel", cls: "cn-icon cn-cancel", aria: "Cancel run",
-      onclick: (e) => { e.stopPropagation(); const run = runsByTask.get(id); if (run) act("cancel", [run.id]); } });
+      onclick: (e) => {
+        e.stopPropagation();
+        const bf = rows.get(id)?.backfill;
+        if (bf && bf.status === "running") { send({ action: "cancel_backfill", id: bf.id }); return; }
+        const run = runsByTask.get(id);
+        if (run) act("cancel", [run.id]);
+      } });
     c.bar = h("div", { class: "cn-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, c.fill, c.runText);
     c.run.append(h("div", { class: "cn-runcell" }, c.bar, c.cancel));
     c.btnRun = button("Run now", { icon: "run", cls: "cn-icon", onclick: (e) => { e.stopPropagation(); act("run", [id]); } });
@@ -356,7 +389,7 @@ function render({ model, el }) {
     c.box.checked = selected.has(id);
     c.box.setAttribute("aria-label", `Select ${r.name}`);
     setText(c.nameText, r.name, r.tags.length ? `${r.name}\ntags: ${r.tags.join(", ")}` : r.name);
-    setText(c.tags, r.tags.length ? r.tags.map((t) => `#${t}`).join(" ") : "");
+    setText(c.tags, r.tags.length ? tagText(r) : "");
     c.service.hidden = !r.service;
     setText(c.service, r.service || "", r.service ? `another process runs this task: ${r.service}` : "");
     setText(c.pluginText, r.plugin, r.pluginFull);
@@ -392,7 +425,10 @@ function render({ model, el }) {
     if (!r || !entry) return;
     const { c } = entry, t = now();
     let rel = "-", abs = "", tip = r.paused ? "paused: no next run" : "no next run";
-    if (r.state === "missing") {
+    if (pausedWhy(r) && !r.next && r.state !== "missing") {
+      rel = pausedWhy(r);
+      tip = `${r.pauseReason}\n(Resume to re-arm it.)`;
+    } else if (r.state === "missing") {
       rel = "re-run its cell to re-arm";
       tip = "Handler missing (the kernel restarted?): re-run the cell that defines this task to re-arm it.";
     } else if (r.next) {
@@ -402,11 +438,31 @@ function render({ model, el }) {
     }
     c.next.classList.toggle("cn-has-next", !!r.next && r.state !== "missing");
     c.next.classList.toggle("cn-no-next", rel === "-");
+    c.next.classList.toggle("cn-why", !r.next && !!pausedWhy(r)); // the badge says paused; narrow rows drop the why
     setText(c.nextRel, rel, "");
     setText(c.nextAbs, abs, "");
     if (c.nextText.title !== tip) c.nextText.title = tip;
     const run = runsByTask.get(id);
-    c.cancel.hidden = !run;
+    const bf = r.backfill && r.backfill.status === "running" ? r.backfill : null;
+    entry.tr.classList.toggle("cn-busy", !!run || !!bf); // narrow rows give a live run the next run's room
+    c.cancel.hidden = !run && !bf;
+    const cancelName = bf ? "Cancel backfill" : "Cancel run";
+    if (c.cancel.getAttribute("aria-label") !== cancelName) {
+      c.cancel.setAttribute("aria-label", cancelName);
+      c.cancel.title = bf ? `Cancel the backfill batch ${bf.id}` : cancelName;
+    }
+    if (bf) {
+      const pct = bf.total ? (100 * bf.done) / bf.total : 0;
+      const parts = [`backfill ${bf.done}/${bf.total}`];
+      if (run && run.pct !== null) parts.push(`run ${Math.round(run.pct)}%`);
+      if (bf.failed) parts.push(`${bf.failed} failed`);
+      c.bar.className = "cn-bar cn-live cn-backfill";
+      c.fill.style.width = `${pct}%`;
+      c.bar.setAttribute("aria-valuenow", String(Math.round(pct)));
+      setText(c.runText, parts.join(" · "), `backfill ${bf.id}: ${bf.done} of ${bf.total} due times done` +
+        ` (${bf.first} → ${bf.last})${bf.failed ? `, ${bf.failed} failed` : ""}`);
+      return;
+    }
     if (run) {
       const pct = run.pct === null ? null : Math.max(0, Math.min(100, run.pct));
       const elapsed = run.started ? seconds(Math.max(0, t - run.started)) : "";
@@ -588,6 +644,7 @@ function render({ model, el }) {
     }
     const sameExecution = (model.get("execution") || {}).id === detail.dataset.execution;
     const scrolls = sameExecution ? [...detail.querySelectorAll("pre")].map((p) => [p.className, p.scrollTop]) : [];
+    const execScroll = detail.querySelector(".cn-exec-scroll")?.scrollTop || 0; // kept while runs come in
     const execChoice = model.get("execution");
     const chosenId = execChoice && execChoice.id;
     if (d.deleted) {
@@ -608,35 +665,69 @@ function render({ model, el }) {
         n.change ? h("span", { class: "cn-change", title: n.change }, ` ⚑ ${n.change}`) : null,
         n.note ? h("div", { class: "cn-note" }, n.note) : null,
         n.excluded ? h("div", { class: "cn-note" }, `skipped by its calendar: ${n.excluded}`) : null)))
-      : h("p", { class: "cn-muted" }, d.status === "active" ? "no more fire times" : `none (${d.status})`);
+      : h("p", { class: "cn-muted cn-no-next" }, d.noNext || (d.status === "active" ? "no more fire times" : `none (${d.status})`));
     const left = h("div", { class: "cn-detail-col" },
       dl([["schedule", d.words], ["as written", d.written], ["plugin", d.plugin],
         ["tags", d.tags.length ? d.tags.join(", ") : "-"], ...d.settings]),
-      h("h4", { class: "cn-h4" }, "Next fire times"), nextList);
+      h("h4", { class: "cn-h4" }, "Next fire times"), nextList, renderBackfills(d.backfills || []));
     const execRows = d.executions.map((x) => {
       const tr = h("tr", { class: `cn-exec${x.id === chosenId ? " cn-chosen" : ""}`, tabindex: "0",
         onclick: () => send({ action: "execution", id: x.id }),
         onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); send({ action: "execution", id: x.id }); } } },
-      h("td", {}, x.startText.slice(5)), h("td", {}, x.endText || "-"), h("td", {}, seconds(x.dur)),
-      h("td", {}, x.late === null ? "-" : seconds(x.late)), h("td", {}, String(x.attempt)),
+      h("td", { title: x.startText }, h("span", { class: "cn-ex-date" }, x.startText.slice(5, 11)), x.startText.slice(11, 19)),
+      h("td", { class: "cn-ex-end" }, x.endText || "-"),
+      h("td", {}, seconds(x.dur)), lateCell(x), h("td", { class: "cn-ex-att" }, String(x.attempt)),
       h("td", {}, h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " "))),
-      h("td", { class: "cn-muted" }, x.ranIn || "-"));
+      h("td", { class: "cn-muted cn-ex-ran" }, x.ranIn || "-"));
       return tr;
     });
     const right = h("div", { class: "cn-detail-col" }, h("h4", { class: "cn-h4" }, "Recent executions"),
       d.executions.length ? h("div", { class: "cn-scroll cn-exec-scroll" }, h("table", { class: "cn-table cn-exec-table" },
-        h("thead", {}, h("tr", {}, ["Started", "Ended", "Duration", "Late", "Att.", "Status", "Ran in"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, [["Started"], ["Ended", "cn-ex-end"], ["Duration"], ["Late"], ["Att.", "cn-ex-att"],
+          ["Status"], ["Ran in", "cn-ex-ran"]].map(([t, cls]) => h("th", { class: cls }, t)))),
         h("tbody", {}, execRows))) : h("p", { class: "cn-muted" }, "No executions yet."));
     parts.push(h("div", { class: "cn-detail-grid" }, left, right));
     parts.push(renderExecution(execChoice));
     detail.replaceChildren(...parts);
     detail.dataset.execution = (execChoice && execChoice.id) || "";
+    const execBox = detail.querySelector(".cn-exec-scroll");
+    if (execBox && execScroll && detail.dataset.task === d.id) execBox.scrollTop = execScroll;
+    detail.dataset.task = d.id;
     for (const pre of detail.querySelectorAll("pre")) { // keep where the reader was
       const kept = scrolls.find(([cls]) => cls === pre.className);
       if (kept) pre.scrollTop = kept[1];
       else if (pre.classList.contains("cn-traceback")) pre.scrollTop = pre.scrollHeight; // the error line first
     }
     if (!chosenId && d.executions.length) send({ action: "execution", id: d.executions[0].id });
+  }
+
+  // the task's backfill batches (newest first): progress, range, failures, a cancel while running
+  function renderBackfills(batches) {
+    if (!batches.length) return null;
+    return h("div", { class: "cn-backfills" }, h("h4", { class: "cn-h4" }, "Backfills"),
+      h("ul", { class: "cn-bf-list" }, batches.map((b) => {
+        const pct = b.total ? Math.round((100 * b.done) / b.total) : 100;
+        const bits = [`${b.done}/${b.total}`, b.status];
+        if (b.failed) bits.push(`${b.failed} failed`);
+        if (b.left) bits.push(`${b.left} did not run`);
+        return h("li", { class: `cn-bf cn-bf-${b.status}`, "data-batch": b.id },
+          h("div", { class: "cn-bf-line" },
+            h("div", { class: "cn-bf-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": String(b.total),
+              "aria-valuenow": String(b.done), "aria-label": `Backfill ${b.id}` },
+            h("div", { class: "cn-fill", style: `width:${pct}%` }), h("span", { class: "cn-bf-text" }, bits.join(" · "))),
+            b.status === "running" ? button("Cancel", { cls: "cn-small", aria: "Cancel backfill", title: "Cancel this backfill batch",
+              onclick: () => send({ action: "cancel_backfill", id: b.id }) }) : null),
+          h("div", { class: "cn-note" }, b.first === b.last ? `${b.id} · ${b.first}` : `${b.id} · ${b.first} → ${b.last}`));
+      })));
+  }
+
+  // lateness of a run; a backfill run is never late: it shows the due time it stands for
+  function lateCell(x) {
+    if (x.kind === "backfill") {
+      return h("td", { class: "cn-muted", title: `backfill of the due time ${x.schedText}` },
+        h("span", { class: "cn-ex-for" }, "for "), x.schedText.slice(5, 16));
+    }
+    return h("td", {}, x.late === null ? "-" : seconds(x.late));
   }
 
   function renderExecution(x) {
@@ -646,7 +737,8 @@ function render({ model, el }) {
     const box = h("div", { class: "cn-execution" },
       h("div", { class: "cn-exec-head" },
         h("strong", {}, `Execution ${x.id}`), h("span", { class: `cn-xs cn-x-${x.status}` }, x.status.replace("_", " ")),
-        h("span", { class: "cn-muted" }, `${x.kind} · started ${x.startText || "-"} · ${seconds(x.dur)} · attempt ${x.attempt}`)));
+        h("span", { class: "cn-muted" }, `${x.kind}${x.kind === "backfill" ? ` of ${x.schedText}` : ""} · started ${x.startText || "-"}` +
+          ` · ${seconds(x.dur)} · attempt ${x.attempt}`)));
     if (x.error) box.append(h("p", { class: "cn-error" }, x.error));
     box.append(h("div", { class: "cn-pre-head" }, h("h4", { class: "cn-h4" }, "Log"), copyLog),
       h("pre", { class: "cn-pre cn-log", tabindex: "0" }, logText || "(no log lines)"));
@@ -680,7 +772,7 @@ function render({ model, el }) {
       h("td", { title: x.startText }, x.startText.slice(5)),
       h("td", {}, x.endText || (x.start ? "running" : "-")),
       h("td", {}, x.dur === null && x.start ? seconds(t - x.start) : seconds(x.dur)),
-      h("td", {}, x.late === null ? "-" : seconds(x.late)),
+      lateCell(x),
       h("td", {}, String(x.attempt)), h("td", { class: "cn-sec" }, x.kind),
       h("td", {}, h("div", { class: `cn-cell ${bad ? "cn-error-text" : ""}`, title: x.error }, x.error || "")));
     }));
@@ -717,13 +809,14 @@ function render({ model, el }) {
     const labelW = Math.min(180, Math.round(width * 0.28)), laneH = 22, top = 6;
     const plotW = width - labelW - 12, height = top + lanes.length * laneH + 24;
     const x = (ts) => labelW + ((ts - t0) / span) * plotW;
+    const labelFont = `12px ${getComputedStyle(root).fontFamily}`;
     const s = svg("svg", { class: "cn-tl", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
       "aria-label": `Timeline of the last ${lanes.length} task(s)` });
     lanes.forEach((task, i) => {
       const y = top + i * laneH;
       s.append(svg("rect", { x: 0, y, width, height: laneH, class: i % 2 ? "cn-lane-odd" : "cn-lane" }));
       const name = names.get(task);
-      const label = svg("text", { x: 6, y: y + 15, class: "cn-tl-label" }, name);
+      const label = svg("text", { x: 6, y: y + 15, class: "cn-tl-label" }, fitText(name, labelW - 14, labelFont));
       label.append(svg("title", {}, name));
       s.append(label);
     });
