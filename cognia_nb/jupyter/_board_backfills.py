@@ -54,11 +54,14 @@ class BackfillTracker:
     def __init__(self) -> None:
         self.batches: dict[str, BackfillBatch] = {}
         self._sent: dict[str, tuple[int, str]] = {}  # batch id -> (done, status) last sent
+        self._dropped: set[str] = set()  # finished batches pruned here: never taken back
 
     def refresh(self, scheduler: Scheduler) -> set[str]:
         """Pick up new batches; the ids of tasks whose batches moved since the last call."""
-        for batch in scheduler.backfills():
-            self.batches.setdefault(batch.id, batch)
+        # finished=True: a board opened after a batch ended still lists it
+        for batch in scheduler.backfills(finished=True):
+            if batch.id not in self._dropped:
+                self.batches.setdefault(batch.id, batch)
         changed: set[str] = set()
         for batch in list(self.batches.values()):
             now = (batch.finished, self._status(batch))
@@ -82,6 +85,7 @@ class BackfillTracker:
             if kept[batch.task.id] > KEPT_PER_TASK:
                 del self.batches[batch_id]
                 self._sent.pop(batch_id, None)
+                self._dropped.add(batch_id)
 
     def running(self) -> bool:
         """Whether a seen batch still runs (the board's heartbeat keeps going for it)."""
