@@ -37,8 +37,14 @@ class PgChangeWatch:
         self.changes: str | None = None  # (kept for the SQLite writer's interface)
         self.next_reconcile = 0.0
         self.looks = 0  # version reads made (notified or reconciling)
-        self._versions: dict[str, int] = {}
-        self._seen: set[str] | None = None
+        self._versions: dict[str, int] = {}  # task id -> version, as last seen or written
+
+    def committed(self, versions: dict[str, int], deleted: set[str]) -> None:
+        """This process committed these task versions and deletes (writer thread): a look
+        reports only what others changed, and never a stale view of this process's own."""
+        self._versions.update(versions)
+        for task_id in deleted:
+            self._versions.pop(task_id, None)
 
     def due(self) -> bool:
         return self.watcher is not None and time.monotonic() >= self.next_look
@@ -61,16 +67,16 @@ class PgChangeWatch:
             versions = {str(i): int(v) for i, v in conn.execute(_VERSIONS).fetchall()}
             changed = [t for t, v in versions.items() if self._versions.get(t) != v]
             rows = conn.execute(_CHANGED_TASKS, (changed,)).fetchall() if changed else []
+        gone = self._versions.keys() - versions.keys()
         self._versions = versions
+        if not changed and not gone:
+            return
         tasks = []
         for row in rows:
             try:
                 tasks.append(task_from_row(row))
             except (ValueError, KeyError) as exc:
                 log.error("task %r cannot be read and is skipped: %s", row[0], exc)
-        if not tasks and set(versions) == self._seen:
-            return
-        self._seen = set(versions)
         try:
             watcher(tasks, set(versions))
         except Exception:  # a closing loop, say: the writer goes on

@@ -142,7 +142,7 @@ class PgWriter(Writer):
         self.lease_seconds = lease_seconds
         self.heartbeat = lease_seconds / 3
         self._held = PgHeldStates()
-        self._watch = PgChangeWatch(owner)  # type: ignore[assignment]
+        self._watch: PgChangeWatch = PgChangeWatch(owner)  # type: ignore[assignment]
         self.reaped = 0  # dead processes this writer removed
 
     # -- committing -----------------------------------------------------------------------
@@ -239,6 +239,8 @@ class PgWriter(Writer):
             held.rollback()
             raise
         held.commit()
+        if task_rows or deleted:
+            self._watch.committed({i: t._version for i, t in tasks.items()}, deleted)
         self.commits += 1
         self._committed(batch, results)
 

@@ -59,6 +59,8 @@ class TemporaryCluster:
 
     Attributes:
         dsn: a libpq connection string for :class:`~cognia_nb.stores.PostgresStore`.
+        url: the same as a ``postgresql://`` URL (what ``Scheduler(store=...)`` and
+            ``COGNIA_NB_STORE`` take).
     """
 
     def __init__(self, database: str = "cognia", settings: dict[str, str] | None = None) -> None:
@@ -66,7 +68,7 @@ class TemporaryCluster:
         self.settings = {"fsync": "off", "max_connections": "200", **(settings or {})}
         self.bindir = find_binaries()
         self.root: Path | None = None
-        self.dsn = ""
+        self.dsn = self.url = ""
         self._user = self._server_user()
 
     @staticmethod
@@ -116,6 +118,7 @@ class TemporaryCluster:
             self.stop()
             raise
         self.dsn = f"host={socket_dir} user=postgres dbname={self.database}"
+        self.url = f"postgresql://postgres@/{self.database}?host={socket_dir}"
         return self
 
     def _create_database(self, socket_dir: Path) -> None:
