@@ -38,13 +38,19 @@ class PgChangeWatch:
         self.next_reconcile = 0.0
         self.looks = 0  # version reads made (notified or reconciling)
         self._versions: dict[str, int] = {}  # task id -> version, as last seen or written
+        self._commits = 0
+        self.written_at: dict[str, int] = {}  # task id -> this process's commit that wrote it
 
     def committed(self, versions: dict[str, int], deleted: set[str]) -> None:
         """This process committed these task versions and deletes (writer thread): a look
         reports only what others changed, and never a stale view of this process's own."""
+        self._commits += 1
         self._versions.update(versions)
+        for task_id in versions:
+            self.written_at[task_id] = self._commits
         for task_id in deleted:
             self._versions.pop(task_id, None)
+            self.written_at.pop(task_id, None)
 
     def due(self) -> bool:
         return self.watcher is not None and time.monotonic() >= self.next_look
@@ -78,6 +84,20 @@ class PgChangeWatch:
             except (ValueError, KeyError) as exc:
                 log.error("task %r cannot be read and is skipped: %s", row[0], exc)
         try:
-            watcher(tasks, set(versions))
+            watcher(tasks, _Seen(versions, self, self._commits))
         except Exception:  # a closing loop, say: the writer goes on
             log.exception("the store's change watcher failed")
+
+
+class _Seen(set[str]):
+    """The ids of a look, plus the tasks this process committed after it: the watcher runs
+    later, on the loop, and must not take a task created here meanwhile for one deleted."""
+
+    def __init__(self, ids: dict[str, int], watch: PgChangeWatch, commits: int) -> None:
+        super().__init__(ids)
+        self._watch, self._commits = watch, commits
+
+    def __contains__(self, task_id: object) -> bool:
+        if super().__contains__(task_id):
+            return True
+        return self._watch.written_at.get(str(task_id), 0) > self._commits

@@ -54,7 +54,8 @@ class PostgresStore(Store):
     Args:
         dsn: a libpq connection string (``postgresql://user@host/db`` or
             ``host=... dbname=...``); a password may be in it or in ``PGPASSWORD``/``.pgpass``.
-        schema: the PostgreSQL schema holding the tables (created if missing).
+        schema: the PostgreSQL schema holding the tables (created if missing); not given:
+            ``$COGNIA_NB_PG_SCHEMA``, else ``cognia_nb``.
         lease_seconds: how long this process's claims and running executions outlive its
             last heartbeat (beats come every third of it); then others take over.
         max_executions_per_task: history kept per task (not given: the database's setting,
@@ -75,7 +76,7 @@ class PostgresStore(Store):
         self,
         dsn: str,
         *,
-        schema: str = "cognia_nb",
+        schema: str | None = None,
         lease_seconds: float = 30.0,
         max_executions_per_task: int = FROM_FILE,
         max_age_days: float | None = FROM_FILE,
@@ -83,6 +84,8 @@ class PostgresStore(Store):
         pool_size: int = 4,
     ) -> None:
         _require_psycopg()
+        if schema is None:
+            schema = os.environ.get("COGNIA_NB_PG_SCHEMA") or "cognia_nb"
         if not isinstance(schema, str) or not schema or len(schema) > 63:
             raise TaskValidationError(
                 f"schema must be a PostgreSQL schema name (1 to 63 characters), got {schema!r}",

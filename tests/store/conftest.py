@@ -69,7 +69,8 @@ class Place:
 
         with psycopg.connect(str(self.dsn), autocommit=True) as pg:
             pg.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
-            return pg.execute(sql.replace("?", "%s"), params).fetchall()  # type: ignore[arg-type]
+            cur = pg.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
 
 
 def open_place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
