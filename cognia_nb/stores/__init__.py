@@ -19,6 +19,7 @@ __all__ = [
     "Store",
     "StoreHealth",
     "default_store_path",
+    "is_postgres_dsn",
     "open_store",
 ]
 

@@ -17,7 +17,13 @@ from psycopg import sql
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "PgNewerSchemaError", "pg_migrate"]
+__all__ = [
+    "PG_MIGRATIONS",
+    "PG_SCHEMA_VERSION",
+    "PgNewerSchemaError",
+    "pg_migrate",
+    "schema_version",
+]
 
 # Each entry upgrades from version i to i + 1. Never edit a released entry: add one.
 PG_MIGRATIONS: tuple[str, ...] = (
@@ -106,7 +112,12 @@ class PgNewerSchemaError(Exception):
     """The schema was written by a newer cognia_nb (``args[0]`` is its version)."""
 
 
-def _version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
+def schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
+    """The store's schema version (0: no cognia_nb tables yet).
+
+    Raises:
+        LookupError: the schema holds tables but is not a cognia_nb store.
+    """
     row = conn.execute("SELECT to_regclass(format('%%I.meta', %s::text))", (schema,)).fetchone()
     if row is None or row[0] is None:
         tables = conn.execute(
@@ -129,7 +140,7 @@ def pg_migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cognia_nb:{schema}",))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        version = _version(conn, schema)
+        version = schema_version(conn, schema)
         if version > PG_SCHEMA_VERSION:
             raise PgNewerSchemaError(version)
         for target in range(version + 1, PG_SCHEMA_VERSION + 1):

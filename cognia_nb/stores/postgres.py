@@ -64,6 +64,9 @@ class PostgresStore(Store):
             30 for a new database).
         commit_window: longest time a write waits for its group commit (seconds).
         pool_size: the most connections reads use at once.
+        read_only: inspect and read only (``cognia-nb tasks``/``history``): nothing is
+            created, migrated, registered or written; saves raise
+            :class:`~cognia_nb.StoreError`.
 
     Raises:
         MissingDependencyError: psycopg is not installed (``pip install 'cognia_nb[postgres]'``).
@@ -82,6 +85,7 @@ class PostgresStore(Store):
         max_age_days: float | None = FROM_FILE,
         commit_window: float = 0.05,
         pool_size: int = 4,
+        read_only: bool = False,
     ) -> None:
         _require_psycopg()
         if schema is None:
@@ -110,6 +114,7 @@ class PostgresStore(Store):
         )
         self.commit_window = commit_window
         self.pool_size = pool_size
+        self.read_only = read_only
         self.owner = owner_token()
         self.channel = f"cognia_nb:{schema}"[:63]
         self._pool: ConnectionPool[Any] | None = None
@@ -157,7 +162,7 @@ class PostgresStore(Store):
             StoreError: the server cannot be reached, or the schema is newer or foreign (the
                 message shows the DSN with its password masked).
         """
-        if self._writer is not None:
+        if self._writer is not None or self._pool is not None:
             return
         import psycopg
 
@@ -169,9 +174,12 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise self._fail("cannot connect", exc) from None
         try:
-            pg_migrate(conn, self.schema)
-            self._setup(conn)
-            self._register(conn)
+            if self.read_only:
+                self._inspect(conn)
+            else:
+                pg_migrate(conn, self.schema)
+                self._setup(conn)
+                self._register(conn)
         except PgNewerSchemaError as exc:
             raise self._fail(f"was written by a newer cognia_nb (schema {exc.args[0]}; this "
                              f"version reads up to {PG_SCHEMA_VERSION}); upgrade cognia_nb"
@@ -181,12 +189,26 @@ class PostgresStore(Store):
         finally:
             conn.close()
         self._pool = self._open_pool()
+        if self.read_only:
+            return
         self._writer = PgWriter(self._connect_writer, self.owner, channel=self.channel,
                                 lease_seconds=self.lease_seconds, window=self.commit_window,
                                 on_commit=self._prune, location=self.location)  # fmt: skip
         self._writer.start()
         self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
         self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
+
+    def _inspect(self, conn: PgConnection) -> None:
+        """A read-only open: the schema must exist, at this version (nothing is written)."""
+        from ._pg_schema import PG_SCHEMA_VERSION, PgNewerSchemaError, schema_version
+
+        version = schema_version(conn, self.schema)
+        if version > PG_SCHEMA_VERSION:
+            raise PgNewerSchemaError(version)
+        if version < PG_SCHEMA_VERSION:
+            raise self._fail(f"has no cognia_nb schema {self.schema!r} at version "
+                             f"{PG_SCHEMA_VERSION} (found {version}); open it once for writing "
+                             "(a scheduler) to create or migrate it")  # fmt: skip
 
     def _open_pool(self) -> ConnectionPool[Any]:
         from psycopg_pool import ConnectionPool
@@ -219,6 +241,8 @@ class PostgresStore(Store):
     # -- writes (non-blocking) ------------------------------------------------------------
 
     def _w(self) -> PgWriter:
+        if self.read_only:
+            raise self._fail("was opened read-only; nothing is written to it")
         if self._writer is None:
             self.open()
         assert self._writer is not None

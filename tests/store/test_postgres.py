@@ -159,3 +159,28 @@ async def test_a_dead_holder_is_reaped_once_its_lease_runs_out(pg: Place) -> Non
         assert _claim(taker, [(loaded, 5000.0)]) == [False]  # and is held again
     finally:
         taker.close()
+
+
+async def test_the_cli_reads_a_postgres_store(pg_cluster: TemporaryCluster, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import os
+    import subprocess
+
+    monkeypatch.setenv("COGNIA_NB_PG_SCHEMA", "cli")
+    env = {**os.environ, "COGNIA_NB_STORE": pg_cluster.url}
+    cli = [sys.executable, "-m", "cognia_nb"]
+    missing = subprocess.run([*cli, "tasks"], env=env, capture_output=True, text=True,
+                             timeout=60, check=False)  # fmt: skip
+    assert missing.returncode != 0 and "no cognia_nb schema 'cli'" in missing.stderr
+    scheduler = Scheduler(store=pg_cluster.url, timezone="UTC").start()
+    scheduler.create_task(name="nightly", handler="h",
+                          trigger={"type": "cron", "expression": "0 3 * * *"})  # fmt: skip
+    scheduler.store.flush()
+    await scheduler.stop()
+    scheduler.close()
+    shown = subprocess.run([*cli, "tasks", "--store", pg_cluster.url], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "nightly" in shown.stdout
+    place = Place("postgres", dsn=pg_cluster.dsn, schema="cli")
+    assert place.query("SELECT count(*) FROM processes") == [(0,)]  # the CLI did not register
