@@ -3,6 +3,7 @@ the missing-dependency error, leases of dead processes (real server, ``pg_cluste
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -184,3 +185,24 @@ async def test_the_cli_reads_a_postgres_store(pg_cluster: TemporaryCluster, tmp_
     assert "nightly" in shown.stdout
     place = Place("postgres", dsn=pg_cluster.dsn, schema="cli")
     assert place.query("SELECT count(*) FROM processes") == [(0,)]  # the CLI did not register
+
+
+async def test_the_board_shows_which_process_ran_an_execution(pg: Place) -> None:
+    from cognia_nb.jupyter._board_owners import execution_owners, ran_in
+
+    store = pg.store()
+    scheduler = Scheduler(store=store, timezone="UTC").start()
+    try:
+        task = scheduler.create_task(name="m", handler=lambda: None,
+                                     trigger={"type": "event", "eventType": "x"})  # fmt: skip
+        execution_id = scheduler.run_task_now(task.id)
+        deadline = time.monotonic() + 10
+        while scheduler.store.get_execution(execution_id) is None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        owners = execution_owners(store, [execution_id])
+        assert owners == {execution_id: store.owner}  # type: ignore[attr-defined]
+        assert ran_in(owners[execution_id], store.owner) == "this kernel"  # type: ignore[attr-defined]
+    finally:
+        await scheduler.stop()
+        scheduler.close()
