@@ -11,7 +11,10 @@ __all__ = [
     "COUNT_CHANGE",
     "DELETE_STATES",
     "DELETE_TASKS",
+    "EXECUTION_BULK",
+    "EXECUTION_TYPES",
     "EXECUTION_UPSERT",
+    "PLAIN_EXECUTION_BULK",
     "HEARTBEAT",
     "LOCK_STATES",
     "PLAIN_EXECUTION_UPSERT",
@@ -19,6 +22,7 @@ __all__ = [
     "RELEASE",
     "STATE_TYPES",
     "STATE_UPDATE",
+    "STATE_UPDATE_BULK",
     "STATE_UPSERT",
     "TASK_UPSERT",
     "VERSIONS",
@@ -27,6 +31,24 @@ __all__ = [
 #: The PostgreSQL array type of each task_state column (for the claim's ``unnest``).
 STATE_TYPES = {"id": "text", "status": "text", "next_run_ts": "float8", "last_run_ts": "float8",
                "skipped_count": "int8", "missed_count": "int8", "run_count": "int8"}  # fmt: skip
+
+
+#: The PostgreSQL type of each execution column (for the bulk upserts' ``unnest``).
+EXECUTION_TYPES = {
+    **dict.fromkeys(EXECUTION_COLUMNS, "text"),
+    "attempt": "int4", "missed": "int8", "skipped": "int8",
+    **dict.fromkeys(("created_ts", "scheduled_ts", "started_ts", "finished_ts", "progress"),
+                    "float8"),
+}  # fmt: skip
+
+
+def _bulk_upsert(table: str, columns: tuple[str, ...], types: dict[str, str]) -> str:
+    """One statement for many rows: one array per column, ``unnest`` into rows."""
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+    return (f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}")  # fmt: skip
 
 
 def _upsert(table: str, columns: tuple[str, ...]) -> str:
@@ -40,6 +62,8 @@ def _upsert(table: str, columns: tuple[str, ...]) -> str:
 TASK_UPSERT = _upsert("tasks", TASK_COLUMNS)
 EXECUTION_UPSERT = _upsert("executions", EXECUTION_COLUMNS)
 PLAIN_EXECUTION_UPSERT = _upsert("executions", PLAIN_EXECUTION_COLUMNS)
+EXECUTION_BULK = _bulk_upsert("executions", EXECUTION_COLUMNS, EXECUTION_TYPES)
+PLAIN_EXECUTION_BULK = _bulk_upsert("executions", PLAIN_EXECUTION_COLUMNS, EXECUTION_TYPES)
 
 _STATE = STATE_COLUMNS[1:]
 #: A whole task's state (``state_row``): a deliberate change, the version goes up.
@@ -53,6 +77,13 @@ STATE_UPSERT = (
 STATE_UPDATE = (
     "UPDATE task_state SET " + ", ".join(f"{c} = %s" for c in _STATE)
     + " WHERE id = %s AND version = %s"
+)  # fmt: skip
+_STATE_TYPES_V = {**STATE_TYPES, "version": "int8"}
+#: :data:`STATE_UPDATE` for many rows in one statement: arrays of ``(*state_row, version)``.
+STATE_UPDATE_BULK = (
+    "UPDATE task_state AS s SET " + ", ".join(f"{c} = v.{c}" for c in _STATE)
+    + " FROM unnest(" + ", ".join(f"%s::{_STATE_TYPES_V[c]}[]" for c in (*STATE_COLUMNS, "version"))
+    + f") AS v({', '.join(STATE_COLUMNS)}, version) WHERE s.id = v.id AND s.version = v.version"
 )  # fmt: skip
 VERSIONS = "SELECT id, version FROM task_state WHERE id = ANY(%s)"
 #: Taken first in every commit, in id order: two writers never wait on each other in a cycle.

@@ -22,19 +22,23 @@ from psycopg import errors
 from .._models import Task
 from ._batch import Batch
 from ._cells import cells
-from ._codec import state_row, task_row
+from ._codec import PLAIN_EXECUTION_COLUMNS, state_row, task_row
 from ._pg_sql import (
     CLAIM,
     COUNT_CHANGE,
     DELETE_STATES,
     DELETE_TASKS,
+    EXECUTION_BULK,
+    EXECUTION_TYPES,
     EXECUTION_UPSERT,
     HEARTBEAT,
     LOCK_STATES,
+    PLAIN_EXECUTION_BULK,
     PLAIN_EXECUTION_UPSERT,
     REAP,
     RELEASE,
-    STATE_UPDATE,
+    STATE_TYPES,
+    STATE_UPDATE_BULK,
     STATE_UPSERT,
     TASK_UPSERT,
     VERSIONS,
@@ -57,6 +61,22 @@ _TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure)
 _ATTEMPTS = 5
 
 
+_CASTS: dict[str, Callable[[Any], Any]] = {"float8": float, "int4": int, "int8": int}
+
+
+def columns_of(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
+    """Rows as one list per column (the bulk statements' arrays), each value made the
+    column's type (a list of one type: psycopg dumps it as one array)."""
+    out: list[list[Any]] = []
+    for kind, values in zip(types, zip(*rows, strict=True), strict=True):
+        cast = _CASTS.get(kind)
+        if cast is None:
+            out.append(list(values))
+        else:
+            out.append([None if v is None else cast(v) for v in values])
+    return out
+
+
 def _pg_cell(value: Any) -> Any:
     """What PostgreSQL text can hold: no NUL, no lone surrogates (replaced by U+FFFD)."""
     if isinstance(value, bytes):  # cell() made bytes of a str with lone surrogates
@@ -70,6 +90,11 @@ def pg_cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """:func:`~cognia_nb.stores._cells.cells` of a row, made storable in PostgreSQL text
     (the careful path: lossy only for NUL characters and lone surrogates)."""
     return tuple(_pg_cell(v) for v in cells(row))
+
+
+_STATE_UPDATE_TYPES = [*STATE_TYPES.values(), "int8"]
+_EXECUTION_TYPES = list(EXECUTION_TYPES.values())
+_PLAIN_TYPES = [EXECUTION_TYPES[c] for c in PLAIN_EXECUTION_COLUMNS]
 
 
 class PgHeldStates(HeldStates):
@@ -116,8 +141,8 @@ class PgHeldStates(HeldStates):
         for task in due:
             self._take(task.id)
         if due:
-            rows = [(*(r := state_row(t))[1:], r[0], t._version) for t in due]
-            conn.cursor().executemany(STATE_UPDATE, rows)
+            rows = [(*state_row(t), t._version) for t in due]
+            conn.execute(STATE_UPDATE_BULK, columns_of(rows, _STATE_UPDATE_TYPES))
         return len(due)
 
 
@@ -196,6 +221,14 @@ class PgWriter(Writer):
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
 
+    def _bulk(self, conn: Any, sql: str, types: list[str], rows: list[tuple[Any, ...]],  # noqa: PLR0917
+              careful: bool, row_sql: str) -> None:  # fmt: skip
+        """Many rows in one statement; ``careful``: row by row, as :meth:`_put` does."""
+        if careful:
+            self._put(conn, row_sql, rows, careful=True)
+            return
+        conn.execute(sql, columns_of([cells(r) for r in rows], types))
+
     def _commit(self, conn: Any, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
         held = self._held
@@ -219,17 +252,18 @@ class PgWriter(Writer):
                     for task_id, version in conn.execute(VERSIONS, (list(tasks),)):
                         tasks[task_id]._version = version
                     held.written(list(tasks))
-                for items, _ in batch.claims:
-                    results.append(held.claim(conn, self.owner, items) if items else [])
+                results = self._claim_all(conn, batch)
                 held.write(conn, everything=bool(batch.flushes) or self._stopping)
                 if deleted:
                     conn.execute(DELETE_TASKS, (list(deleted),))
                     conn.execute(DELETE_STATES, (list(deleted),))
                     held.written(list(deleted))
                 if plain_rows:
-                    self._put(conn, PLAIN_EXECUTION_UPSERT, plain_rows, careful)
+                    self._bulk(conn, PLAIN_EXECUTION_BULK, _PLAIN_TYPES, plain_rows, careful,
+                               PLAIN_EXECUTION_UPSERT)  # fmt: skip
                 if execution_rows:
-                    self._put(conn, EXECUTION_UPSERT, execution_rows, careful)
+                    self._bulk(conn, EXECUTION_BULK, _EXECUTION_TYPES, execution_rows, careful,
+                               EXECUTION_UPSERT)  # fmt: skip
                 if task_rows or deleted:  # others hear that tasks changed
                     conn.execute(COUNT_CHANGE, (self.channel, self.owner))
                 self._beat(conn)
@@ -243,6 +277,22 @@ class PgWriter(Writer):
             self._watch.committed({i: t._version for i, t in tasks.items()}, deleted)
         self.commits += 1
         self._committed(batch, results)
+
+    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
+        """The batch's claims in one statement when no task is in two of them (else one
+        statement per claim, in order: a task's due times are claimed one after the other)."""
+        held = self._held
+        assert isinstance(held, PgHeldStates)
+        claims = [items for items, _ in batch.claims]
+        merged = [item for items in claims for item in items]
+        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
+            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
+        won = held.claim(conn, self.owner, merged) if merged else []
+        results, start = [], 0
+        for items in claims:
+            results.append(won[start : start + len(items)])
+            start += len(items)
+        return results
 
     # -- leases and changes ---------------------------------------------------------------
 
