@@ -3,7 +3,8 @@
     python pg_worker.py DSN SCHEMA NAME TASKS UNTIL_TS LEASE
 
 Creates TASKS one-second interval tasks ``t0``.. (the same in every worker: one phase for all)
-with handler "tick" (misfire "run_all": a late due time still runs, alone), plus ``only-NAME`` whose handler only this process has; prints
+with handler "tick" (misfire "run_all": a late due time still runs, alone), plus
+``only-NAME`` whose handler only this process has; prints
 ``ready <owner>`` once started, then runs until UNTIL_TS (or until killed). Each execution
 takes 0.5 s, so some are running whenever the process is killed.
 """

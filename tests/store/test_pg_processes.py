@@ -81,8 +81,9 @@ def test_three_processes_run_every_due_time_exactly_once(pg: Place) -> None:
     for i in range(TASKS):
         dues = [d for d in _dues(runs, f"t{i}") if window[0] <= d <= window[1]]
         assert len(dues) >= int(window[1] - window[0]) - 1, (i, dues)
-        steps = {round(b - a, 3) for a, b in itertools.pairwise(dues)}
-        assert steps == {1.0}, (f"t{i}", steps)  # no due time skipped
+        skipped = [round(a - all_ready, 2) for a, b in itertools.pairwise(dues)
+                   if round(b - a, 3) != 1.0]  # fmt: skip
+        assert not skipped, f"t{i}: due times skipped after, s from the last start: {skipped}"
     ran_by = {o for n, _, _, _, o in runs if n.startswith("t")}
     assert len(ran_by & set(owners.values())) == 3  # the work is shared
     for name, owner in owners.items():  # a handler's tasks only run where it is registered
