@@ -4,9 +4,8 @@ committing to PostgreSQL.
 What changes: each commit first locks the ``task_state`` rows it touches in id order (so two
 processes' commits cannot deadlock), claims are one ``UPDATE ... FROM unnest(...)`` per batch
 (``_pg_sql.CLAIM``), rows go through psycopg's pipelined ``executemany``, and a commit that
-changed tasks sends a ``NOTIFY``. The writer also beats in the process table every
-``lease_seconds / 3`` and removes processes whose lease ran out (database clock), marking their
-unfinished executions interrupted and returning their unused claims to the pool.
+changed tasks sends a ``NOTIFY``. (The lease is renewed by a thread of its own:
+``_pg_lease.py``.)
 """
 
 from __future__ import annotations
@@ -31,12 +30,9 @@ from ._pg_sql import (
     EXECUTION_BULK,
     EXECUTION_TYPES,
     EXECUTION_UPSERT,
-    HEARTBEAT,
     LOCK_STATES,
     PLAIN_EXECUTION_BULK,
     PLAIN_EXECUTION_UPSERT,
-    REAP,
-    RELEASE,
     STATE_TYPES,
     STATE_UPDATE_BULK,
     STATE_UPSERT,
@@ -165,10 +161,9 @@ class PgWriter(Writer):
         self.name = "cognia_nb-postgres-writer"
         self.channel = channel
         self.lease_seconds = lease_seconds
-        self.heartbeat = lease_seconds / 3
+        self._next_beat = float("inf")  # the lease thread beats (``_pg_lease.py``)
         self._held = PgHeldStates()
         self._watch: PgChangeWatch = PgChangeWatch(owner)  # type: ignore[assignment]
-        self.reaped = 0  # dead processes this writer removed
 
     # -- committing -----------------------------------------------------------------------
 
@@ -266,7 +261,6 @@ class PgWriter(Writer):
                                EXECUTION_UPSERT)  # fmt: skip
                 if task_rows or deleted:  # others hear that tasks changed
                     conn.execute(COUNT_CHANGE, (self.channel, self.owner))
-                self._beat(conn)
                 if self._on_commit is not None:
                     self._on_commit(conn)
         except BaseException:
@@ -296,29 +290,11 @@ class PgWriter(Writer):
 
     # -- leases and changes ---------------------------------------------------------------
 
-    def _beat(self, conn: Any) -> None:
-        """Renew this process's lease and remove the processes whose lease ran out."""
-        if time.monotonic() < self._next_beat:
-            return
-        self._next_beat = time.monotonic() + self.heartbeat
-        conn.execute(HEARTBEAT, (self.owner,))
-        dead = conn.execute(REAP, (self.owner,)).fetchall()
-        if dead:
-            owners = [str(owner) for owner, _ in dead]
-            conn.execute(RELEASE, (owners,))
-            self.reaped += len(owners)
-            log.warning("%s: the lease of %s ran out; %d of their executions are interrupted",
-                        self._failures.location, ", ".join(owners),
-                        sum(int(n) for _, n in dead))  # fmt: skip
-
     def _look(self, conn: Any) -> Any:
-        """Renew the lease; look for other processes' changes (see ``_pg_watch.py``)."""
+        """Look for other processes' changes (see ``_pg_watch.py``)."""
         try:
             if conn is None:
                 conn = self._connect()
-            if time.monotonic() >= self._next_beat:
-                with conn.transaction():
-                    self._beat(conn)
             self._watch.look(conn)
         except (psycopg.Error, OSError) as exc:
             self._watch.next_look = time.monotonic() + LOOK_SECONDS

@@ -33,6 +33,7 @@ from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
+    from ._pg_lease import Lease
     from ._pg_writer import PgConnection, PgWriter
 
 __all__ = ["PostgresStore"]
@@ -119,6 +120,7 @@ class PostgresStore(Store):
         self.channel = f"cognia_nb:{schema}"[:63]
         self._pool: ConnectionPool[Any] | None = None
         self._writer: PgWriter | None = None
+        self._lease: Lease | None = None
         self._last_prune = 0.0
         self._closed_health = StoreHealth()
 
@@ -166,6 +168,7 @@ class PostgresStore(Store):
             return
         import psycopg
 
+        from ._pg_lease import Lease
         from ._pg_schema import PG_SCHEMA_VERSION, PgNewerSchemaError, pg_migrate
         from ._pg_writer import PgWriter
 
@@ -195,6 +198,9 @@ class PostgresStore(Store):
                                 lease_seconds=self.lease_seconds, window=self.commit_window,
                                 on_commit=self._prune, location=self.location)  # fmt: skip
         self._writer.start()
+        self._lease = Lease(self._connect, self.owner, self.lease_seconds, self._insert_process,
+                            self.location)  # fmt: skip
+        self._lease.start()
         self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
         self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
 
@@ -226,17 +232,19 @@ class PostgresStore(Store):
             dead = conn.execute(REAP, (self.owner,)).fetchall()
             if dead:
                 conn.execute(RELEASE, ([str(o) for o, _ in dead],))
-            conn.execute(
-                "INSERT INTO processes (owner, host, pid, started_ts, heartbeat_ts, info, "
-                "heartbeat, lease_seconds) VALUES (%s, %s, %s, extract(epoch FROM now()), "
-                "extract(epoch FROM now()), %s, now(), %s)",
-                (self.owner, socket.gethostname(), os.getpid(), process_info(),
-                 self.lease_seconds),
-            )  # fmt: skip
+            self._insert_process(conn)
             self.max_executions_per_task, self.max_age_days = settle(
                 _QMark(conn),  # type: ignore[arg-type]
                 *self._asked,
             )
+
+    def _insert_process(self, conn: PgConnection) -> None:
+        conn.execute(
+            "INSERT INTO processes (owner, host, pid, started_ts, heartbeat_ts, info, "
+            "heartbeat, lease_seconds) VALUES (%s, %s, %s, extract(epoch FROM now()), "
+            "extract(epoch FROM now()), %s, now(), %s)",
+            (self.owner, socket.gethostname(), os.getpid(), process_info(), self.lease_seconds),
+        )
 
     # -- writes (non-blocking) ------------------------------------------------------------
 
@@ -287,6 +295,9 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         """Commit what is pending, release this process's claims and unregister it."""
+        if self._lease is not None:
+            self._lease.stop()
+            self._lease = None
         if self._writer is not None:
             self._writer.stop()
             self._closed_health = health = self._writer.health

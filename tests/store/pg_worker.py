@@ -3,8 +3,7 @@
     python pg_worker.py DSN SCHEMA NAME TASKS UNTIL_TS LEASE
 
 Creates TASKS one-second interval tasks ``t0``.. (the same in every worker: one phase for all)
-with handler "tick" (misfire "run_all": a late due time still runs, alone), plus
-``only-NAME`` whose handler only this process has; prints
+with handler "tick", plus ``only-NAME`` whose handler only this process has; prints
 ``ready <owner>`` once started, then runs until UNTIL_TS (or until killed). Each execution
 takes 0.5 s, so some are running whenever the process is killed.
 """
@@ -14,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any
 
 from cognia_nb import Scheduler, TaskContext
 from cognia_nb.stores import PostgresStore
@@ -32,10 +30,8 @@ async def main(dsn: str, schema: str, name: str, *, count: int, until: float,
     scheduler.register_handler("tick", tick)
     scheduler.register_handler(f"mine-{name}", tick)
     every = {"type": "interval", "seconds": 1}
-    # a loaded machine may start a firing over a second late: run every due time anyway
-    late: dict[str, Any] = {"misfire": "run_all", "misfire_grace_seconds": 60}
     for i in range(count):
-        scheduler.create_task(name=f"t{i}", handler="tick", trigger=every, **late)
+        scheduler.create_task(name=f"t{i}", handler="tick", trigger=every)
     scheduler.create_task(name=f"only-{name}", handler=f"mine-{name}", trigger=every)
     store.flush()
     print(f"ready {store.owner}", flush=True)

@@ -55,6 +55,13 @@ def _runs(place: Place) -> list[tuple[str, str, float, str, str]]:
     return [(str(n), str(i), float(s), str(st), str(o)) for n, i, s, st, o in rows]
 
 
+def _missed(place: Place) -> dict[tuple[str, float], int]:
+    """(task name, scheduled_ts) -> the due times after it that its run coalesced (misfire
+    policy) or skipped while it was still running (overlap policy)."""
+    rows = place.query("SELECT task_name, scheduled_ts, missed + skipped FROM executions")
+    return {(str(n), round(float(s), 6)): int(m) for n, s, m in rows}
+
+
 def _assert_once(runs: list[tuple[str, str, float, str, str]]) -> None:
     seen: dict[tuple[str, float], int] = defaultdict(int)
     for name, _, due, _, _ in runs:
@@ -78,17 +85,28 @@ def test_three_processes_run_every_due_time_exactly_once(pg: Place) -> None:
     runs = _runs(pg)
     _assert_once(runs)
     window = (all_ready + 1, until - 2)  # every process is running its tasks
+    missed = _missed(pg)
+    coalesced = 0
     for i in range(TASKS):
         dues = [d for d in _dues(runs, f"t{i}") if window[0] <= d <= window[1]]
-        assert len(dues) >= int(window[1] - window[0]) - 1, (i, dues)
-        skipped = [round(a - all_ready, 2) for a, b in itertools.pairwise(dues)
-                   if round(b - a, 3) != 1.0]  # fmt: skip
-        assert not skipped, f"t{i}: due times skipped after, s from the last start: {skipped}"
+        assert len(dues) >= (window[1] - window[0]) / 2, (i, dues)
+        # every due time ran once, or the run before it accounts for it: coalesced by the
+        # misfire policy (over its 1 s grace late) or skipped by the overlap policy (that run
+        # was still going), both only on a loaded machine; never lost
+        lost = []
+        for a, b in itertools.pairwise(dues):
+            covered = missed[(f"t{i}", round(a, 6))]
+            coalesced += covered
+            if round(b - a, 3) != 1.0 + covered:
+                lost.append(round(a - all_ready, 2))
+        assert not lost, f"t{i}: due times lost after, s from the last start: {lost}"
+    assert coalesced <= 0.05 * TASKS * (window[1] - window[0]), coalesced
     ran_by = {o for n, _, _, _, o in runs if n.startswith("t")}
     assert len(ran_by & set(owners.values())) == 3  # the work is shared
     for name, owner in owners.items():  # a handler's tasks only run where it is registered
         assert {o for n, _, _, _, o in runs if n == f"only-{name}"} == {owner}
-    assert {st for n, _, _, st, _ in runs if n.startswith("t")} <= {"succeeded"}
+    statuses = {st for n, _, d, st, _ in runs if n.startswith("t") and d <= window[1]}
+    assert statuses == {"succeeded"}  # (what still ran at the end was cancelled by stop)
 
 
 def test_a_killed_holder_is_taken_over_within_its_lease(pg: Place) -> None:
