@@ -165,7 +165,7 @@ def _run_notebooks(args: argparse.Namespace) -> int:
     from ._service._supervise import ServiceOptions, notebook_args, run_notebooks
 
     notebooks, plugins = notebook_args(args.plugins)
-    from .stores import is_postgres_dsn
+    from .stores._pg_dsn import is_postgres_dsn
 
     store = args.store or _default_store()
     options = ServiceOptions(store=store if is_postgres_dsn(store) else os.path.abspath(store),
@@ -192,7 +192,7 @@ def _validate(path: str) -> int:
 
 
 def _open(store: str) -> Scheduler:
-    from .stores import is_postgres_dsn
+    from .stores._pg_dsn import is_postgres_dsn
 
     if is_postgres_dsn(store):
         from .stores import PostgresStore

@@ -7,7 +7,7 @@ import os
 from .._errors import TaskValidationError
 from ._base import Store
 from ._health import StoreHealth
-from ._pg_dsn import is_postgres_dsn
+from ._pg_dsn import is_postgres_dsn as _is_postgres_dsn
 from .memory import MemoryStore
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
@@ -19,7 +19,6 @@ __all__ = [
     "Store",
     "StoreHealth",
     "default_store_path",
-    "is_postgres_dsn",
     "open_store",
 ]
 
@@ -44,7 +43,7 @@ def open_store(store: Store | str | os.PathLike[str] | None) -> Store:
         return MemoryStore()
     if isinstance(store, Store):
         return store
-    if is_postgres_dsn(store):
+    if _is_postgres_dsn(store):
         return PostgresStore(str(store))
     if isinstance(store, str | os.PathLike):
         return SQLiteStore(os.fspath(store))

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from .._models import Task
+from .._model.task import Task
 from ._batch import Batch
 from ._cells import cells
 from ._codec import PLAIN_EXECUTION_COLUMNS, state_row, task_row

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError, StoreError, TaskValidationError
-from .._models import Execution, ExecutionStatus, Task
+from .._model.task import Execution, ExecutionStatus, Task
 from ._base import Store
 from ._health import StoreHealth
 from ._pg_dsn import mask

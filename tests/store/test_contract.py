@@ -8,7 +8,7 @@ import threading
 import time
 
 from cognia_nb import Scheduler, TaskContext, TaskStatus
-from cognia_nb._models import Task
+from cognia_nb._model.task import Task
 from cognia_nb.testing import FakeClock
 
 from .conftest import Place

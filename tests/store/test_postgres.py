@@ -17,7 +17,7 @@ from cognia_nb import (
     StoreError,
     TaskValidationError,
 )
-from cognia_nb._models import Task
+from cognia_nb._model.task import Task
 from cognia_nb.stores import PostgresStore, open_store
 from cognia_nb.stores._pg_dsn import mask
 from cognia_nb.testing.postgres import TemporaryCluster
