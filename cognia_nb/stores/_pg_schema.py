@@ -2,7 +2,7 @@
 
 Every connection sets ``search_path`` to the store's schema (quoted with
 ``psycopg.sql.Identifier``), so the statements name tables unqualified. The tables mirror the
-SQLite store's (``_schema.py``, version 4) with PostgreSQL types; one column per line, so a
+SQLite store's (``_schema.py``, version 5) with PostgreSQL types; one column per line, so a
 migration that adds columns is one ``ALTER TABLE ... ADD COLUMN`` entry appended below.
 Migrations run in one transaction under an advisory lock: of several processes opening a new
 database at once, one creates the schema and the others find it finished.
@@ -102,6 +102,15 @@ PG_MIGRATIONS: tuple[str, ...] = (
         heartbeat timestamptz NOT NULL DEFAULT now(),
         lease_seconds double precision NOT NULL
     )
+    """,
+    # 2: the policy columns of SQLite's schema 5 (pause on failure, calendars, exclusions).
+    """
+    ALTER TABLE tasks ADD COLUMN max_consecutive_failures integer;
+    ALTER TABLE tasks ADD COLUMN calendar text;
+    ALTER TABLE task_state ADD COLUMN excluded_count bigint NOT NULL DEFAULT 0;
+    ALTER TABLE task_state ADD COLUMN consecutive_failures bigint NOT NULL DEFAULT 0;
+    ALTER TABLE task_state ADD COLUMN pause_reason text;
+    ALTER TABLE task_state ADD COLUMN last_excluded text
     """,
 )
 

@@ -30,7 +30,9 @@ __all__ = [
 
 #: The PostgreSQL array type of each task_state column (for the claim's ``unnest``).
 STATE_TYPES = {"id": "text", "status": "text", "next_run_ts": "float8", "last_run_ts": "float8",
-               "skipped_count": "int8", "missed_count": "int8", "run_count": "int8"}  # fmt: skip
+               "skipped_count": "int8", "missed_count": "int8", "run_count": "int8",
+               "excluded_count": "int8", "consecutive_failures": "int8", "pause_reason": "text",
+               "last_excluded": "text"}  # fmt: skip
 
 
 #: The PostgreSQL type of each execution column (for the bulk upserts' ``unnest``).

@@ -21,7 +21,7 @@ from psycopg import errors
 from .._model.task import Task
 from ._batch import Batch
 from ._cells import cells
-from ._codec import PLAIN_EXECUTION_COLUMNS, state_row, task_row
+from ._codec import PLAIN_EXECUTION_COLUMNS, STATE_COLUMNS, state_row, task_row
 from ._pg_sql import (
     CLAIM,
     COUNT_CHANGE,
@@ -88,7 +88,7 @@ def pg_cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_pg_cell(v) for v in cells(row))
 
 
-_STATE_UPDATE_TYPES = [*STATE_TYPES.values(), "int8"]
+_STATE_UPDATE_TYPES = [*(STATE_TYPES[c] for c in STATE_COLUMNS), "int8"]
 _EXECUTION_TYPES = list(EXECUTION_TYPES.values())
 _PLAIN_TYPES = [EXECUTION_TYPES[c] for c in PLAIN_EXECUTION_COLUMNS]
 

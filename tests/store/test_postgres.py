@@ -97,7 +97,7 @@ def test_an_odd_schema_name_is_quoted(pg_cluster: TemporaryCluster) -> None:
     store.open()
     store.close()
     place = Place("postgres", dsn=pg_cluster.dsn, schema=name)
-    assert place.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert place.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
     assert place.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'public'") == [(1,)]
 
 
