@@ -183,3 +183,23 @@ async def test_changes_reach_another_process_within_a_second(place: Place) -> No
         for s in (a, b):
             await s.stop()
             s.close()
+
+
+async def test_a_pause_on_failures_survives_a_restart(place: Place) -> None:
+    async def broken(ctx: TaskContext) -> None:
+        raise RuntimeError("down")
+
+    clock = FakeClock()
+    first = make_scheduler(place, clock).start()
+    first.register_handler("b", broken)
+    task = first.create_task(name="f", handler="b", trigger={"type": "interval", "seconds": 60},
+                             max_consecutive_failures=2)  # fmt: skip
+    await clock.advance(130)
+    assert first.get_task(task.id).status is TaskStatus.PAUSED
+    await first.stop()
+    first.close()
+    again = make_scheduler(place, FakeClock(clock.now()))
+    stored = again.get_task(task.id)
+    assert stored.status is TaskStatus.PAUSED and stored.max_consecutive_failures == 2
+    assert stored.pause_reason and "2" in stored.pause_reason
+    again.close()
