@@ -83,6 +83,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
         extra = ""
         if "cognia_nb_sqlite" in s:
             extra = f"; SQLite: {_cell(s['cognia_nb_sqlite'])}"
+        if "cognia_nb_postgres" in s:
+            extra += f"; PostgreSQL: {_cell(s['cognia_nb_postgres'])}"
         if "asyncio_limit" in s:
             extra = f"; asyncio limit: {_cell(s['asyncio_limit'])}"
         if "bare_loop" in s:

@@ -70,3 +70,29 @@ def summarize(
         out["ratio"] = round(ours["median"] / peer["median"], 3)
     emit(out)
     return out
+
+
+PG_DSN_ENV = "COGNIA_BENCH_PG_DSN"
+
+
+def pg_server() -> Any:
+    """A private PostgreSQL server for the PostgreSQL implementations (``TemporaryCluster``,
+    started; its DSN also goes to the measuring processes in ``$COGNIA_BENCH_PG_DSN``), or
+    None with a note when psycopg or the server binaries are missing."""
+    import os
+
+    try:
+        import psycopg  # noqa: F401
+
+        from cognia_nb.testing.postgres import ClusterUnavailable, TemporaryCluster
+    except ImportError:
+        print("note: psycopg is not installed (pip install -e '.[postgres]'); PostgreSQL "
+              "skipped", file=sys.stderr)  # fmt: skip
+        return None
+    try:
+        cluster = TemporaryCluster(database="bench").start()
+    except ClusterUnavailable as exc:
+        print(f"note: no PostgreSQL server ({exc}); PostgreSQL skipped", file=sys.stderr)
+        return None
+    os.environ[PG_DSN_ENV] = cluster.dsn
+    return cluster

@@ -4,10 +4,12 @@ the same instant every second.
     python -m benchmarks.w1_dispatch --n 1000 10000 30000 --seconds 5 --repeat 3
 
 Implementations: cognia_nb on the memory store, cognia_nb on SQLite (every execution
-recorded), and the peer, APScheduler 3.11's AsyncIOScheduler (memory job store, default job
-options). Each measurement runs in a fresh process, alternating. Reported: executions achieved
-vs ideal, CPU µs per execution, firings dropped (APScheduler "missed" events; cognia_nb
-coalesced/skipped firings), executions persisted per second (SQLite), and the overshoot of a
+recorded), cognia_nb on PostgreSQL (a private server on this machine, ``TemporaryCluster``;
+every execution recorded and every firing claimed), and the peer, APScheduler 3.11's
+AsyncIOScheduler (memory job store, default job options). Each measurement runs in a fresh
+process, alternating. Reported: executions achieved vs ideal, CPU µs per execution, firings
+dropped (APScheduler "missed" events; cognia_nb coalesced/skipped firings), executions
+persisted per second (SQLite, PostgreSQL), and the overshoot of a
 probe ``await asyncio.sleep(0.01)`` (p50/p99/max ms): the loop's responsiveness (W6).
 """
 
@@ -23,9 +25,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ._common import emit, have_peer, in_fresh_process, summarize
+from ._common import PG_DSN_ENV, emit, have_peer, in_fresh_process, pg_server, summarize
 
-IMPLS = ("cognia_nb_memory", "cognia_nb_sqlite", "apscheduler")
+IMPLS = ("cognia_nb_memory", "cognia_nb_sqlite", "cognia_nb_postgres", "apscheduler")
 
 
 async def _probe(stop: asyncio.Event, lags: list[float]) -> None:
@@ -50,7 +52,25 @@ async def _window(seconds: float, anchor: float) -> tuple[float, float, list[flo
     return cpu, wall, lags, wall0
 
 
-async def run_cognia(n: int, seconds: float, store: str) -> dict[str, Any]:
+def _persisted(store: Any, since: float, until: float) -> float:
+    """Succeeded executions stored per second within the window."""
+    sql = ("SELECT count(*) FROM executions WHERE status = 'succeeded' AND created_ts >= ? "
+           "AND created_ts < ?")  # fmt: skip
+    if isinstance(store, str):
+        import sqlite3
+
+        with sqlite3.connect(store) as conn:
+            return float(conn.execute(sql, (since, until)).fetchone()[0]) / (until - since)
+    import psycopg
+    from psycopg import sql as pgsql
+
+    with psycopg.connect(os.environ[PG_DSN_ENV]) as pg:
+        pg.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(store.schema)))
+        row = pg.execute(sql.replace("?", "%s"), (since, until)).fetchone()  # type: ignore[arg-type]
+    return float(row[0]) / (until - since)
+
+
+async def run_cognia(n: int, seconds: float, store: Any) -> dict[str, Any]:
     from cognia_nb import Scheduler, TaskContext
     from cognia_nb.triggers import IntervalTrigger
 
@@ -71,14 +91,7 @@ async def run_cognia(n: int, seconds: float, store: str) -> dict[str, Any]:
     dropped = sum(t.missed_count + t.skipped_count for t in scheduler.list_tasks()) - missed0
     await scheduler.stop()
     scheduler.close()
-    persisted = None
-    if store != "memory":
-        import sqlite3
-
-        with sqlite3.connect(store) as conn:
-            persisted = conn.execute(
-                "SELECT count(*) FROM executions WHERE status = 'succeeded' AND created_ts >= ? "
-                "AND created_ts < ?", (wall0, wall0 + wall)).fetchone()[0] / wall  # fmt: skip
+    persisted = None if store == "memory" else _persisted(store, wall0, wall0 + wall)
     return _result(n, seconds, wall, cpu, executed, dropped, lags, persisted)
 
 
@@ -135,9 +148,13 @@ def one(impl: str, n: int, seconds: float) -> dict[str, Any]:
     """One measurement, in this process."""
     if impl == "apscheduler":
         return asyncio.run(run_aps(n, seconds))
-    store = "memory"
+    store: Any = "memory"
     if impl == "cognia_nb_sqlite":
         store = os.path.join(tempfile.mkdtemp(), "w1.db")
+    elif impl == "cognia_nb_postgres":
+        from cognia_nb.stores import PostgresStore
+
+        store = PostgresStore(os.environ[PG_DSN_ENV], schema=f"w1_{os.getpid()}")
     return asyncio.run(run_cognia(n, seconds, store))
 
 
@@ -156,6 +173,18 @@ def main() -> int:
         print(json.dumps(one(args.one, args.n[0], args.seconds)))
         return 0
     impls = [i for i in args.impl if i != "apscheduler" or have_peer()]
+    server = pg_server() if "cognia_nb_postgres" in impls else None
+    if server is None and "cognia_nb_postgres" in impls:
+        impls.remove("cognia_nb_postgres")
+    try:
+        _measure(args, impls)
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+def _measure(args: argparse.Namespace, impls: list[str]) -> None:
     for n in args.n:
         runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
         for _ in range(args.repeat):
@@ -176,10 +205,10 @@ def main() -> int:
                 {impl: [r[metric] for r in rs] for impl, rs in runs.items()},
                 n=n,
             )
-        sqlite = [r["persisted_per_s"] for r in runs.get("cognia_nb_sqlite", [])]
-        if sqlite:
-            summarize("W7-persist", "persisted_per_s", {"cognia_nb_sqlite": sqlite}, n=n)
-    return 0
+        stores = ("cognia_nb_sqlite", "cognia_nb_postgres")
+        persisted = {i: [r["persisted_per_s"] for r in runs[i]] for i in stores if runs.get(i)}
+        if persisted:
+            summarize("W7-persist", "persisted_per_s", persisted, n=n)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="print the traceback of an unexpected error (also "
                         "COGNIA_NB_DEBUG=1)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    store_help = "a SQLite file or 'memory' (default: $COGNIA_NB_STORE, else the Jupyter data dir)"
+    store_help = (
+        "a SQLite file, a postgresql:// URL or 'memory' (default: $COGNIA_NB_STORE, "
+        "else the Jupyter data dir)"
+    )
 
     run = sub.add_parser("run", help="run plugins in the foreground until Ctrl-C or --for")
     run.add_argument("plugins", nargs="+", metavar="PLUGIN_DIR|NOTEBOOK.ipynb")
@@ -162,7 +165,10 @@ def _run_notebooks(args: argparse.Namespace) -> int:
     from ._service._supervise import ServiceOptions, notebook_args, run_notebooks
 
     notebooks, plugins = notebook_args(args.plugins)
-    options = ServiceOptions(store=os.path.abspath(args.store or _default_store()),
+    from .stores._pg_dsn import is_postgres_dsn
+
+    store = args.store or _default_store()
+    options = ServiceOptions(store=store if is_postgres_dsn(store) else os.path.abspath(store),
                              duration=args.duration, grace=args.grace,
                              kernel_name=args.kernel)  # fmt: skip
     if args.store == "memory":
@@ -186,6 +192,12 @@ def _validate(path: str) -> int:
 
 
 def _open(store: str) -> Scheduler:
+    from .stores._pg_dsn import is_postgres_dsn
+
+    if is_postgres_dsn(store):
+        from .stores import PostgresStore
+
+        return Scheduler(store=PostgresStore(store, read_only=True))
     if store != "memory" and not os.path.exists(store):
         raise CogniaError(f"store {store!r} does not exist")
     if store == "memory":

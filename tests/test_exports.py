@@ -30,7 +30,8 @@ DOCUMENTED = {
         "IntervalTrigger", "OnceTrigger", "Trigger", "parse_trigger",
     ],
     "cognia_nb.stores": [
-        "MemoryStore", "SQLiteStore", "Store", "StoreHealth", "default_store_path", "open_store",
+        "MemoryStore", "PostgresStore", "SQLiteStore", "Store", "StoreHealth",
+        "default_store_path", "open_store",
     ],
     "cognia_nb.plugins": [
         "DefinedPlugin", "LoadedPlugin", "Manifest", "Plugin", "PluginContext",

@@ -1,4 +1,5 @@
-"""Which process ran an execution, and which service holds a task (SQLite stores only).
+"""Which process ran an execution (SQLite and PostgreSQL stores), and which service holds a
+task (SQLite stores only).
 
 Both read the store's ``owner`` columns and process table through a read-only connection; any
 failure is logged and shown as nothing, so the board never breaks on it.
@@ -32,8 +33,16 @@ def ran_in(owner: str | None, mine: str | None) -> str:
 
 
 def execution_owners(store: Any, ids: Iterable[str]) -> dict[str, str]:
-    """Execution id -> owner token, for the given executions of a SQLite store."""
+    """Execution id -> owner token, for the given executions of a SQLite store (or of a store
+    that answers ``execution_owners(ids)`` itself, like the PostgreSQL one)."""
     wanted = list(ids)
+    own = getattr(store, "execution_owners", None)
+    if callable(own) and wanted:
+        try:
+            return dict(own(wanted))
+        except Exception:
+            log.exception("cognia_nb board: reading execution owners failed")
+            return {}
     if not isinstance(store, SQLiteStore) or not wanted or not store.path.exists():
         return {}
     try:

@@ -7,11 +7,14 @@ import os
 from .._errors import TaskValidationError
 from ._base import Store
 from ._health import StoreHealth
+from ._pg_dsn import is_postgres_dsn as _is_postgres_dsn
 from .memory import MemoryStore
+from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 __all__ = [
     "MemoryStore",
+    "PostgresStore",
     "SQLiteStore",
     "Store",
     "StoreHealth",
@@ -28,9 +31,10 @@ def default_store_path() -> str:
 
 
 def open_store(store: Store | str | os.PathLike[str] | None) -> Store:
-    """A store from what ``Scheduler(store=...)`` accepts: None/"memory", a path, a Store.
+    """A store from what ``Scheduler(store=...)`` accepts: None/"memory", a path, a
+    ``postgresql://`` URL, a Store.
 
-    Paths open a :class:`SQLiteStore` (created if missing).
+    Paths open a :class:`SQLiteStore` (created if missing), URLs a :class:`PostgresStore`.
 
     Raises:
         TaskValidationError: for anything else.
@@ -39,10 +43,12 @@ def open_store(store: Store | str | os.PathLike[str] | None) -> Store:
         return MemoryStore()
     if isinstance(store, Store):
         return store
+    if _is_postgres_dsn(store):
+        return PostgresStore(str(store))
     if isinstance(store, str | os.PathLike):
         return SQLiteStore(os.fspath(store))
     raise TaskValidationError(
-        f"store must be None, 'memory', a path or a Store, got {store!r}",
+        f"store must be None, 'memory', a path, a postgresql:// URL or a Store, got {store!r}",
         field="store",
         value=store,
     )

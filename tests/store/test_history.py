@@ -17,6 +17,8 @@ from cognia_nb import Scheduler, TaskContext, TaskValidationError
 from cognia_nb.testing import FakeClock
 from cognia_nb.testing.fixtures import stop_on_fake_clock
 
+from .conftest import Place, open_place
+
 
 async def work(ctx: TaskContext) -> dict[str, object]:
     await ctx.sleep(2)
@@ -25,9 +27,11 @@ async def work(ctx: TaskContext) -> dict[str, object]:
     return {"success": True, "output": {"rows": 7}, "metrics": {"rows": 7, "source": "db"}}
 
 
-@pytest_asyncio.fixture(params=["memory", "sqlite"])
+@pytest_asyncio.fixture(params=["memory", "sqlite", "postgres"])
 async def busy(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Scheduler]:
-    store = "memory" if request.param == "memory" else str(tmp_path / "h.db")
+    store: Any = "memory"
+    if request.param != "memory":
+        store = open_place(request.param, request, tmp_path).store()
     clock = FakeClock()
     scheduler = Scheduler(store=store, clock=clock, timezone="UTC").start()
     scheduler.register_handler("w", work)
@@ -165,7 +169,7 @@ async def test_empty_history(tmp_path: Path) -> None:
     scheduler.close()
 
 
-async def _mixed(store: str) -> pd.DataFrame:
+async def _mixed(store: Any) -> pd.DataFrame:
     """Runs of every shape: succeeded with metrics, failed, still running with progress."""
 
     async def slow(ctx: TaskContext) -> None:
@@ -188,8 +192,8 @@ async def _mixed(store: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-async def test_history_is_the_same_from_both_stores(tmp_path: Path) -> None:
-    memory, sqlite = await _mixed("memory"), await _mixed(str(tmp_path / "m.db"))
+async def test_history_is_the_same_from_both_stores(place: Place) -> None:
+    memory, sqlite = await _mixed("memory"), await _mixed(place.store())
     pd.testing.assert_frame_equal(memory, sqlite)
     running = sqlite[sqlite["task_name"] == "slow"].iloc[0]
     assert running["status"] == "running" and running["progress"] == 42.125
@@ -255,10 +259,12 @@ async def test_history_reads_again_when_a_write_lands_between_its_halves(
     scheduler.close()
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
-async def test_history_marks_abandoned_executions(store: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["memory", "sqlite", "postgres"])
+async def test_history_marks_abandoned_executions(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     clock = FakeClock()
-    path = store if store == "memory" else str(tmp_path / "a.db")
+    path: Any = store if store == "memory" else open_place(store, request, tmp_path).store()
     scheduler = Scheduler(store=path, clock=clock, timezone="UTC", cancel_grace=1).start()
     release = asyncio.Event()
 

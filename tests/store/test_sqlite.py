@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cognia_nb import ExecutionStatus, Scheduler, StoreError, TaskContext, TaskStatus
+from cognia_nb import ExecutionStatus, Scheduler, StoreError, TaskContext
 from cognia_nb.stores import SQLiteStore, _procs
 from cognia_nb.testing import FakeClock
 
@@ -31,73 +31,6 @@ async def test_file_is_private_and_wal(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     scheduler.close()
-
-
-async def test_tasks_and_executions_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    clock = FakeClock()
-    first = make_scheduler(path, clock).start()
-    first.register_handler("h", noop)
-    every = first.create_task(
-        name="every",
-        handler="h",
-        trigger={"type": "interval", "seconds": 60},
-        tags=["a"],
-        retry={"maxAttempts": 2, "delaySeconds": 5},
-    )
-    paused = first.create_task(
-        name="paused", handler="h", trigger={"type": "cron", "expression": "0 * * * *"}
-    )
-    first.create_task(
-        name="once", handler="h", trigger={"type": "once", "runAt": "2024-01-01T00:02:00Z"}
-    )
-    first.pause_task(paused.id)
-    await clock.advance(150)
-    ex_ids = [e.id for e in first.get_executions(every.id)]
-    assert len(ex_ids) == 2
-    await first.stop()
-    first.close()
-
-    clock2 = FakeClock(clock.now())
-    second = make_scheduler(path, clock2)
-    tasks = {t.name: t for t in second.list_tasks()}
-    assert tasks["every"].id == every.id and tasks["every"].tags == ("a",)
-    assert tasks["every"].retry.max_attempts == 2
-    assert tasks["every"].trigger.start_at == every.trigger.start_at  # the anchor is kept
-    assert tasks["paused"].status is TaskStatus.PAUSED
-    assert tasks["once"].status is TaskStatus.COMPLETED
-    assert all(t.handler_missing for t in tasks.values())
-    execs = second.get_executions(every.id)
-    assert [e.id for e in execs] == ex_ids
-    assert execs[0].output == {"n": 1} and execs[0].metrics == {"rows": 3, "secs": 0.5}
-    # The handler comes back: the task fires again on its original phase.
-    second.start()
-    second.register_handler("h", noop)
-    await clock2.advance(30)
-    assert len(second.get_executions(every.id)) == 3
-    assert second.get_latest_execution(every.id).scheduled_ts == clock.now() - 150 + 180 - 0
-    await second.stop()
-    second.close()
-
-
-async def test_downtime_is_caught_up_by_the_misfire_policy(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    clock = FakeClock()
-    first = make_scheduler(path, clock).start()
-    first.register_handler("h", noop)
-    task = first.create_task(name="t", handler="h", trigger={"type": "interval", "seconds": 60})
-    await clock.advance(60)
-    await first.stop()
-    first.close()
-    later = FakeClock(clock.now() + 600)  # ten minutes down
-    second = make_scheduler(path, later).start()
-    second.register_handler("h", noop)
-    await later.advance(0)
-    latest = second.get_latest_execution(task.id)
-    assert latest is not None and latest.missed == 9  # one coalesced run for 10 firings
-    assert second.get_task(task.id).missed_count == 9
-    await second.stop()
-    second.close()
 
 
 async def test_running_execution_of_a_dead_process_becomes_interrupted(tmp_path: Path) -> None:
@@ -208,25 +141,6 @@ def test_network_fs_detection_reads_mounts(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(_procs, "Path", fake_path)
     assert _procs.network_fs_type(tmp_path / "a.db") == "nfs4"
     assert _procs.network_fs_type(real("/usr")) is None
-
-
-async def test_retention_prunes_old_executions(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    store = SQLiteStore(path, max_executions_per_task=5, max_age_days=1)
-    clock = FakeClock(time.time())
-    scheduler = Scheduler(store=store, clock=clock, timezone="UTC").start()
-    scheduler.register_handler("h", noop)
-    task = scheduler.create_task(name="t", handler="h", trigger={"type": "interval", "seconds": 1})
-    await clock.advance(12)
-    store.flush()
-    store._last_prune = 0  # the next commit prunes
-    scheduler.run_task_now(task.id)
-    await clock.advance(1)
-    store.flush()
-    count = sqlite3.connect(path).execute("SELECT count(*) FROM executions").fetchone()[0]
-    assert count <= 6  # 5 kept (+ at most one written after the prune)
-    await scheduler.stop()
-    scheduler.close()
 
 
 def test_a_version_1_store_is_migrated_with_its_tasks_and_their_state(tmp_path: Path) -> None:

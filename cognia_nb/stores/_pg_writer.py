@@ -1,0 +1,309 @@
+"""The PostgreSQL writer thread: the SQLite writer's queues and group commits (``_writer.py``),
+committing to PostgreSQL.
+
+What changes: each commit first locks the ``task_state`` rows it touches in id order (so two
+processes' commits cannot deadlock), claims are one ``UPDATE ... FROM unnest(...)`` per batch
+(``_pg_sql.CLAIM``), rows go through psycopg's pipelined ``executemany``, and a commit that
+changed tasks sends a ``NOTIFY``. (The lease is renewed by a thread of its own:
+``_pg_lease.py``.)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from .._model.task import Task
+from ._batch import Batch
+from ._cells import cells
+from ._codec import PLAIN_EXECUTION_COLUMNS, STATE_COLUMNS, state_row, task_row
+from ._pg_sql import (
+    CLAIM,
+    COUNT_CHANGE,
+    DELETE_STATES,
+    DELETE_TASKS,
+    EXECUTION_BULK,
+    EXECUTION_TYPES,
+    EXECUTION_UPSERT,
+    LOCK_STATES,
+    PLAIN_EXECUTION_BULK,
+    PLAIN_EXECUTION_UPSERT,
+    STATE_TYPES,
+    STATE_UPDATE_BULK,
+    STATE_UPSERT,
+    TASK_UPSERT,
+    VERSIONS,
+)
+from ._pg_watch import PgChangeWatch
+from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._watch import LOOK_SECONDS
+from ._writer import Writer
+
+__all__ = ["PgConnection", "PgWriter", "pg_cells"]
+
+log = logging.getLogger("cognia_nb.stores.postgres")
+
+PgConnection = psycopg.Connection[tuple[Any, ...]]
+#: About the values bound, not the server: the batch is written again, row by row, encoded.
+_DATA_ERRORS = (psycopg.DataError, psycopg.ProgrammingError, psycopg.IntegrityError,
+                UnicodeError, OverflowError, TypeError, ValueError)  # fmt: skip
+#: Two commits crossed: the batch is simply committed again.
+_TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure)
+_ATTEMPTS = 5
+
+
+_CASTS: dict[str, Callable[[Any], Any]] = {"float8": float, "int4": int, "int8": int}
+
+
+def columns_of(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
+    """Rows as one list per column (the bulk statements' arrays), each value made the
+    column's type (a list of one type: psycopg dumps it as one array)."""
+    out: list[list[Any]] = []
+    for kind, values in zip(types, zip(*rows, strict=True), strict=True):
+        cast = _CASTS.get(kind)
+        if cast is None:
+            out.append(list(values))
+        else:
+            out.append([None if v is None else cast(v) for v in values])
+    return out
+
+
+def _pg_cell(value: Any) -> Any:
+    """What PostgreSQL text can hold: no NUL, no lone surrogates (replaced by U+FFFD)."""
+    if isinstance(value, bytes):  # cell() made bytes of a str with lone surrogates
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return value
+
+
+def pg_cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`~cognia_nb.stores._cells.cells` of a row, made storable in PostgreSQL text
+    (the careful path: lossy only for NUL characters and lone surrogates)."""
+    return tuple(_pg_cell(v) for v in cells(row))
+
+
+_STATE_UPDATE_TYPES = [*(STATE_TYPES[c] for c in STATE_COLUMNS), "int8"]
+_EXECUTION_TYPES = list(EXECUTION_TYPES.values())
+_PLAIN_TYPES = [EXECUTION_TYPES[c] for c in PLAIN_EXECUTION_COLUMNS]
+
+
+class PgHeldStates(HeldStates):
+    """:class:`HeldStates` with PostgreSQL statements."""
+
+    def claim(self, conn: Any, owner: str, items: list[tuple[Task, float]]) -> list[bool]:
+        """Claim ``(task, due)`` firings in one statement, writing each won task's state."""
+        self._claims += 1
+        token = f"{owner}/{self._claims}"
+        seqs: dict[str, int] = {}
+        columns: list[list[Any]] = [[] for _ in range(len(state_row(items[0][0])) + 2)]
+        for i, (task, due) in enumerate(items, 1):
+            if not i % ROWS_PER_GIL_HOLD:
+                let_others_run()
+            seqs[task.id] = task._state_seq  # before reading the state: see HeldStates.claim
+            for column, value in zip(columns, (*state_row(task), due, task._version),
+                                     strict=True):  # fmt: skip
+                column.append(value)
+        won = {task_id for (task_id,) in conn.execute(CLAIM, (token, *columns))}
+        held = self._held
+        results = []
+        for task, _ in items:  # a task given twice is won once
+            mine = task.id in won
+            won.discard(task.id)
+            results.append(mine)
+            entry = held.get(task.id) if mine else None
+            if entry is not None and entry[2] <= seqs[task.id]:
+                self._take(task.id)
+        return results
+
+    def held_ids(self) -> list[str]:
+        return list(self._held)
+
+    def write(self, conn: Any, *, everything: bool = False) -> int:
+        """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
+        if not self._held:
+            return 0
+        cutoff = time.monotonic() - self.hold_seconds
+        due: list[Task] = []
+        for task, since, _ in self._held.values():
+            if not everything and since > cutoff:
+                break
+            due.append(task)
+        for task in due:
+            self._take(task.id)
+        if due:
+            rows = [(*state_row(t), t._version) for t in due]
+            conn.execute(STATE_UPDATE_BULK, columns_of(rows, _STATE_UPDATE_TYPES))
+        return len(due)
+
+
+class PgWriter(Writer):
+    """One thread, one PostgreSQL connection, group commits (see the module docstring)."""
+
+    def __init__(
+        self,
+        connect: Callable[[], PgConnection],
+        owner: str,
+        *,
+        channel: str,
+        lease_seconds: float,
+        window: float = 0.05,
+        on_commit: Callable[[Any], None] | None = None,
+        location: str = "",
+    ) -> None:
+        super().__init__(connect, owner, window=window, on_commit=on_commit,  # type: ignore[arg-type]
+                         location=location)  # fmt: skip
+        self.name = "cognia_nb-postgres-writer"
+        self.channel = channel
+        self.lease_seconds = lease_seconds
+        self._next_beat = float("inf")  # the lease thread beats (``_pg_lease.py``)
+        self._held = PgHeldStates()
+        self._watch: PgChangeWatch = PgChangeWatch(owner)  # type: ignore[assignment]
+
+    # -- committing -----------------------------------------------------------------------
+
+    def _attempt(self, conn: Any, batch: Batch) -> Any:
+        """Commit a batch (merged with a failed one); on a failure of the server, keep it."""
+        if self._failed is not None:
+            batch = self._failed.merge(batch)
+        self._inflight, self._failed = batch, None
+        try:
+            if conn is None:
+                conn = self._connect()
+            self._commit_retrying(conn, batch)
+        except (psycopg.Error, OSError) as exc:
+            self._keep(batch, exc)
+            if conn is not None:
+                conn.close()
+            return None
+        self._failures.recovered()
+        self._inflight = None
+        return conn
+
+    def _commit_retrying(self, conn: Any, batch: Batch) -> None:
+        for attempt in range(_ATTEMPTS):
+            try:
+                try:
+                    self._commit(conn, batch, careful=False)
+                except _DATA_ERRORS as exc:
+                    if isinstance(exc, _TRANSIENT):
+                        raise
+                    log.warning("a batch could not be bound (%s); writing it again, encoded",
+                                exc)  # fmt: skip
+                    self._commit(conn, batch, careful=True)
+                return
+            except _TRANSIENT:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+
+    def _put(self, conn: Any, sql: str, rows: list[tuple[Any, ...]], careful: bool) -> None:
+        """``executemany``; ``careful``: row by row (a savepoint each), encoded for
+        PostgreSQL, unstorable rows dropped (logged and counted)."""
+        if not careful:
+            conn.cursor().executemany(sql, [cells(r) for r in rows])
+            return
+        for row in rows:
+            try:
+                with conn.transaction():
+                    conn.execute(sql, pg_cells(row))
+            except _DATA_ERRORS as exc:
+                self._failures.dropped += 1
+                log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
+
+    def _bulk(self, conn: Any, sql: str, types: list[str], rows: list[tuple[Any, ...]],  # noqa: PLR0917
+              careful: bool, row_sql: str) -> None:  # fmt: skip
+        """Many rows in one statement; ``careful``: row by row, as :meth:`_put` does."""
+        if careful:
+            self._put(conn, row_sql, rows, careful=True)
+            return
+        conn.execute(sql, columns_of([cells(r) for r in rows], types))
+
+    def _commit(self, conn: Any, batch: Batch, *, careful: bool) -> None:
+        tasks, states, deleted = batch.tasks, batch.states, batch.deleted
+        held = self._held
+        assert isinstance(held, PgHeldStates)
+        held.hold(list(states.values()))
+        task_rows = [task_row(t) for t in tasks.values()]
+        whole_states = [state_row(t) for t in tasks.values()]
+        plain_rows, execution_rows = self._rows(batch)
+        touched = {*tasks, *deleted, *held.held_ids()}
+        for items, _ in batch.claims:
+            touched.update(task.id for task, _ in items)
+        results: list[list[bool]] = []
+        held.begin()
+        try:
+            with conn.transaction():
+                if touched:
+                    conn.execute(LOCK_STATES, (sorted(touched),))
+                if task_rows:  # whole tasks, their state included (in id order)
+                    self._put(conn, TASK_UPSERT, sorted(task_rows, key=_first), careful)
+                    self._put(conn, STATE_UPSERT, sorted(whole_states, key=_first), careful)
+                    for task_id, version in conn.execute(VERSIONS, (list(tasks),)):
+                        tasks[task_id]._version = version
+                    held.written(list(tasks))
+                results = self._claim_all(conn, batch)
+                held.write(conn, everything=bool(batch.flushes) or self._stopping)
+                if deleted:
+                    conn.execute(DELETE_TASKS, (list(deleted),))
+                    conn.execute(DELETE_STATES, (list(deleted),))
+                    held.written(list(deleted))
+                if plain_rows:
+                    self._bulk(conn, PLAIN_EXECUTION_BULK, _PLAIN_TYPES, plain_rows, careful,
+                               PLAIN_EXECUTION_UPSERT)  # fmt: skip
+                if execution_rows:
+                    self._bulk(conn, EXECUTION_BULK, _EXECUTION_TYPES, execution_rows, careful,
+                               EXECUTION_UPSERT)  # fmt: skip
+                if task_rows or deleted:  # others hear that tasks changed
+                    conn.execute(COUNT_CHANGE, (self.channel, self.owner))
+                if self._on_commit is not None:
+                    self._on_commit(conn)
+        except BaseException:
+            held.rollback()
+            raise
+        held.commit()
+        if task_rows or deleted:
+            self._watch.committed({i: t._version for i, t in tasks.items()}, deleted)
+        self.commits += 1
+        self._committed(batch, results)
+
+    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
+        """The batch's claims in one statement when no task is in two of them (else one
+        statement per claim, in order: a task's due times are claimed one after the other)."""
+        held = self._held
+        assert isinstance(held, PgHeldStates)
+        claims = [items for items, _ in batch.claims]
+        merged = [item for items in claims for item in items]
+        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
+            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
+        won = held.claim(conn, self.owner, merged) if merged else []
+        results, start = [], 0
+        for items in claims:
+            results.append(won[start : start + len(items)])
+            start += len(items)
+        return results
+
+    # -- leases and changes ---------------------------------------------------------------
+
+    def _look(self, conn: Any) -> Any:
+        """Look for other processes' changes (see ``_pg_watch.py``)."""
+        try:
+            if conn is None:
+                conn = self._connect()
+            self._watch.look(conn)
+        except (psycopg.Error, OSError) as exc:
+            self._watch.next_look = time.monotonic() + LOOK_SECONDS
+            log.debug("could not look for changes: %s", exc)
+            if conn is not None:
+                conn.close()
+            return None
+        return conn
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
