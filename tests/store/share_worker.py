@@ -1,6 +1,6 @@
 """Process B of the two-process tests (run as a script).
 
-    python share_worker.py STORE SECONDS
+    python share_worker.py KIND LOCATION SCHEMA SECONDS    (KIND: sqlite or postgres)
 
 Creates "job" (every 0.1 s) and "shared" (every 1 s), prints ``anchor <iso>`` for "shared",
 then for SECONDS prints ``ran <time>`` for each execution of "job" and ``seen <time> <name>``
@@ -14,9 +14,18 @@ import sys
 import time
 
 from cognia_nb import Scheduler
+from cognia_nb.stores import SQLiteStore, Store
 
 
-async def main(store: str, seconds: float) -> None:
+def _store(kind: str, location: str, schema: str) -> Store:
+    if kind == "postgres":
+        from cognia_nb.stores import PostgresStore
+
+        return PostgresStore(location, schema=schema)
+    return SQLiteStore(location)
+
+
+async def main(store: Store, seconds: float) -> None:
     scheduler = Scheduler(store=store, timezone="UTC").start()
 
     def job() -> None:
@@ -42,4 +51,4 @@ async def main(store: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+    asyncio.run(main(_store(*sys.argv[1:4]), float(sys.argv[4])))

@@ -1,11 +1,10 @@
-"""Two real processes on one SQLite file: a pause in one is not undone by the other, a task
-made by one is seen by the other within about a second, and a shared interval task has one
-anchor."""
+"""Two real processes on one store (a SQLite file; the pause test also on PostgreSQL): a pause
+in one is not undone by the other, a task made by one is seen by the other within about a
+second, and a shared interval task has one anchor."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,14 +16,15 @@ import pytest
 from cognia_nb import Scheduler
 from cognia_nb.stores import SQLiteStore
 
+from .conftest import Place
+
 WORKER = Path(__file__).with_name("share_worker.py")
 TICKER = Path(__file__).with_name("tick_worker.py")
 
 
 @pytest.mark.timeout(120)
-async def test_a_pause_in_one_process_holds_in_the_other(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    b = subprocess.Popen([sys.executable, str(WORKER), str(path), "6"],
+async def test_a_pause_in_one_process_holds_in_the_other(place: Place) -> None:
+    b = subprocess.Popen([sys.executable, str(WORKER), *place.argv(), "6"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert b.stdout is not None
     first = await asyncio.to_thread(b.stdout.readline)
@@ -32,7 +32,7 @@ async def test_a_pause_in_one_process_holds_in_the_other(tmp_path: Path) -> None
     b_anchor = datetime.fromisoformat(first.split()[1])
     await asyncio.sleep(1.0)  # B runs "job" for a while
 
-    a = Scheduler(store=str(path), timezone="UTC").start()
+    a = Scheduler(store=place.store(), timezone="UTC").start()
     try:
         job = a.get_task("job")
         a.pause_task(job.id)
@@ -61,10 +61,7 @@ async def test_a_pause_in_one_process_holds_in_the_other(tmp_path: Path) -> None
     lag = seen[other.name] - created_at
     assert lag < 3.0, f"B saw the new task after {lag:.2f} s"  # ~0.5 s unloaded
     assert ["status", "paused"] in lines
-    conn = sqlite3.connect(path)
-    status = conn.execute("SELECT status FROM task_state WHERE id = ?", (job.id,)).fetchone()
-    conn.close()
-    assert status == ("paused",)
+    assert place.query("SELECT status FROM task_state WHERE id = ?", (job.id,)) == [("paused",)]
 
 
 @pytest.mark.timeout(120)
