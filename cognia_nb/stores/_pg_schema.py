@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
+from ._migrations import apply_migrations
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -116,6 +118,11 @@ PG_MIGRATIONS: tuple[str, ...] = (
 
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 
+_SET_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
 
 class PgNewerSchemaError(Exception):
     """The schema was written by a newer cognia_nb (``args[0]`` is its version)."""
@@ -150,15 +157,11 @@ def pg_migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cognia_nb:{schema}",))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         version = schema_version(conn, schema)
-        if version > PG_SCHEMA_VERSION:
-            raise PgNewerSchemaError(version)
-        for target in range(version + 1, PG_SCHEMA_VERSION + 1):
-            for statement in PG_MIGRATIONS[target - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement.encode())  # DDL text of this module, no parameters
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(target),),
-            )
+        apply_migrations(
+            version,
+            PG_MIGRATIONS,
+            lambda statement: conn.execute(statement.encode()),  # DDL of this module, no params
+            lambda target: conn.execute(_SET_VERSION, (str(target),)),
+            PgNewerSchemaError,
+        )
     return version

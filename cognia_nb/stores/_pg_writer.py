@@ -98,44 +98,25 @@ class PgHeldStates(HeldStates):
 
     def claim(self, conn: Any, owner: str, items: list[tuple[Task, float]]) -> list[bool]:
         """Claim ``(task, due)`` firings in one statement, writing each won task's state."""
-        self._claims += 1
-        token = f"{owner}/{self._claims}"
+        token = self._token(owner)
         seqs: dict[str, int] = {}
         columns: list[list[Any]] = [[] for _ in range(len(state_row(items[0][0])) + 2)]
         for i, (task, due) in enumerate(items, 1):
             if not i % ROWS_PER_GIL_HOLD:
                 let_others_run()
-            seqs[task.id] = task._state_seq  # before reading the state: see HeldStates.claim
+            seqs[task.id] = task._state_seq  # before reading the state: see HeldStates._results
             for column, value in zip(columns, (*state_row(task), due, task._version),
                                      strict=True):  # fmt: skip
                 column.append(value)
         won = {task_id for (task_id,) in conn.execute(CLAIM, (token, *columns))}
-        held = self._held
-        results = []
-        for task, _ in items:  # a task given twice is won once
-            mine = task.id in won
-            won.discard(task.id)
-            results.append(mine)
-            entry = held.get(task.id) if mine else None
-            if entry is not None and entry[2] <= seqs[task.id]:
-                self._take(task.id)
-        return results
+        return self._results(items, won, seqs)
 
     def held_ids(self) -> list[str]:
         return list(self._held)
 
     def write(self, conn: Any, *, everything: bool = False) -> int:
         """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
-        if not self._held:
-            return 0
-        cutoff = time.monotonic() - self.hold_seconds
-        due: list[Task] = []
-        for task, since, _ in self._held.values():
-            if not everything and since > cutoff:
-                break
-            due.append(task)
-        for task in due:
-            self._take(task.id)
+        due = self._due(everything)
         if due:
             rows = [(*state_row(t), t._version) for t in due]
             conn.execute(STATE_UPDATE_BULK, columns_of(rows, _STATE_UPDATE_TYPES))
@@ -144,6 +125,8 @@ class PgHeldStates(HeldStates):
 
 class PgWriter(Writer):
     """One thread, one PostgreSQL connection, group commits (see the module docstring)."""
+
+    _storage_errors = (psycopg.Error, OSError)
 
     def __init__(
         self,
@@ -167,25 +150,8 @@ class PgWriter(Writer):
 
     # -- committing -----------------------------------------------------------------------
 
-    def _attempt(self, conn: Any, batch: Batch) -> Any:
-        """Commit a batch (merged with a failed one); on a failure of the server, keep it."""
-        if self._failed is not None:
-            batch = self._failed.merge(batch)
-        self._inflight, self._failed = batch, None
-        try:
-            if conn is None:
-                conn = self._connect()
-            self._commit_retrying(conn, batch)
-        except (psycopg.Error, OSError) as exc:
-            self._keep(batch, exc)
-            if conn is not None:
-                conn.close()
-            return None
-        self._failures.recovered()
-        self._inflight = None
-        return conn
-
-    def _commit_retrying(self, conn: Any, batch: Batch) -> None:
+    def _commit_or_encode(self, conn: Any, batch: Batch) -> None:
+        """Commit a batch as the SQLite writer does; crossed commits are committed again."""
         for attempt in range(_ATTEMPTS):
             try:
                 try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ._migrations import apply_migrations
+
 __all__ = [
     "MIGRATIONS",
     "READABLE_VERSION",
@@ -197,13 +199,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = current_version(conn)
-        if version > SCHEMA_VERSION:
-            raise NewerSchemaError(version)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            set_meta(conn, "schema_version", str(target))
+        apply_migrations(version, MIGRATIONS, conn.execute,
+                         lambda target: set_meta(conn, "schema_version", str(target)),
+                         NewerSchemaError)  # fmt: skip
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

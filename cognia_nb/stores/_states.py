@@ -114,20 +114,30 @@ class HeldStates:
         self, conn: sqlite3.Connection, owner: str, items: list[tuple[Task, float]]
     ) -> list[bool]:
         """Claim ``(task, due)`` firings, writing each won task's state; one bool per item."""
-        # claimed_by names this very claim, so reading the winners back cannot mistake an
-        # earlier claim of the same firing for this one.
-        self._claims += 1
-        token = f"{owner}/{self._claims}"
+        token = self._token(owner)
         rows = []
         seqs: dict[str, int] = {}
         for i, (task, due) in enumerate(items, 1):
             if not i % ROWS_PER_GIL_HOLD:
                 let_others_run()
-            seqs[task.id] = task._state_seq  # before reading the state: see release below
+            seqs[task.id] = task._state_seq  # before reading the state: see _results
             rows.append((due, token, *state_row(task), task._version))
         conn.executemany(_CLAIM, rows)
         ids = json.dumps(list(seqs))
         won = {task_id for (task_id,) in conn.execute(_WON, (ids, token))}
+        return self._results(items, won, seqs)
+
+    def _token(self, owner: str) -> str:
+        """A new claim's ``claimed_by``: it names this very claim, so reading the winners back
+        cannot mistake an earlier claim of the same firing for this one."""
+        self._claims += 1
+        return f"{owner}/{self._claims}"
+
+    def _results(
+        self, items: list[tuple[Task, float]], won: set[str], seqs: dict[str, int]
+    ) -> list[bool]:
+        """One bool per claimed item from the ids ``won``; a won claim made from a task's state
+        at ``seqs[id]`` or later carried what was held of it, which is then dropped."""
         held = self._held
         results = []
         for task, _ in items:  # a task given twice is won once
@@ -141,9 +151,16 @@ class HeldStates:
 
     def write(self, conn: sqlite3.Connection, *, everything: bool = False) -> int:
         """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
+        due = self._due(everything)
+        if due:
+            conn.executemany(TASK_STATE_UPDATE, [(*state_row(t), t._version) for t in due])
+        return len(due)
+
+    def _due(self, everything: bool) -> list[Task]:
+        """Take out the states held for ``hold_seconds`` (all of them with ``everything``)."""
         held = self._held
         if not held:
-            return 0
+            return []
         cutoff = time.monotonic() - self.hold_seconds
         due: list[Task] = []
         for task, since, _ in held.values():
@@ -152,6 +169,4 @@ class HeldStates:
             due.append(task)
         for task in due:
             self._take(task.id)
-        if due:
-            conn.executemany(TASK_STATE_UPDATE, [(*state_row(t), t._version) for t in due])
-        return len(due)
+        return due

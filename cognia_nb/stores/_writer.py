@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .._model.task import Execution, Task
 from ._batch import LOOK, Batch, Claim, ClaimDone, Look
@@ -76,6 +76,8 @@ class Writer(threading.Thread):
     """One thread, one connection, group commits."""
 
     heartbeat = HEARTBEAT_SECONDS  # seconds between beats in the process table
+    #: Failures of the storage, not of the data: the batch is kept and retried with backoff.
+    _storage_errors: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error, OSError)
 
     def __init__(
         self,
@@ -252,19 +254,15 @@ class Writer(threading.Thread):
                 conn.close()
 
     def _attempt(self, conn: sqlite3.Connection | None, batch: Batch) -> sqlite3.Connection | None:
-        """Commit a batch (merged with a failed one); on a failure of the disk, keep it."""
+        """Commit a batch (merged with a failed one); on a failure of the storage, keep it."""
         if self._failed is not None:
             batch = self._failed.merge(batch)
         self._inflight, self._failed = batch, None
         try:
             if conn is None:
                 conn = self._connect()
-            try:
-                self._commit(conn, batch, careful=False)
-            except _DATA_ERRORS as exc:
-                log.warning("a batch could not be bound (%s); writing it again, encoded", exc)
-                self._commit(conn, batch, careful=True)
-        except (sqlite3.Error, OSError) as exc:
+            self._commit_or_encode(conn, batch)
+        except self._storage_errors as exc:
             self._keep(batch, exc)
             if conn is not None:
                 conn.close()  # a fresh connection for the retry
@@ -272,6 +270,14 @@ class Writer(threading.Thread):
         self._failures.recovered()
         self._inflight = None
         return conn
+
+    def _commit_or_encode(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        """Commit a batch; one the database refuses to bind is written again, encoded."""
+        try:
+            self._commit(conn, batch, careful=False)
+        except _DATA_ERRORS as exc:
+            log.warning("a batch could not be bound (%s); writing it again, encoded", exc)
+            self._commit(conn, batch, careful=True)
 
     def _keep(self, batch: Batch, exc: BaseException) -> None:
         """A commit failed for a reason that is not about data: keep the batch, release the

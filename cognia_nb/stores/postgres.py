@@ -19,22 +19,21 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError, StoreError, TaskValidationError
-from .._model.task import Execution, ExecutionStatus, Task
-from ._base import Store
-from ._health import StoreHealth
+from .._model.task import ExecutionStatus
 from ._pg_dsn import mask
-from ._procs import owner_token, process_info
-from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE
+from ._procs import process_info
+from ._retention import FROM_FILE
+from ._writer_backed import WriterBackedStore
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
     from ._pg_lease import Lease
-    from ._pg_writer import PgConnection, PgWriter
+    from ._pg_writer import PgConnection
 
 __all__ = ["PostgresStore"]
 
@@ -49,7 +48,7 @@ def _require_psycopg() -> None:
         raise MissingDependencyError("psycopg[binary,pool]", "postgres") from None
 
 
-class PostgresStore(Store):
+class PostgresStore(WriterBackedStore):
     """Tasks and executions in a PostgreSQL database, shared by every process that opens it.
 
     Args:
@@ -74,7 +73,10 @@ class PostgresStore(Store):
         TaskValidationError: ``schema`` empty or ``lease_seconds`` not positive.
     """
 
-    claims_async = True
+    _log = log
+    _mark = "%s"
+    _seq = "seq"
+    _no_limit = None  # LIMIT NULL: all rows
 
     def __init__(
         self,
@@ -101,28 +103,17 @@ class PostgresStore(Store):
                 f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}",
                 field="lease_seconds", value=lease_seconds,
             )  # fmt: skip
+        super().__init__(max_executions_per_task=max_executions_per_task,
+                         max_age_days=max_age_days, commit_window=commit_window,
+                         read_only=read_only)  # fmt: skip
         self._dsn = dsn
         self.schema = schema
         self.location = f"{mask(dsn)} (schema {schema})"
         self.lease_seconds = float(lease_seconds)
-        self._asked = (max_executions_per_task, max_age_days)
-        self.max_executions_per_task: int = (
-            DEFAULT_MAX_EXECUTIONS if max_executions_per_task is FROM_FILE
-            else max_executions_per_task
-        )  # fmt: skip
-        self.max_age_days: float | None = (
-            DEFAULT_MAX_AGE_DAYS if max_age_days is FROM_FILE else max_age_days
-        )
-        self.commit_window = commit_window
         self.pool_size = pool_size
-        self.read_only = read_only
-        self.owner = owner_token()
         self.channel = f"cognia_nb:{schema}"[:63]
         self._pool: ConnectionPool[Any] | None = None
-        self._writer: PgWriter | None = None
         self._lease: Lease | None = None
-        self._last_prune = 0.0
-        self._closed_health = StoreHealth()
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask(self._dsn)!r}, schema={self.schema!r})"
@@ -194,15 +185,13 @@ class PostgresStore(Store):
         self._pool = self._open_pool()
         if self.read_only:
             return
-        self._writer = PgWriter(self._connect_writer, self.owner, channel=self.channel,
-                                lease_seconds=self.lease_seconds, window=self.commit_window,
-                                on_commit=self._prune, location=self.location)  # fmt: skip
-        self._writer.start()
+        self._start_writer(PgWriter(self._connect_writer, self.owner, channel=self.channel,
+                                    lease_seconds=self.lease_seconds,
+                                    window=self.commit_window, on_commit=self._prune,
+                                    location=self.location))  # fmt: skip
         self._lease = Lease(self._connect, self.owner, self.lease_seconds, self._insert_process,
                             self.location)  # fmt: skip
         self._lease.start()
-        self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
-        self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
 
     def _inspect(self, conn: PgConnection) -> None:
         """A read-only open: the schema must exist, at this version (nothing is written)."""
@@ -234,7 +223,7 @@ class PostgresStore(Store):
                 conn.execute(RELEASE, ([str(o) for o, _ in dead],))
             self._insert_process(conn)
             self.max_executions_per_task, self.max_age_days = settle(
-                _QMark(conn),  # type: ignore[arg-type]
+                self._retention_conn(conn),
                 *self._asked,
             )
 
@@ -246,66 +235,12 @@ class PostgresStore(Store):
             (self.owner, socket.gethostname(), os.getpid(), process_info(), self.lease_seconds),
         )
 
-    # -- writes (non-blocking) ------------------------------------------------------------
-
-    def _w(self) -> PgWriter:
-        if self.read_only:
-            raise self._fail("was opened read-only; nothing is written to it")
-        if self._writer is None:
-            self.open()
-        assert self._writer is not None
-        return self._writer
-
-    def save_task(self, task: Task) -> None:
-        self._w().save_task(task)
-
-    def save_task_state(self, task: Task) -> None:
-        self._w().save_state(task)
-
-    def delete_task(self, task_id: str) -> None:
-        self._w().delete_task(task_id)
-
-    def save_execution(self, execution: Execution) -> None:
-        self._w().save_execution(execution)
-
-    def watch(self, watcher: Callable[[list[Task], set[str]], None] | None) -> None:
-        if self._writer is not None:
-            self._writer.watch(watcher)
-
-    def task_unwritten(self, task_id: str) -> bool:
-        return self._writer is not None and self._writer.task_unwritten(task_id)
-
-    def when_committed(self, callback: Callable[[], None]) -> None:
-        self._w().when_committed(callback)
-
-    def claim_batch(
-        self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
-    ) -> None:
-        self._w().claim(items, done)
-
-    @property
-    def health(self) -> StoreHealth:
-        """Whether writes reach the server (a failing one shows here at once)."""
-        return self._closed_health if self._writer is None else self._writer.health
-
-    def flush(self) -> None:
-        """Wait until what was saved so far is committed, or its commit failed."""
-        if self._writer is not None:
-            self._writer.flush()
-
     def close(self) -> None:
         """Commit what is pending, release this process's claims and unregister it."""
         if self._lease is not None:
             self._lease.stop()
             self._lease = None
-        if self._writer is not None:
-            self._writer.stop()
-            self._closed_health = health = self._writer.health
-            if not health.ok or health.lost:
-                log.error("%s closed with writes not stored: %s", self.location, health)
-            self._writer = None
-            for bound in ("save_execution", "save_task_state"):
-                self.__dict__.pop(bound, None)
+        if self._stop_writer():
             self._unregister()
         if self._pool is not None:
             self._pool.close()
@@ -334,26 +269,6 @@ class PostgresStore(Store):
         assert self._pool is not None
         return self._pool.connection()
 
-    def _read_ready(self) -> None:
-        self.flush()
-        if self._writer is not None and self._writer.error is not None:
-            raise self._fail("the writer thread failed", self._writer.error)
-
-    def load_tasks(self) -> list[Task]:
-        from ._codec import TASK_SELECT, task_from_row
-
-        self._read_ready()
-        with self._read() as conn:
-            rows = conn.execute(TASK_SELECT).fetchall()
-        tasks = []
-        for row in rows:
-            try:
-                tasks.append(task_from_row(tuple(row)))
-            except (ValueError, KeyError) as exc:
-                log.error("%s: task %r cannot be read and is skipped: %s", self.location,
-                          row[0], exc)  # fmt: skip
-        return tasks
-
     def stored_trigger(self, task_id: str) -> Any:
         """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""
         import json
@@ -368,71 +283,19 @@ class PostgresStore(Store):
             return None
         return None if row is None else json.loads(row[0])
 
-    def get_execution(self, execution_id: str) -> Execution | None:
-        from ._codec import EXECUTION_COLUMNS, execution_from_row
-
-        self._read_ready()
-        if self._writer is not None and not self._writer.health.ok:
-            waiting = self._writer.unwritten(execution_id)
-            if waiting is not None:
-                return waiting
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._read() as conn:
-            row = conn.execute(f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions "
-                               "WHERE id = %s", (execution_id,)).fetchone()  # fmt: skip
-        return None if row is None else execution_from_row(tuple(row))
+            rows: list[tuple[Any, ...]] = conn.execute(sql, params or None).fetchall()
+        return rows
 
-    @staticmethod
-    def _where(
-        task_id: str | None, statuses: Sequence[ExecutionStatus] | None, since_ts: float | None
-    ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if task_id is not None:
-            clauses.append("task_id = %s")
-            params.append(task_id)
-        if statuses:
-            clauses.append("status = ANY(%s)")
-            params.append([str(s) for s in statuses])
-        if since_ts is not None:
-            clauses.append("created_ts >= %s")
-            params.append(since_ts)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    def _status_in(self, statuses: Sequence[ExecutionStatus], params: list[Any]) -> str:
+        params.append([str(s) for s in statuses])
+        return "status = ANY(%s)"
 
-    def list_executions(
-        self,
-        task_id: str | None = None,
-        *,
-        limit: int | None = None,
-        statuses: Sequence[ExecutionStatus] | None = None,
-        since_ts: float | None = None,
-    ) -> list[Execution]:
-        from ._codec import EXECUTION_COLUMNS, execution_from_row
-
-        self._read_ready()
-        where, params = self._where(task_id, statuses, since_ts)
-        sql = (f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions{where} "
-               "ORDER BY created_ts DESC, seq DESC LIMIT %s")  # fmt: skip
-        with self._read() as conn:
-            rows = conn.execute(sql, [*params, limit]).fetchall()
-        return [execution_from_row(tuple(r)) for r in rows]
-
-    def history_columns(
-        self,
-        task_id: str | None = None,
-        *,
-        limit: int | None = None,
-        statuses: Sequence[ExecutionStatus] | None = None,
-        since_ts: float | None = None,
-    ) -> dict[str, Any]:
+    def _history(self, where: str, params: list[Any]) -> dict[str, Any]:
         """Executions encoded as a few strings built inside PostgreSQL (``_pg_history.py``)."""
         from ._pg_history import read_pg_history
 
-        self._read_ready()
-        where, params = self._where(task_id, statuses, since_ts)
-        if limit is not None:
-            newest = (f"SELECT seq FROM executions{where} "
-                      "ORDER BY created_ts DESC, seq DESC LIMIT %s")  # fmt: skip
-            where, params = f" WHERE seq IN ({newest})", [*params, limit]
         with self._read() as conn:
             return read_pg_history(conn, where, params)
 
@@ -443,19 +306,8 @@ class PostgresStore(Store):
                                 (list(ids),)).fetchall()  # fmt: skip
         return {str(i): str(o) for i, o in rows if o}
 
-    # -- retention (writer thread) --------------------------------------------------------
-
-    def _prune(self, conn: PgConnection) -> None:
-        import time
-
-        from ._retention import prune
-
-        now = time.monotonic()
-        if now - self._last_prune < 60:
-            return
-        self._last_prune = now
-        prune(_QMark(conn), self.now(), self.max_executions_per_task,  # type: ignore[arg-type]
-              self.max_age_days)  # fmt: skip
+    def _retention_conn(self, conn: PgConnection) -> Any:
+        return _QMark(conn)
 
 
 class _QMark:

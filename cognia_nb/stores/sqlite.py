@@ -20,34 +20,20 @@ import socket
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._errors import StoreError
-from .._model.task import Execution, ExecutionStatus, Task
-from ._base import Store
 from ._cells import text
-from ._codec import (
-    EXECUTION_COLUMNS,
-    TASK_SELECT,
-    execution_from_row,
-    task_from_row,
-    task_select,
-)
-from ._health import StoreHealth
+from ._codec import task_select
 from ._inspect import connect_read_only, inspect_version, to_wal
-from ._procs import (
-    NETWORK_FS_WARNED,
-    network_fs_type,
-    owner_token,
-    process_alive,
-    process_info,
-)
-from ._retention import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EXECUTIONS, FROM_FILE, prune, settle
+from ._procs import NETWORK_FS_WARNED, network_fs_type, process_alive, process_info
+from ._retention import FROM_FILE, settle
 from ._schema import READABLE_VERSION, SCHEMA_VERSION, NewerSchemaError, migrate
 from ._sqlite_history import read_history
 from ._writer import Writer
+from ._writer_backed import WriterBackedStore
 
 __all__ = ["SQLiteStore"]
 
@@ -57,7 +43,7 @@ BUSY_TIMEOUT_MS = 10_000
 WRITER_CACHE_KIB = 32_768  # an upper bound: the cache only grows as pages are used
 
 
-class SQLiteStore(Store):
+class SQLiteStore(WriterBackedStore):
     """Tasks and executions in one SQLite file.
 
     Args:
@@ -72,7 +58,10 @@ class SQLiteStore(Store):
             :class:`~cognia_nb.StoreError`. What ``cognia-nb tasks``/``history`` use.
     """
 
-    claims_async = True
+    _log = log
+    _mark = "?"
+    _seq = "rowid"
+    _no_limit = -1
 
     def __init__(
         self,
@@ -83,24 +72,13 @@ class SQLiteStore(Store):
         commit_window: float = 0.05,
         read_only: bool = False,
     ) -> None:
+        super().__init__(max_executions_per_task=max_executions_per_task,
+                         max_age_days=max_age_days, commit_window=commit_window,
+                         read_only=read_only)  # fmt: skip
         self.path = Path(path).expanduser()
         self.location = str(self.path)
-        self._asked = (max_executions_per_task, max_age_days)
-        self.max_executions_per_task: int = (
-            DEFAULT_MAX_EXECUTIONS if max_executions_per_task is FROM_FILE
-            else max_executions_per_task
-        )  # fmt: skip
-        self.max_age_days: float | None = (
-            DEFAULT_MAX_AGE_DAYS if max_age_days is FROM_FILE else max_age_days
-        )
-        self.commit_window = commit_window
-        self.read_only = read_only
-        self.owner = owner_token()
         self._conn: sqlite3.Connection | None = None
-        self._writer: Writer | None = None
-        self._last_prune = 0.0
-        self._closed_health = StoreHealth()
-        self._select = TASK_SELECT  # how tasks are read (read-only: for the file's schema)
+        # (self._select: read-only, the statement for the file's schema)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -195,12 +173,8 @@ class SQLiteStore(Store):
             log.warning("%s: journal mode is %r, not WAL", self.location, mode)
         self._conn = conn
         self._warn_network_fs()
-        self._writer = Writer(self._connect_writer, self.owner, window=self.commit_window,
-                              on_commit=self._prune, location=self.location)  # fmt: skip
-        self._writer.start()
-        # The two saves of every firing go straight to the writer (a few per execution).
-        self.save_execution = self._writer.save_execution  # type: ignore[method-assign]
-        self.save_task_state = self._writer.save_state  # type: ignore[method-assign]
+        self._start_writer(Writer(self._connect_writer, self.owner, window=self.commit_window,
+                                  on_commit=self._prune, location=self.location))  # fmt: skip
 
     def _open_read_only(self) -> None:
         if not self.path.is_file():
@@ -278,83 +252,9 @@ class SQLiteStore(Store):
         assert self._conn is not None
         return self._conn
 
-    # -- writes (non-blocking) ------------------------------------------------------------
-
-    def _w(self) -> Writer:
-        if self.read_only:
-            raise self._fail("was opened read-only; nothing is written to it")
-        if self._writer is None:
-            self.open()
-        assert self._writer is not None
-        return self._writer
-
-    def save_task(self, task: Task) -> None:
-        self._w().save_task(task)
-
-    def save_task_state(self, task: Task) -> None:
-        self._w().save_state(task)
-
-    def delete_task(self, task_id: str) -> None:
-        self._w().delete_task(task_id)
-
-    def save_execution(self, execution: Execution) -> None:
-        self._w().save_execution(execution)
-
-    def watch(self, watcher: Callable[[list[Task], set[str]], None] | None) -> None:
-        if self._writer is not None:  # (never reopens a closed store)
-            self._writer.watch(watcher)
-
-    def task_unwritten(self, task_id: str) -> bool:
-        return self._writer is not None and self._writer.task_unwritten(task_id)
-
-    def stored_trigger(self, task_id: str) -> Any:
-        """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""
-        try:
-            row = self._db().execute("SELECT trigger FROM tasks WHERE id = ?",
-                                     (task_id,)).fetchone()  # fmt: skip
-        except sqlite3.Error:
-            return None
-        return None if row is None else json.loads(text(row[0]))
-
-    def when_committed(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from the writer thread) once what was saved so far is committed;
-        a failing disk delays it until the commit goes through."""
-        self._w().when_committed(callback)
-
-    def claim_batch(
-        self, items: list[tuple[Task, float]], done: Callable[[list[bool]], None]
-    ) -> None:
-        self._w().claim(items, done)
-
-    @property
-    def health(self) -> StoreHealth:
-        """Whether writes reach the file (a failing disk shows here at once)."""
-        if self._writer is None:
-            return self._closed_health
-        return self._writer.health
-
-    def flush(self) -> None:
-        """Wait until what was saved so far is committed, or its commit failed (never raises:
-        a failing write is retried and shown in :attr:`health`)."""
-        if self._writer is not None:
-            self._writer.flush()
-
-    def _read_ready(self) -> None:
-        """Flush before a read; a writer that died of a bug makes reads fail loudly."""
-        self.flush()
-        if self._writer is not None and self._writer.error is not None:
-            raise self._fail("the writer thread failed", self._writer.error)
-
     def close(self) -> None:
         """Commit what is pending and release the file (never raises; see :attr:`health`)."""
-        if self._writer is not None:
-            self._writer.stop()
-            self._closed_health = health = self._writer.health
-            if not health.ok or health.lost:
-                log.error("%s closed with writes not stored: %s", self.location, health)
-            self._writer = None
-            for bound in ("save_execution", "save_task_state"):
-                self.__dict__.pop(bound, None)
+        self._stop_writer()
         if self._conn is not None and not self.read_only:
             try:
                 # A clean close releases this process's claims (claimed_due stays: a firing
@@ -372,89 +272,17 @@ class SQLiteStore(Store):
 
     # -- reads ----------------------------------------------------------------------------
 
-    def load_tasks(self) -> list[Task]:
-        self._read_ready()
-        tasks = []
-        for row in self._db().execute(self._select):
-            try:
-                tasks.append(task_from_row(row))
-            except (ValueError, KeyError) as exc:
-                log.error("%s: task %r cannot be read and is skipped: %s", self.location,
-                          row[0], exc)  # fmt: skip
-        return tasks
+    def stored_trigger(self, task_id: str) -> Any:
+        """The stored trigger of ``task_id`` (one primary-key read, no flush), or None."""
+        try:
+            row = self._db().execute("SELECT trigger FROM tasks WHERE id = ?",
+                                     (task_id,)).fetchone()  # fmt: skip
+        except sqlite3.Error:
+            return None
+        return None if row is None else json.loads(text(row[0]))
 
-    def get_execution(self, execution_id: str) -> Execution | None:
-        self._read_ready()
-        if self._writer is not None and not self._writer.health.ok:
-            waiting = self._writer.unwritten(execution_id)
-            if waiting is not None:
-                return waiting
-        row = (
-            self._db()
-            .execute(
-                f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions WHERE id = ?",
-                (execution_id,),
-            )
-            .fetchone()
-        )
-        return None if row is None else execution_from_row(row)
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db().execute(sql, params).fetchall()
 
-    def _where(
-        self,
-        task_id: str | None,
-        statuses: Sequence[ExecutionStatus] | None,
-        since_ts: float | None,
-    ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if task_id is not None:
-            clauses.append("task_id = ?")
-            params.append(task_id)
-        if statuses:
-            clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
-            params.extend(str(s) for s in statuses)
-        if since_ts is not None:
-            clauses.append("created_ts >= ?")
-            params.append(since_ts)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def list_executions(
-        self,
-        task_id: str | None = None,
-        *,
-        limit: int | None = None,
-        statuses: Sequence[ExecutionStatus] | None = None,
-        since_ts: float | None = None,
-    ) -> list[Execution]:
-        self._read_ready()
-        where, params = self._where(task_id, statuses, since_ts)
-        sql = (f"SELECT {', '.join(EXECUTION_COLUMNS)} FROM executions{where} "
-               f"ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
-        rows = self._db().execute(sql, [*params, -1 if limit is None else limit]).fetchall()
-        return [execution_from_row(r) for r in rows]
-
-    def history_columns(
-        self,
-        task_id: str | None = None,
-        *,
-        limit: int | None = None,
-        statuses: Sequence[ExecutionStatus] | None = None,
-        since_ts: float | None = None,
-    ) -> dict[str, Any]:
-        """Executions encoded as a few strings built inside SQLite (see ``_history.py``)."""
-        self._read_ready()
-        where, params = self._where(task_id, statuses, since_ts)
-        if limit is not None:
-            newest = (f"SELECT rowid FROM executions{where} "
-                      "ORDER BY created_ts DESC, rowid DESC LIMIT ?")  # fmt: skip
-            where, params = f" WHERE rowid IN ({newest})", [*params, limit]
+    def _history(self, where: str, params: list[Any]) -> dict[str, Any]:
         return read_history(self._connect, where, params)
-
-    # -- retention (writer thread) --------------------------------------------------------
-
-    def _prune(self, conn: sqlite3.Connection) -> None:
-        now = time.monotonic()
-        if now - self._last_prune < 60:
-            return
-        self._last_prune = now
-        prune(conn, self.now(), self.max_executions_per_task, self.max_age_days)

@@ -147,6 +147,17 @@ def shoot_outputs(page: Any, tmp_path: Path, theme: str) -> None:
         keep(tmp_path / f"magic-{what}-{theme}.png")
 
 
+def check_and_shoot(page: Any, board: Any, tmp_path: Path, theme: str) -> None:
+    """The states at 1,400 px in ``theme``: checked, laid out, legible and shot, then the
+    backfill's detail and the cells' outputs."""
+    check_states(board)
+    snap(page, board, tmp_path, f"board-states-{theme}-1400")
+    check_layout(board, MINE)
+    check_contrast(board)
+    check_backfill_detail(page, board, tmp_path, f"board-backfill-{theme}-detail")
+    shoot_outputs(page, tmp_path, theme)
+
+
 def keeps_its_scroll(board: Any) -> None:
     """The detail re-renders as the batch moves on; the executions table stays where it was."""
     expect = playwright_api.expect
@@ -167,12 +178,7 @@ def test_board_states_light_and_narrow(lab_factory: Any, browser: Any, tmp_path:
     lab = lab_factory({"states.ipynb": states_notebook()})
     page, board = start(lab, browser)
     try:
-        check_states(board)
-        snap(page, board, tmp_path, "board-states-light-1400")
-        check_layout(board, MINE)
-        check_contrast(board)
-        check_backfill_detail(page, board, tmp_path, "board-backfill-light-detail")
-        shoot_outputs(page, tmp_path, "light")
+        check_and_shoot(page, board, tmp_path, "light")
         keeps_its_scroll(board)
         page.set_viewport_size({"width": 800, "height": 1000})
         toggle_file_browser(page, open_it=True)
@@ -203,11 +209,6 @@ def test_board_states_dark(lab_factory: Any, browser: Any, tmp_path: Path) -> No
     lab = lab_factory({"states.ipynb": states_notebook()}, dark=True)
     page, board = start(lab, browser)
     try:
-        check_states(board)
-        snap(page, board, tmp_path, "board-states-dark-1400")
-        check_layout(board, MINE)
-        check_contrast(board)
-        check_backfill_detail(page, board, tmp_path, "board-backfill-dark-detail")
-        shoot_outputs(page, tmp_path, "dark")
+        check_and_shoot(page, board, tmp_path, "dark")
     finally:
         page.close()
