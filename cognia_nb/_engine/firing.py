@@ -287,7 +287,9 @@ class Firing:
             runner.submit(run)
         return run
 
-    def _busy_policy(self, task: Task, kind: TriggerKind, overlap: Overlap | None) -> Overlap | None:
+    def _busy_policy(
+        self, task: Task, kind: TriggerKind, overlap: Overlap | None
+    ) -> Overlap | None:
         """What a firing does while a handler of the task runs; None: it is skipped (and
         counted)."""
         policy = overlap or task.overlap

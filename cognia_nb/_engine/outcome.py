@@ -13,7 +13,14 @@ from .._errors import TaskAbortedError
 from .._model.task import TaskResult
 from .context import AbortSignal
 
-__all__ = ["NONE_SUCCEEDED", "Outcome", "Raised", "aborted_outcome", "error_outcome", "value_outcome"]
+__all__ = [
+    "NONE_SUCCEEDED",
+    "Outcome",
+    "Raised",
+    "aborted_outcome",
+    "error_outcome",
+    "value_outcome",
+]
 
 
 @dataclass(slots=True)

@@ -188,7 +188,9 @@ class Runner(GivingUp):
     # This is the path every execution takes, so it is one function: a frame per execution
     # costs about as much as a dozen of the lines in it.
 
-    def _attempt(self, run: Run, handler: Handler | None, begin: bool = False) -> None:
+    def _attempt(  # noqa: PLR0915 - the path every execution takes, in one frame (above)
+        self, run: Run, handler: Handler | None, begin: bool = False
+    ) -> None:
         """Start an attempt; with ``begin``, the execution's first (it starts running)."""
         s, task = self.s, run.task
         if begin:
