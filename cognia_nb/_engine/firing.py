@@ -91,6 +91,7 @@ class Firing:
         self._answers: deque[tuple[list[tuple[Task, float]], list[bool], asyncio.Future[None]]]
         self._answers = deque()
         self._draining = False
+        self._now = scheduler.clock.now  # looked up once: see Runner._now
         self.chains_cut = 0  # events not emitted: their chain reached MAX_EVENT_DEPTH
         self._cut_logged: set[str] = set()
 
@@ -259,35 +260,47 @@ class Firing:
         """
         if task.calendar is not None and kind is _SCHEDULE and excluded(self.s, task, scheduled_ts):
             return None  # the calendar skips it
-        runner = self.s._runner
-        # Nothing running (the common case) costs two dict lookups, no policy at all.
-        busy = task.id in runner.by_task or task.id in runner.abandoned
-        policy = overlap or task.overlap
-        if busy:
-            if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
-                policy = Overlap.QUEUE  # "run now" never silently does nothing
-            if policy is Overlap.SKIP:
-                task.skipped_count += 1
-                for running in runner.running_for(task.id):
-                    running.skipped += 1
-                return None
         s = self.s
-        run = Run(task, f"x_{s._id_prefix}{next(s._ids):07x}", kind, scheduled_ts, s.clock.now(),
+        runner = s._runner
+        # Nothing running (the common case) costs two dict lookups, no policy at all.
+        busy = None
+        if task.id in runner.by_task or task.id in runner.abandoned:
+            busy = self._busy_policy(task, kind, overlap)
+            if busy is None:
+                return None
+        run = Run(task, f"x_{s._id_prefix}{next(s._ids):07x}", kind, scheduled_ts, self._now(),
                   depth)  # fmt: skip
         if missed:
             run.missed = missed
         if event is not None:
             run.event = event
         s.store.save_execution(run)
-        if busy and policy is Overlap.REPLACE:
-            self._replace(task, run)
-            busy = runner.busy(task.id)
-            policy = Overlap.QUEUE
-        if busy and policy is Overlap.QUEUE:
-            runner.enqueue(run)
+        if busy is None:
+            runner.submit(run)
             return run
-        runner.submit(run)
+        if busy is Overlap.REPLACE:
+            self._replace(task, run)
+            busy = Overlap.QUEUE if runner.busy(task.id) else Overlap.ALLOW
+        if busy is Overlap.QUEUE:
+            runner.enqueue(run)
+        else:
+            runner.submit(run)
         return run
+
+    def _busy_policy(
+        self, task: Task, kind: TriggerKind, overlap: Overlap | None
+    ) -> Overlap | None:
+        """What a firing does while a handler of the task runs; None: it is skipped (and
+        counted)."""
+        policy = overlap or task.overlap
+        if kind is TriggerKind.MANUAL and policy is Overlap.SKIP:
+            return Overlap.QUEUE  # "run now" never silently does nothing
+        if policy is Overlap.SKIP:
+            task.skipped_count += 1
+            for running in self.s._runner.running_for(task.id):
+                running.skipped += 1
+            return None
+        return policy
 
     def _replace(self, task: Task, ex: Execution) -> None:
         """overlap="replace": cancel what runs or waits; the new execution starts when the
@@ -303,25 +316,21 @@ class Firing:
             ex.logs.append(LogEntry(self.s.clock.now(), "warning", message, {}, 0))
             log.warning("task %r: replace %s", task.name, message)
 
-    def after_finish(self, run: Run) -> None:
-        """Called by the runner once an execution has its final status."""
-        self.record_finish(run)
-        self.announce_finish(run)
-
-    def record_finish(self, run: Run) -> None:
-        """Save a finished execution (and its task's state)."""
-        s, task = self.s, run.task
-        if run.trigger_kind is _SCHEDULE and isinstance(task.trigger, OnceTrigger):
-            task.status = TaskStatus.COMPLETED
-            task.next_run_ts = None
-        if not s.store.live_objects:
-            s.store.save_execution(run)
-            if task.id in s._tasks:
-                s.store.save_task_state(task)
-
-    def announce_finish(self, run: Run) -> None:
-        """Hooks and ``task:*`` events of a finished (and, if strict, committed) execution."""
+    def settle(self, run: Run, record: bool, announce: bool) -> None:
+        """An execution has its final status: ``record`` saves it (and its task's state),
+        ``announce`` fires its hooks and ``task:*`` events (with strict durability the runner
+        announces only once the record is committed: two calls)."""
         s, task, ex = self.s, run.task, run
+        if record:
+            if run.trigger_kind is _SCHEDULE and isinstance(task.trigger, OnceTrigger):
+                task.status = TaskStatus.COMPLETED
+                task.next_run_ts = None
+            if not s.store.live_objects:
+                s.store.save_execution(run)
+                if task.id in s._tasks:
+                    s.store.save_task_state(task)
+            if not announce:
+                return
         succeeded = ex.status is _SUCCEEDED
         if s.hooks.active:
             if succeeded:

@@ -41,7 +41,7 @@ def _arity(fn: Callable[..., Any]) -> int:
 class Handler:
     """A registered handler: ``fn(context)``, ``fn(args, context)`` or ``fn()``, sync or async."""
 
-    __slots__ = ("arity", "context", "fn", "is_async", "name", "plugin_id")
+    __slots__ = ("arity", "call", "context", "fn", "is_async", "name", "plugin_id")
 
     def __init__(
         self,
@@ -68,14 +68,15 @@ class Handler:
         self.is_async = _is_async(fn)
         self.arity = _arity(fn)
         self.context = context
-
-    def call(self, context: TaskContext) -> Any:
-        """Call the handler with the arguments its signature asks for."""
+        #: ``call(context)`` calls the handler with the arguments its signature asks for (for
+        #: the common ``fn(context)`` it is ``fn`` itself: no wrapper frame per execution).
+        self.call: Callable[[TaskContext], Any]
         if self.arity == 2:
-            return self.fn(context.args, context)
-        if self.arity == 1:
-            return self.fn(context)
-        return self.fn()
+            self.call = lambda context: fn(context.args, context)
+        elif self.arity == 1:
+            self.call = fn
+        else:
+            self.call = lambda context: fn()
 
     def __repr__(self) -> str:
         kind = "async" if self.is_async else "sync"

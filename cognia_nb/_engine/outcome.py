@@ -13,7 +13,14 @@ from .._errors import TaskAbortedError
 from .._model.task import TaskResult
 from .context import AbortSignal
 
-__all__ = ["Outcome", "Raised", "aborted_outcome", "error_outcome", "value_outcome"]
+__all__ = [
+    "NONE_SUCCEEDED",
+    "Outcome",
+    "Raised",
+    "aborted_outcome",
+    "error_outcome",
+    "value_outcome",
+]
 
 
 @dataclass(slots=True)
@@ -37,7 +44,7 @@ class Raised(Exception):
 
 # A handler returning None (the common case) succeeds with nothing to record; one shared
 # result serves them all (nothing mutates a finished attempt's result).
-_NONE_SUCCEEDED = Outcome(result=TaskResult())
+NONE_SUCCEEDED = Outcome(result=TaskResult())
 
 
 def aborted_outcome(signal: AbortSignal, timeout: float | None) -> Outcome:
@@ -53,7 +60,7 @@ def value_outcome(value: Any, signal: AbortSignal, timeout: float | None) -> Out
     if signal._aborted:
         return aborted_outcome(signal, timeout)
     if value is None:
-        return _NONE_SUCCEEDED
+        return NONE_SUCCEEDED
     result = TaskResult.from_value(value)
     if not result.success:
         return Outcome(result=result, error=result.error or "handler reported success=False")

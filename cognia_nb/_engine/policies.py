@@ -2,7 +2,7 @@
 
 The engine calls two functions here, each from one line: :func:`excluded` before a scheduled
 firing becomes an execution (``_firing.Firing.fire``) and :func:`after_outcome` once an
-execution has its final status (``_firing.Firing.after_finish``).
+execution has its final status (``_engine.firing.Firing.settle``).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from .durable import acknowledge
 from .eager import Resume
 from .giveup import Abandoned, GiveUpHost, GivingUp
 from .handlers import Handler
-from .outcome import Outcome, aborted_outcome, error_outcome, value_outcome
+from .outcome import NONE_SUCCEEDED, Outcome, aborted_outcome, error_outcome, value_outcome
 from .run import Run
 
 if TYPE_CHECKING:
@@ -56,9 +56,7 @@ __all__ = ["MAX_QUEUED_PER_TASK", "FinishSink", "Run", "Runner", "RunnerHost"]
 class FinishSink(Protocol):
     """Who records a finished run and tells the world (the scheduler's ``Firing``)."""
 
-    def record_finish(self, run: Run) -> None: ...
-
-    def announce_finish(self, run: Run) -> None: ...
+    def settle(self, run: Run, record: bool, announce: bool) -> None: ...
 
 
 class RunnerHost(GiveUpHost, Protocol):
@@ -112,6 +110,9 @@ class Runner(GivingUp):
         self.abandoned_total = 0  # handlers ever abandoned
         self._overflowing: set[str] = set()  # tasks whose queue dropped firings (logged once)
         self.deadlines = Deadlines(scheduler.clock)
+        # The clock's reading function, looked up once (a method lookup through the clock's
+        # class costs more than the reading itself; the scheduler's clock never changes).
+        self._now = scheduler.clock.now
         self._sync_depth = 0  # > 0 while an execution's synchronous step runs
 
     # -- admission ------------------------------------------------------------------------
@@ -134,10 +135,15 @@ class Runner(GivingUp):
         else:
             ids.add(run.id)
         limit = self.max_concurrency
-        if limit is None or self.active < limit:
-            self._launch(run)
-        else:
+        if limit is not None and self.active >= limit:
             self.waiting.append(run)
+            return
+        self.active += 1  # _launch, inline: every execution passes here
+        run.launched = True
+        if self._sync_depth:
+            self.s._require_loop().call_soon(self._attempt, run, None, True)
+        else:
+            self._attempt(run, None, True)
 
     def enqueue(self, run: Run) -> None:
         """Queue ``run`` behind its task's running handler; past ``max_queued`` the oldest
@@ -166,26 +172,9 @@ class Runner(GivingUp):
             # Launched from inside another execution's synchronous step (a run that finished
             # and frees a slot, an event chain): start it on the next loop turn, so these
             # steps never nest.
-            self.s._require_loop().call_soon(self._begin, run)
+            self.s._require_loop().call_soon(self._attempt, run, None, True)
         else:
-            self._begin(run)
-
-    def _begin(self, run: Run) -> None:
-        s, task = self.s, run.task
-        if run.status is not _PENDING:  # cancelled while it waited for its turn
-            return
-        handler = s.handler_for(task)
-        captured = handler.context if handler is not None else None
-        # A handler registered with a captured context (a notebook cell's) runs in a copy of
-        # it, so what it prints goes where that cell's output goes.
-        run.ctx = captured.copy() if captured is not None else contextvars.copy_context()
-        run.status = _RUNNING
-        run.started_ts = task.last_run_ts = s.clock.now()
-        if not s.store.live_objects:
-            s.store.save_execution(run)
-        if s.hooks.active:
-            s.hooks.fire("task_start", task, run)
-        self._start_attempt(run, handler)
+            self._attempt(run, None, True)
 
     # -- one attempt ----------------------------------------------------------------------
     #
@@ -195,11 +184,69 @@ class Runner(GivingUp):
     # to a Task that resumes it where it stopped, and only then is its timeout armed (a
     # synchronous step cannot be interrupted anyway). Sync handlers (a thread) and executors
     # always get a Task. During that first step ``asyncio.current_task()`` is the caller's.
+    #
+    # This is the path every execution takes, so it is one function: a frame per execution
+    # costs about as much as a dozen of the lines in it.
 
-    def _start_attempt(self, run: Run, handler: Handler | None) -> None:
+    def _attempt(  # noqa: PLR0915 - the path every execution takes, in one frame (above)
+        self, run: Run, handler: Handler | None, begin: bool = False
+    ) -> None:
+        """Start an attempt; with ``begin``, the execution's first (it starts running)."""
+        s, task = self.s, run.task
+        if begin:
+            if run.status is not _PENDING:  # cancelled while it waited for its turn
+                return
+            handler = s.handler_for(task)
+            captured = handler.context if handler is not None else None
+            # A handler registered with a captured context (a notebook cell's) runs in a copy
+            # of it, so what it prints goes where that cell's output goes.
+            run.ctx = captured.copy() if captured is not None else contextvars.copy_context()
+            run.status = _RUNNING
+            run.started_ts = task.last_run_ts = now = self._now()
+            if not s.store.live_objects:
+                s.store.save_execution(run)
+            if s.hooks.active:
+                s.hooks.fire("task_start", task, run)
+        else:
+            now = self._now()
         self._sync_depth += 1
         try:
-            self._attempt(run, handler)
+            run.attempt += 1
+            run.in_handler = True
+            run.engine_cancel = False
+            run.thread = None
+            if handler is None:
+                error = f"handler {task.handler!r} is not registered"
+                self._attempt_done(run, Outcome(error=error))
+                return
+            signal = run.signal = AbortSignal()
+            context = TaskContext(
+                task.id, run.id, task.plugin_id, task.name, run.scheduled_ts, now, run.attempt,
+                signal, task.args, run.event, s._sink, s.clock,
+            )  # fmt: skip
+            if task.executor != "default" or not handler.is_async:
+                self._start_off_loop(run, handler, context, signal, now)
+                return
+            run.on_loop = True
+            ctx = run.ctx
+            assert ctx is not None  # set when it began
+            try:
+                step, first = ctx.run(_first_step, handler, context)
+            except asyncio.CancelledError:  # raised by the handler's own first step
+                outcome = Outcome(error="CancelledError: the handler cancelled itself")
+            except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: data
+                outcome = error_outcome(exc, signal, task.timeout)
+            else:
+                if step is None:  # it returned during its first step: ``first`` is its value
+                    if first is None and run.cancel_reason is None and not signal._aborted:
+                        run.in_handler = False  # succeeded with nothing to record: the
+                        self.finish(run, _SUCCEEDED, NONE_SUCCEEDED)  # common case, direct
+                        return
+                    outcome = value_outcome(first, signal, task.timeout)
+                else:
+                    self._suspended(run, Resume(step, first), signal, now)
+                    return
+            self._attempt_done(run, outcome)
         except Exception as exc:
             log.exception("internal error while running execution %s", run.id)
             outcome = Outcome(error=f"internal error: {exc!r}", trace=traceback.format_exc())
@@ -208,56 +255,34 @@ class Runner(GivingUp):
         finally:
             self._sync_depth -= 1
 
-    def _attempt(self, run: Run, handler: Handler | None) -> None:
-        s, ex, task = self.s, run, run.task
-        ex.attempt += 1
-        run.in_handler = True
-        run.engine_cancel = False
-        run.thread = None
-        if handler is None:
-            self._attempt_done(run, Outcome(error=f"handler {task.handler!r} is not registered"))
-            return
-        signal = run.signal = AbortSignal()
-        now = s.clock.now()
-        context = TaskContext(
-            task.id, ex.id, task.plugin_id, task.name, ex.scheduled_ts, now, ex.attempt, signal,
-            task.args, ex.event, s._sink, s.clock,
-        )  # fmt: skip
+    def _suspended(self, run: Run, rest: Resume, signal: AbortSignal, now: float) -> None:
+        """The async handler suspended in its first step: a Task resumes it, its timeout is
+        armed now."""
+        timeout = run.task.timeout
+        self._arm_deadline(run, None if timeout is None else now + timeout)
+        coro = self._finish_attempt(run, rest, signal)
+        run.aio_task = self.s._require_loop().create_task(coro, context=run.ctx)
+        run.aio_task.add_done_callback(functools.partial(self._task_done, run))
+        if signal.aborted:  # it cancelled its own execution during the first step
+            self._cancel_after_grace(run, signal)
+
+    def _start_off_loop(
+        self, run: Run, handler: Handler, context: TaskContext, signal: AbortSignal, now: float
+    ) -> None:
+        """A sync handler (in the pool's thread) or an executor: always a Task."""
+        s, task = self.s, run.task
         timeout = task.timeout
-        ctx = run.ctx
-        assert ctx is not None  # set by _begin
-        if task.executor != "default" or not handler.is_async:
-            loop = s._require_loop()
-            executor = s.executor_for(task)
-            run.on_loop = False
-            self._arm_deadline(run, None if timeout is None else now + timeout)
-            work = (
-                executor.run(handler, context, signal, timeout)
-                if executor is not None
-                else self._call_sync(run, handler, context, signal)
-            )
-            run.aio_task = loop.create_task(self._finish_attempt(run, work, signal), context=ctx)
-            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
-            return
-        run.on_loop = True
-        try:
-            step, first = ctx.run(_first_step, handler, context)
-        except asyncio.CancelledError:  # raised by the handler's own first step
-            outcome = Outcome(error="CancelledError: the handler cancelled itself")
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ...: data
-            outcome = error_outcome(exc, signal, timeout)
-        else:
-            if step is None:  # it returned during its first step: ``first`` is its value
-                self._attempt_done(run, value_outcome(first, signal, timeout))
-                return
-            self._arm_deadline(run, None if timeout is None else now + timeout)
-            coro = self._finish_attempt(run, Resume(step, first), signal)
-            run.aio_task = s._require_loop().create_task(coro, context=ctx)
-            run.aio_task.add_done_callback(functools.partial(self._task_done, run))
-            if signal.aborted:  # it cancelled its own execution during the first step
-                self._cancel_after_grace(run, signal)
-            return
-        self._attempt_done(run, outcome)
+        loop = s._require_loop()
+        executor = s.executor_for(task)
+        run.on_loop = False
+        self._arm_deadline(run, None if timeout is None else now + timeout)
+        work = (
+            executor.run(handler, context, signal, timeout)
+            if executor is not None
+            else self._call_sync(run, handler, context, signal)
+        )
+        run.aio_task = loop.create_task(self._finish_attempt(run, work, signal), context=run.ctx)
+        run.aio_task.add_done_callback(functools.partial(self._task_done, run))
 
     async def _finish_attempt(self, run: Run, work: Awaitable[Any], signal: AbortSignal) -> None:
         """Await the rest of an attempt (an async handler that suspended in its first step, a
@@ -330,7 +355,7 @@ class Runner(GivingUp):
         except asyncio.CancelledError:
             self._cancelled(run)
             raise
-        self._start_attempt(run, self.s.handler_for(run.task))
+        self._attempt(run, self.s.handler_for(run.task))
 
     def _task_done(self, run: Run, task: asyncio.Task[None]) -> None:
         """An attempt's Task cancelled before it ever ran leaves its execution to us."""
@@ -426,19 +451,21 @@ class Runner(GivingUp):
         if run.status not in _OPEN:  # finished already
             return
         s, task = self.s, run.task
-        now = s.clock.now()
         run.status = status
-        run.finished_ts = now
+        run.finished_ts = now = self._now()
         if run.started_ts is None:
             run.started_ts = None if status is _CANCELLED else now
-        run.reason = reason or outcome.aborted
-        result = outcome.result
-        if result is not None:
-            run.output = result.output
-            if result.metrics:
-                run.metrics.update(result.metrics)
-        run.error = None if status is _SUCCEEDED else outcome.error
-        run.traceback = outcome.trace
+        if outcome is NONE_SUCCEEDED:  # returned None: nothing to record (the common case)
+            run.reason = reason
+        else:
+            run.reason = reason or outcome.aborted
+            result = outcome.result
+            if result is not None:
+                run.output = result.output
+                if result.metrics:
+                    run.metrics.update(result.metrics)
+            run.error = None if status is _SUCCEEDED else outcome.error
+            run.traceback = outcome.trace
         if run.timer is not None:
             self._disarm_deadline(run)
         # The store keeps the run, not the handler's context (nor its values) or its signal
@@ -453,14 +480,20 @@ class Runner(GivingUp):
         if run.launched:
             self.active -= 1
         task.run_count += 1
-        s._firing.record_finish(run)
-        acknowledge(s.store, s.strict, s._loop, self._announce, run)
+        if s.strict:
+            s._firing.settle(run, True, False)
+            acknowledge(s.store, True, s._loop, self._announce, run)
+        else:
+            s._firing.settle(run, True, True)
+            for waiter in run.waiters or ():
+                if not waiter.done():
+                    waiter.set_result(run)
         if self.queued or self.waiting:
             self._start_next(task.id)
 
     def _announce(self, run: Run) -> None:
         """The execution is finished (and, with strict durability, committed): tell."""
-        self.s._firing.announce_finish(run)
+        self.s._firing.settle(run, False, True)
         for waiter in run.waiters or ():
             if not waiter.done():
                 waiter.set_result(run)

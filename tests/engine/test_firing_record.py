@@ -94,3 +94,18 @@ def test_saving_another_object_for_a_stored_execution_replaces_it() -> None:
         ExecutionStatus.FAILED,
     ]
     assert len(store.list_executions()) == 2
+
+
+def test_a_new_run_sets_every_execution_field_to_its_declared_default() -> None:
+    """Run.__init__ sets Execution's fields itself (the hot path): none may be left unset or
+    differ from what Execution's own constructor gives."""
+    from cognia_nb._engine.run import Run
+    from cognia_nb._model.task import Task, TriggerKind
+    from cognia_nb.triggers import IntervalTrigger
+
+    task = Task(id="t1", plugin_id="p", name="n", handler="h", trigger=IntervalTrigger(5))
+    run = Run(task, "x_1", TriggerKind.MANUAL, 10.0, 11.0)
+    plain = Execution("x_1", "t1", "p", "n", TriggerKind.MANUAL, 10.0, created_ts=11.0)
+    for f in dataclasses.fields(Execution):
+        assert getattr(run, f.name) == getattr(plain, f.name), f.name
+        assert type(getattr(run, f.name)) is type(getattr(plain, f.name)), f.name
