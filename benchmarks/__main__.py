@@ -19,6 +19,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,12 @@ def machine() -> str:
             f"{', '.join(versions)}; {datetime.date.today().isoformat()}")  # fmt: skip
 
 
+def _duration(seconds: float) -> str:
+    """``83.2`` -> ``"1m23s"``: a step's wall time as printed by the suite."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,9 +138,12 @@ def main() -> int:
     args = ap.parse_args()
     summaries: list[dict[str, Any]] = []
     log = ROOT / "benchmarks" / "results.jsonl"
+    durations: list[tuple[str, float]] = []
+    suite_start = time.perf_counter()
     with log.open("w") as out:
         for step in steps(args.quick):
             print(f"== {' '.join(step)}", flush=True)
+            step_start = time.perf_counter()
             proc = subprocess.Popen([sys.executable, "-m", f"benchmarks.{step[0]}", *step[1:]],
                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
             assert proc.stdout is not None
@@ -146,6 +156,9 @@ def main() -> int:
                         summaries.append(record)
             if proc.wait() != 0:
                 print(f"warning: {step[0]} failed (exit {proc.returncode})", file=sys.stderr)
+            took = time.perf_counter() - step_start
+            durations.append((" ".join(step), took))
+            print(f"== {step[0]}: {_duration(took)}", flush=True)
     text = (
         f"Measured on {machine()}, by `python -m benchmarks`"
         f"{' --quick' if args.quick else ''}. Medians (min-max) of "
@@ -160,6 +173,10 @@ def main() -> int:
                      flags=re.S)  # fmt: skip
         readme.write_text(new)
     print(text)
+    print("Step durations (wall):")
+    for step_text, took in durations:
+        print(f"  {_duration(took):>8}  {step_text}")
+    print(f"  {_duration(time.perf_counter() - suite_start):>8}  total")
     return 0
 
 
