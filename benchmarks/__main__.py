@@ -51,16 +51,19 @@ def steps(quick: bool) -> list[list[str]]:
     r = "2" if quick else "3"
     s = "3" if quick else "5"
     return [
-        ["w5_cron", "--n", "10000" if quick else "20000", "--repeat", r],
+        # 10 expressions x n calls per implementation and repetition (WORKLOADS: 100k calls)
+        ["w5_cron", "--n", "5000" if quick else "10000", "--repeat", r],
         ["w5_far", "--examples", "500" if quick else "2000", "--repeat", r],
         ["w4_create", "--n", "30000" if quick else "100000", "--repeat", r],
         ["stored_executions", "--seconds", "20" if quick else "50", "--repeat", r],
         ["w3_idle", "--seconds", s, "--repeat", r],
         ["w2_once_burst", "--repeat", r],
-        ["w1_dispatch", "--n", "1000", "10000", "30000", "--seconds", s, "--repeat", r],
+        ["w1_dispatch", "--n", "1000", "10000", "30000", "--seconds", s, "--repeat", r,
+         "--postgres-n", "10000", "30000"],
         ["w1_dispatch", "--probe", "--n", "10000", "--seconds", s, "--repeat", r,
          "--impl", "cognia_nb_memory", "apscheduler"],
-        ["w7_history", "--n", "300000" if quick else "1000000", "--repeat", r],
+        ["w7_history", "--n", "300000" if quick else "1000000", "--repeat", r,
+         "--postgres-repeat", "1"],
         ["w8_kernel", "--cells", "200", "--tasks", "1000", "--repeat", r],
     ]  # fmt: skip
 
@@ -85,7 +88,9 @@ def table(summaries: list[dict[str, Any]]) -> str:
         if "cognia_nb_sqlite" in s:
             extra = f"; SQLite: {_cell(s['cognia_nb_sqlite'])}"
         if "cognia_nb_postgres" in s:
-            extra += f"; PostgreSQL: {_cell(s['cognia_nb_postgres'])}"
+            runs = s.get("postgres_runs")
+            label = f"PostgreSQL ({runs} run{'s' * (runs != 1)})" if runs else "PostgreSQL"
+            extra += f"; {label}: {_cell(s['cognia_nb_postgres'])}"
         if "asyncio_limit" in s:
             extra = f"; asyncio limit: {_cell(s['asyncio_limit'])}"
         if "bare_loop" in s:
