@@ -1,12 +1,19 @@
 """Run the whole suite and write the results table.
 
-    python -m benchmarks                 # about 14 minutes; writes benchmarks/RESULTS.md
+    python -m benchmarks                 # about 12 minutes; writes benchmarks/RESULTS.md
     python -m benchmarks --quick         # shorter windows and fewer repetitions
     python -m benchmarks --readme        # ... and put the table into README.md
 
 Every workload runs cognia_nb and the peer (APScheduler 3.11, the ``bench`` extra) in the same
 invocation, alternating, at least 3 times; the table shows medians with min-max and the ratio
 cognia_nb / peer (below 1 is better for times). See ../shared/bench/WORKLOADS.md.
+
+How long: 11 min 45 s on this 2-core machine (2026-12-02, shared with two other helpers), each
+step's wall time printed as it ends and all of them at the end: W1 (PostgreSQL at 10k and 30k
+only) 4.6 min, W4 (the peer's 100,000 add_job calls) 2.7 min, the rest under a minute each.
+The same suite untrimmed took 13.5 min that day (63 min the day the machine ran about 3x
+slower). PostgreSQL is measured where it says something: W1 at 10k and 30k, W7's history of 1M
+rows once (the table says "1 run"); W5 makes 10 x 10,000 calls per implementation and run.
 """
 
 from __future__ import annotations
