@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["emit", "have_peer", "in_fresh_process", "rss_bytes", "summarize"]
+__all__ = ["emit", "have_peer", "in_fresh_process", "paired", "rss_bytes", "summarize"]
 
 
 def rss_bytes() -> int:
@@ -70,6 +70,17 @@ def summarize(
         out["ratio"] = round(ours["median"] / peer["median"], 3)
     emit(out)
     return out
+
+
+def paired(ours: list[float], reference: list[float], limit: float, goal: str) -> dict[str, Any]:
+    """Ratios within each repetition, ``ours[i] / reference[i]`` (both measured in repetition
+    ``i``, so a slow moment of the shared machine weighs on both), and how many are at most
+    ``limit``: the summary fields ``paired_ratios``, ``runs_met``, ``repetitions`` and
+    ``goal_met`` (``"2/3 runs ≤ 1.3x idle"``, ``goal`` being the words after the count)."""
+    ratios = [round(o / r, 3) if r else None for o, r in zip(ours, reference, strict=True)]
+    met = sum(1 for ratio in ratios if ratio is not None and ratio <= limit)
+    return {"paired_ratios": ratios, "runs_met": met, "repetitions": len(ratios),
+            "goal_met": f"{met}/{len(ratios)} runs {goal}"}  # fmt: skip
 
 
 PG_DSN_ENV = "COGNIA_BENCH_PG_DSN"

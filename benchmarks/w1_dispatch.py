@@ -2,6 +2,7 @@
 the same instant every second.
 
     python -m benchmarks.w1_dispatch --n 1000 10000 30000 --seconds 5 --repeat 3
+    python -m benchmarks.w1_dispatch ... --postgres-n 10000 30000   # PostgreSQL at these only
 
 Implementations: cognia_nb on the memory store, cognia_nb on SQLite (every execution
 recorded), cognia_nb on PostgreSQL (a private server on this machine, ``TemporaryCluster``;
@@ -165,6 +166,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--impl", nargs="+", default=list(IMPLS))
     ap.add_argument("--probe", action="store_true", help="W6: measure the loop with a probe")
+    ap.add_argument("--postgres-n", type=int, nargs="+", metavar="N",
+                    help="cognia_nb_postgres at these --n only (default: all)")  # fmt: skip
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -173,6 +176,8 @@ def main() -> int:
         print(json.dumps(one(args.one, args.n[0], args.seconds)))
         return 0
     impls = [i for i in args.impl if i != "apscheduler" or have_peer()]
+    if args.postgres_n and not set(args.postgres_n) & set(args.n):
+        impls = [i for i in impls if i != "cognia_nb_postgres"]
     server = pg_server() if "cognia_nb_postgres" in impls else None
     if server is None and "cognia_nb_postgres" in impls:
         impls.remove("cognia_nb_postgres")
@@ -186,9 +191,10 @@ def main() -> int:
 
 def _measure(args: argparse.Namespace, impls: list[str]) -> None:
     for n in args.n:
-        runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
+        at_n = [i for i in impls if i != "cognia_nb_postgres" or n in (args.postgres_n or [n])]
+        runs: dict[str, list[dict[str, Any]]] = {i: [] for i in at_n}
         for _ in range(args.repeat):
-            for impl in impls:  # alternating, a fresh process each
+            for impl in at_n:  # alternating, a fresh process each
                 measured = in_fresh_process(
                     "-m", "benchmarks.w1_dispatch", "--one", impl, "--n", n,
                     "--seconds", args.seconds, *(["--probe"] if args.probe else []),

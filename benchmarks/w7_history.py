@@ -1,12 +1,14 @@
 """W7 (second half): build ``scheduler.history()`` from N stored executions vs pandas.read_sql.
 
-    python -m benchmarks.w7_history --n 1000000 --repeat 3
+    python -m benchmarks.w7_history --n 1000000 --repeat 3 [--postgres-repeat 1]
 
 Fills a SQLite store with N synthetic finished executions over 1,000 tasks, then alternates
 ``Scheduler.history()`` and ``pandas.read_sql("SELECT * FROM executions")`` in fresh
 subprocesses, printing seconds and peak RSS growth (MB) for each. With psycopg and the server
 binaries, the same rows also go to a private PostgreSQL server on this machine
-(``TemporaryCluster``) and ``Scheduler(store=PostgresStore(...)).history()`` is measured too.
+(``TemporaryCluster``) and ``Scheduler(store=PostgresStore(...)).history()`` is measured too,
+in the first ``--postgres-repeat`` repetitions (default: all; the summaries' ``postgres_runs``
+says how many).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--postgres-repeat", type=int, help="PostgreSQL in this many repetitions")
     args = ap.parse_args()
     server = pg_server()
     try:
@@ -125,8 +128,11 @@ def _measure(args: argparse.Namespace, server: object) -> None:
         if server is not None:
             fill_pg(os.environ[PG_DSN_ENV], args.n)
             results["cognia_pg"] = []
-        for _ in range(args.repeat):
+        pg_repeat = args.repeat if args.postgres_repeat is None else args.postgres_repeat
+        for repetition in range(args.repeat):
             for which, runs in results.items():
+                if which == "cognia_pg" and repetition >= pg_repeat:
+                    continue
                 r = measure(path, which)
                 runs.append(r)
                 print(json.dumps({"workload": "W7-history", "impl": which, **r}), flush=True)
@@ -135,7 +141,8 @@ def _measure(args: argparse.Namespace, server: object) -> None:
                       {"cognia_nb": [r[metric] for r in results["cognia"]],
                        "pandas_read_sql": [r[metric] for r in results["read_sql"]],
                        "cognia_nb_postgres": [r[metric] for r in results.get("cognia_pg", [])]},
-                      n=args.n)  # fmt: skip
+                      n=args.n, **({"postgres_runs": len(results["cognia_pg"])}
+                                   if "cognia_pg" in results else {}))  # fmt: skip
 
 
 if __name__ == "__main__":
