@@ -99,13 +99,13 @@ def table(summaries: list[dict[str, Any]]) -> str:
             label = f"PostgreSQL ({runs} run{'s' * (runs != 1)})" if runs else "PostgreSQL"
             extra += f"; {label}: {_cell(s['cognia_nb_postgres'])}"
         if "asyncio_limit" in s:
-            extra = f"; asyncio limit: {_cell(s['asyncio_limit'])}"
+            extra += f"; asyncio limit: {_cell(s['asyncio_limit'])}"
         if "bare_loop" in s:
-            extra = f"; bare loop: {_cell(s['bare_loop'])}"
+            extra += f"; bare loop: {_cell(s['bare_loop'])}"
         if "croniter" in s:
-            extra = f"; croniter: {_cell(s['croniter'])}"
+            extra += f"; croniter: {_cell(s['croniter'])}"
         if "idle" in s:
-            extra = f"; idle kernel: {_cell(s['idle'])}"
+            extra += f"; idle kernel: {_cell(s['idle'])}"
         if "paired_ratios" in s:  # W2, W8: ours / the reference of the same repetition
             per_run = ", ".join("-" if r is None else f"{r:g}x" for r in s["paired_ratios"])
             extra += f"; same-run ratio per run: {per_run}"

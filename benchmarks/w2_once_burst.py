@@ -83,9 +83,12 @@ async def run_limit(n: int) -> dict[str, Any]:
     async def mark() -> None:
         late.append((time.time() - due) * 1000)
 
+    # One loop instant for all (due at the same instant, like the tasks of the others; a
+    # fresh ``loop.time()`` per call_at would spread them over the loop that sets them).
     delay = due - time.time()
+    when = loop.time() + delay
     for _ in range(n):
-        loop.call_at(loop.time() + delay, lambda: loop.create_task(mark()))
+        loop.call_at(when, lambda: loop.create_task(mark()))
     await asyncio.sleep(delay + 0.5)
     return _lateness(late)
 
