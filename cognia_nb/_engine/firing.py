@@ -69,8 +69,9 @@ class FiringHost(PolicyHost, Protocol):
 
 # Enum members read from module globals (a class attribute read costs a metaclass hook on
 # Python 3.11, see ``_models._OPEN``).
-_ACTIVE, _SCHEDULE = TaskStatus.ACTIVE, TriggerKind.SCHEDULE
+_ACTIVE, _COMPLETED, _SCHEDULE = TaskStatus.ACTIVE, TaskStatus.COMPLETED, TriggerKind.SCHEDULE
 _SUCCEEDED = ExecutionStatus.SUCCEEDED
+_FAILING = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT})  # task:failed
 
 log = logging.getLogger("cognia_nb.scheduler")
 
@@ -150,7 +151,7 @@ class Firing:
             loop.call_soon(self._fire_won)
         now = self.s.clock.now()
         for (task, due), mine in zip(batch, won, strict=True):
-            if self.s._tasks.get(task.id) is not task or task.status is not TaskStatus.ACTIVE:
+            if self.s._tasks.get(task.id) is not task or task.status is not _ACTIVE:
                 continue
             if mine:
                 self._won.append((task, due))
@@ -160,7 +161,7 @@ class Firing:
                 if nxt is not None:
                     self.s._dispatcher.schedule(task.id, nxt)
                 elif isinstance(task.trigger, OnceTrigger):
-                    task.status = TaskStatus.COMPLETED
+                    task.status = _COMPLETED
 
     def _fire_won(self) -> None:
         loop = self.s._loop
@@ -170,7 +171,7 @@ class Firing:
         now = self.s.clock.now()
         for _ in range(min(len(self._won), self.s._dispatcher.slice_size)):
             task, due = self._won.popleft()
-            if self.s._tasks.get(task.id) is task and task.status is TaskStatus.ACTIVE:
+            if self.s._tasks.get(task.id) is task and task.status is _ACTIVE:
                 self.fire_due(task, due, now)
         if self._won:
             loop.call_soon(self._fire_won)
@@ -189,7 +190,7 @@ class Firing:
             jitter = s._random.uniform(0, task.jitter_seconds) if task.jitter_seconds else 0
             s._dispatcher.schedule(task.id, nxt, nxt + jitter)
         elif isinstance(task.trigger, OnceTrigger) and not fired:
-            task.status = TaskStatus.COMPLETED  # its only firing was missed (misfire="skip")
+            task.status = _COMPLETED  # its only firing was missed (misfire="skip")
         if not s.store.live_objects:
             s.store.save_task_state(task)
 
@@ -323,7 +324,7 @@ class Firing:
         s, task, ex = self.s, run.task, run
         if record:
             if run.trigger_kind is _SCHEDULE and isinstance(task.trigger, OnceTrigger):
-                task.status = TaskStatus.COMPLETED
+                task.status = _COMPLETED
                 task.next_run_ts = None
             if not s.store.live_objects:
                 s.store.save_execution(run)
@@ -343,7 +344,7 @@ class Firing:
             return
         if succeeded:
             event_type = "task:succeeded"
-        elif ex.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT):
+        elif ex.status in _FAILING:
             event_type = "task:failed"
         else:
             return
@@ -413,7 +414,7 @@ class Firing:
             trigger = task.trigger
             if not isinstance(trigger, EventTrigger) or not trigger.matches(event_type, source):
                 continue
-            if task.status is not TaskStatus.ACTIVE or task.handler_missing:
+            if task.status is not _ACTIVE or task.handler_missing:
                 continue
             ex = self.fire(task, self.s.clock.now(), TriggerKind.EVENT, event=event, depth=depth)
             if ex is not None:

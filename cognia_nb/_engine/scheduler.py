@@ -54,6 +54,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PLUGIN_ID", "Scheduler", "task_id_for"]
 
+# Enum members read from module globals (a class attribute read costs a metaclass hook on
+# Python 3.11, see ``_model.task._OPEN``): creating a task reads two of them.
+_ACTIVE, _PAUSED, _COMPLETED = TaskStatus.ACTIVE, TaskStatus.PAUSED, TaskStatus.COMPLETED
+
 log = logging.getLogger("cognia_nb.scheduler")
 
 DEFAULT_PLUGIN_ID = "default"
@@ -396,7 +400,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
             task = Task(
                 tid, plugin_id, spec.name, spec.handler, trigger, spec.description, spec.args,
                 spec.retry, spec.timeout, spec.tags,
-                TaskStatus.ACTIVE if spec.enabled else TaskStatus.PAUSED, spec.overlap,
+                _ACTIVE if spec.enabled else _PAUSED, spec.overlap,
                 spec.misfire, spec.misfire_grace_seconds, spec.jitter_seconds, spec.executor,
                 now, now,
             )  # fmt: skip
@@ -407,8 +411,8 @@ class Scheduler(ExecutionQueries, AnalystTools):
             task = existing
             same_trigger = task.trigger == trigger
             self._unindex(task)
-            if task.status is TaskStatus.COMPLETED and task.trigger != trigger:
-                task.status = TaskStatus.ACTIVE
+            if task.status is _COMPLETED and task.trigger != trigger:
+                task.status = _ACTIVE
             task.handler, task.trigger = spec.handler, trigger
             task.description, task.args, task.retry = spec.description, spec.args, spec.retry
             task.timeout, task.tags, task.overlap = spec.timeout, spec.tags, spec.overlap
@@ -443,7 +447,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         With ``restore`` a stored next fire time is kept even if it is past, so firings missed
         while the process was down (or the handler missing) go through the misfire policy.
         """
-        if task.status is not TaskStatus.ACTIVE:
+        if task.status is not _ACTIVE:
             self._dispatcher.unschedule(task.id)
             task.next_run_ts = None
             return

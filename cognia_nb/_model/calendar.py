@@ -272,6 +272,8 @@ def read_calendar(exclude: object = None, windows: object = None) -> Calendar | 
         TaskValidationError: naming the field and the value.
         MissingDependencyError: ``{"holidays": ...}`` without the ``holidays`` extra.
     """
+    if exclude is None and windows is None:  # the common case: every create_task asks
+        return None
     cal = Calendar()
     dates: set[date] = set()
     ranges: list[tuple[date, date]] = []

@@ -297,6 +297,11 @@ def _from_mapping(spec: Mapping[Any, Any], kwargs: dict[str, Any]) -> dict[str, 
     return merged
 
 
+# Read from module globals: a class attribute read of an enum member costs a metaclass hook on
+# Python 3.11 (see ``_model.task._OPEN``), and every create_task reads one.
+_QUEUE, _SKIP = Overlap.QUEUE, Overlap.SKIP
+
+
 def read_task_spec(
     spec: Mapping[Any, Any] | None, kwargs: dict[str, Any], *, default_timezone: str
 ) -> TaskSpec:
@@ -358,7 +363,7 @@ def read_task_spec(
     # An event is data: event tasks queue by default, so every event is handled, in order.
     out.overlap = (
         _enum(values["overlap"], Overlap, "overlap") if "overlap" in values
-        else Overlap.QUEUE if isinstance(trigger, EventTrigger) else Overlap.SKIP
+        else _QUEUE if isinstance(trigger, EventTrigger) else _SKIP
     )  # fmt: skip
     if "misfire" in values:
         out.misfire = _enum(values["misfire"], Misfire, "misfire")
