@@ -302,7 +302,7 @@ def _from_mapping(spec: Mapping[Any, Any], kwargs: dict[str, Any]) -> dict[str, 
 
 # Read from module globals: a class attribute read of an enum member costs a metaclass hook on
 # Python 3.11 (see ``_model.task._OPEN``), and every create_task reads one.
-_QUEUE, _SKIP = Overlap.QUEUE, Overlap.SKIP
+_QUEUE = Overlap.QUEUE
 
 
 def read_task_spec(
@@ -339,7 +339,17 @@ def read_task_spec(
     handler = _name(handler, "handler")
     trigger = _trigger(values["trigger"], default_timezone)
     out = TaskSpec(name=name, handler=handler, trigger=trigger, handler_fn=handler_fn)
-    # Only what was given is read: absent fields keep TaskSpec's (valid) defaults.
+    if isinstance(trigger, EventTrigger):  # an event is data: event tasks queue by default,
+        out.overlap = _QUEUE  # so every event is handled, in order
+    # Only what was given is read: absent fields keep TaskSpec's (valid) defaults (most
+    # creates give only the three required ones).
+    if len(values) > 3:
+        _read_options(out, values)
+    return out
+
+
+def _read_options(out: TaskSpec, values: dict[str, Any]) -> None:
+    """The optional fields of a create_task call, validated into ``out``."""
     get = values.get
     if get("description") is not None:  # 0, [] and False are refused, not skipped
         # a description may name a non-UTF-8 file ("reads \udcff.csv"): the store keeps it
@@ -364,11 +374,8 @@ def read_task_spec(
                 f"enabled must be True or False, got {enabled!r}", field="enabled", value=enabled
             )
         out.enabled = enabled
-    # An event is data: event tasks queue by default, so every event is handled, in order.
-    out.overlap = (
-        _enum(values["overlap"], Overlap, "overlap") if "overlap" in values
-        else _QUEUE if isinstance(trigger, EventTrigger) else _SKIP
-    )  # fmt: skip
+    if "overlap" in values:
+        out.overlap = _enum(values["overlap"], Overlap, "overlap")
     if "misfire" in values:
         out.misfire = _enum(values["misfire"], Misfire, "misfire")
     for key in ("misfire_grace_seconds", "jitter_seconds"):
@@ -386,7 +393,6 @@ def read_task_spec(
     plugin_id = get("plugin_id")
     out.plugin_id = None if plugin_id is None else _name(plugin_id, "plugin_id")
     out.max_consecutive_failures, out.calendar = read_policies(values)
-    return out
 
 
 def _trigger(value: object, default_timezone: str) -> Trigger:
