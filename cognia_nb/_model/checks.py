@@ -69,9 +69,10 @@ def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for key in kwargs:
-            if key not in allowed:
-                raise unknown_argument(where, key, accepted)
+        if not allowed.issuperset(kwargs):  # one set operation when all are known
+            for key in kwargs:
+                if key not in allowed:
+                    raise unknown_argument(where, key, accepted)
         return method(*args, **kwargs)
 
     return wrapper

@@ -39,6 +39,7 @@ MAX_TAGS = 32
 MAX_SECONDS = MAX_INTERVAL_SECONDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # _CONTROL and _SURROGATE at once
 _TAG = re.compile(r"[^\x00-\x1f\x7f,]{1,64}\Z")
 
 # dict key (either spelling) -> keyword
@@ -156,6 +157,13 @@ def _check_magnitudes(value: object, path: str, depth: int = 0) -> None:
 
 
 def _name(value: object, field_name: str) -> str:
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_NAME
+        and not value.isspace()
+        and not _NOT_IN_NAMES.search(value)
+    ):
+        return value  # the usual case, in one pass; the checks below name what is wrong
     text = _text(value, field_name, max_len=MAX_NAME)
     if _CONTROL.search(text):
         raise TaskValidationError(
