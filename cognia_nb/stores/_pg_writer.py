@@ -2,10 +2,10 @@
 committing to PostgreSQL.
 
 What changes: each commit first locks the ``task_state`` rows it touches in id order (so two
-processes' commits cannot deadlock), claims are one ``UPDATE ... FROM unnest(...)`` per batch
-(``_pg_sql.CLAIM``), rows go through psycopg's pipelined ``executemany``, and a commit that
-changed tasks sends a ``NOTIFY``. (The lease is renewed by a thread of its own:
-``_pg_lease.py``.)
+processes' commits cannot deadlock), claims are one ``UPDATE ... FROM`` per batch
+(``_pg_sql.CLAIM``), every kind of row is one statement per commit (its rows sent as one JSON
+parameter, ``_pg_sql.rows_json``), and a commit that changed tasks sends a ``NOTIFY``. (The
+lease is renewed by a thread of its own: ``_pg_lease.py``.)
 """
 
 from __future__ import annotations
@@ -21,23 +21,24 @@ from psycopg import errors
 from .._model.task import Task
 from ._batch import Batch
 from ._cells import cells
-from ._codec import PLAIN_EXECUTION_COLUMNS, STATE_COLUMNS, state_row, task_row
+from ._codec import state_row, task_row
 from ._pg_sql import (
     CLAIM,
     COUNT_CHANGE,
     DELETE_STATES,
     DELETE_TASKS,
     EXECUTION_BULK,
-    EXECUTION_TYPES,
     EXECUTION_UPSERT,
     LOCK_STATES,
     PLAIN_EXECUTION_BULK,
     PLAIN_EXECUTION_UPSERT,
-    STATE_TYPES,
+    STATE_BULK,
     STATE_UPDATE_BULK,
     STATE_UPSERT,
+    TASK_BULK,
     TASK_UPSERT,
     VERSIONS,
+    rows_json,
 )
 from ._pg_watch import PgChangeWatch
 from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
@@ -57,22 +58,6 @@ _TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure)
 _ATTEMPTS = 5
 
 
-_CASTS: dict[str, Callable[[Any], Any]] = {"float8": float, "int4": int, "int8": int}
-
-
-def columns_of(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
-    """Rows as one list per column (the bulk statements' arrays), each value made the
-    column's type (a list of one type: psycopg dumps it as one array)."""
-    out: list[list[Any]] = []
-    for kind, values in zip(types, zip(*rows, strict=True), strict=True):
-        cast = _CASTS.get(kind)
-        if cast is None:
-            out.append(list(values))
-        else:
-            out.append([None if v is None else cast(v) for v in values])
-    return out
-
-
 def _pg_cell(value: Any) -> Any:
     """What PostgreSQL text can hold: no NUL, no lone surrogates (replaced by U+FFFD)."""
     if isinstance(value, bytes):  # cell() made bytes of a str with lone surrogates
@@ -88,11 +73,6 @@ def pg_cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_pg_cell(v) for v in cells(row))
 
 
-_STATE_UPDATE_TYPES = [*(STATE_TYPES[c] for c in STATE_COLUMNS), "int8"]
-_EXECUTION_TYPES = list(EXECUTION_TYPES.values())
-_PLAIN_TYPES = [EXECUTION_TYPES[c] for c in PLAIN_EXECUTION_COLUMNS]
-
-
 class PgHeldStates(HeldStates):
     """:class:`HeldStates` with PostgreSQL statements."""
 
@@ -100,15 +80,13 @@ class PgHeldStates(HeldStates):
         """Claim ``(task, due)`` firings in one statement, writing each won task's state."""
         token = self._token(owner)
         seqs: dict[str, int] = {}
-        columns: list[list[Any]] = [[] for _ in range(len(state_row(items[0][0])) + 2)]
+        rows = []
         for i, (task, due) in enumerate(items, 1):
             if not i % ROWS_PER_GIL_HOLD:
                 let_others_run()
             seqs[task.id] = task._state_seq  # before reading the state: see HeldStates._results
-            for column, value in zip(columns, (*state_row(task), due, task._version),
-                                     strict=True):  # fmt: skip
-                column.append(value)
-        won = {task_id for (task_id,) in conn.execute(CLAIM, (token, *columns))}
+            rows.append((*state_row(task), due, task._version))
+        won = {task_id for (task_id,) in conn.execute(CLAIM, (token, rows_json(rows)))}
         return self._results(items, won, seqs)
 
     def held_ids(self) -> list[str]:
@@ -119,7 +97,7 @@ class PgHeldStates(HeldStates):
         due = self._due(everything)
         if due:
             rows = [(*state_row(t), t._version) for t in due]
-            conn.execute(STATE_UPDATE_BULK, columns_of(rows, _STATE_UPDATE_TYPES))
+            conn.execute(STATE_UPDATE_BULK, (rows_json(rows),))
         return len(due)
 
 
@@ -182,13 +160,16 @@ class PgWriter(Writer):
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
 
-    def _bulk(self, conn: Any, sql: str, types: list[str], rows: list[tuple[Any, ...]],  # noqa: PLR0917
-              careful: bool, row_sql: str) -> None:  # fmt: skip
-        """Many rows in one statement; ``careful``: row by row, as :meth:`_put` does."""
+    def _bulk(
+        self, conn: Any, sql: str, rows: list[tuple[Any, ...]], careful: bool, row_sql: str
+    ) -> None:
+        """Many rows in one statement (``rows_json``); ``careful``: row by row, as :meth:`_put`
+        does. (A value JSON cannot hold, a lone surrogate, NUL, NaN, an int past 64 bits,
+        fails the statement: the batch is written again, carefully.)"""
         if careful:
             self._put(conn, row_sql, rows, careful=True)
             return
-        conn.execute(sql, columns_of([cells(r) for r in rows], types))
+        conn.execute(sql, (rows_json(rows),))
 
     def _commit(self, conn: Any, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
@@ -208,8 +189,10 @@ class PgWriter(Writer):
                 if touched:
                     conn.execute(LOCK_STATES, (sorted(touched),))
                 if task_rows:  # whole tasks, their state included (in id order)
-                    self._put(conn, TASK_UPSERT, sorted(task_rows, key=_first), careful)
-                    self._put(conn, STATE_UPSERT, sorted(whole_states, key=_first), careful)
+                    self._bulk(conn, TASK_BULK, sorted(task_rows, key=_first), careful,
+                               TASK_UPSERT)  # fmt: skip
+                    self._bulk(conn, STATE_BULK, sorted(whole_states, key=_first), careful,
+                               STATE_UPSERT)  # fmt: skip
                     for task_id, version in conn.execute(VERSIONS, (list(tasks),)):
                         tasks[task_id]._version = version
                     held.written(list(tasks))
@@ -220,11 +203,11 @@ class PgWriter(Writer):
                     conn.execute(DELETE_STATES, (list(deleted),))
                     held.written(list(deleted))
                 if plain_rows:
-                    self._bulk(conn, PLAIN_EXECUTION_BULK, _PLAIN_TYPES, plain_rows, careful,
+                    self._bulk(conn, PLAIN_EXECUTION_BULK, plain_rows, careful,
                                PLAIN_EXECUTION_UPSERT)  # fmt: skip
                 if execution_rows:
-                    self._bulk(conn, EXECUTION_BULK, _EXECUTION_TYPES, execution_rows, careful,
-                               EXECUTION_UPSERT)  # fmt: skip
+                    self._bulk(conn, EXECUTION_BULK, [cells(r) for r in execution_rows],
+                               careful, EXECUTION_UPSERT)  # fmt: skip
                 if task_rows or deleted:  # others hear that tasks changed
                     conn.execute(COUNT_CHANGE, (self.channel, self.owner))
                 if self._on_commit is not None:
@@ -237,22 +220,6 @@ class PgWriter(Writer):
             self._watch.committed({i: t._version for i, t in tasks.items()}, deleted)
         self.commits += 1
         self._committed(batch, results)
-
-    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
-        """The batch's claims in one statement when no task is in two of them (else one
-        statement per claim, in order: a task's due times are claimed one after the other)."""
-        held = self._held
-        assert isinstance(held, PgHeldStates)
-        claims = [items for items, _ in batch.claims]
-        merged = [item for items in claims for item in items]
-        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
-            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
-        won = held.claim(conn, self.owner, merged) if merged else []
-        results, start = [], 0
-        for items in claims:
-            results.append(won[start : start + len(items)])
-            start += len(items)
-        return results
 
     # -- leases and changes ---------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from ._codec import (
 )
 from ._health import STOP_PATIENCE, Failures, StoreHealth
 from ._procs import HEARTBEAT_SECONDS
+from ._sqlite_bulk import insert_many, values_marks
 from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
 from ._watch import COUNT_CHANGE, LOOK_SECONDS, ChangeWatch, Watcher, read_changes
 
@@ -60,16 +61,20 @@ _DATA_ERRORS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.Integr
                 UnicodeError, OverflowError, TypeError, ValueError)  # fmt: skip
 
 
-def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
+def _upsert_parts(table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    """An upsert's text before and after its ``VALUES`` (see ``_sqlite_bulk.insert_many``)."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+    return f"INSERT INTO {table} ({', '.join(columns)})", f"ON CONFLICT(id) DO UPDATE SET {updates}"
+
+
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    head, tail = _upsert_parts(table, columns)
+    return f"{head} VALUES {values_marks(len(columns), 1)} {tail}"
 
 
 _TASK_UPSERT = _upsert_sql("tasks", TASK_COLUMNS)
-_EXECUTION_UPSERT = _upsert_sql("executions", EXECUTION_COLUMNS)
-_PLAIN_EXECUTION_UPSERT = _upsert_sql("executions", PLAIN_EXECUTION_COLUMNS)
+_EXECUTION_UPSERT = _upsert_parts("executions", EXECUTION_COLUMNS)
+_PLAIN_EXECUTION_UPSERT = _upsert_parts("executions", PLAIN_EXECUTION_COLUMNS)
 
 
 class Writer(threading.Thread):
@@ -397,6 +402,36 @@ class Writer(threading.Thread):
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
 
+    def _put_many(
+        self,
+        conn: sqlite3.Connection,
+        upsert: tuple[str, str],
+        rows: list[tuple[Any, ...]],
+        careful: bool,
+    ) -> None:
+        """Rows in statements of many rows each (``_sqlite_bulk.py``); ``careful``: as
+        :meth:`_put` does."""
+        head, tail = upsert
+        if careful:
+            self._put(conn, f"{head} VALUES {values_marks(len(rows[0]), 1)} {tail}", rows, True)
+        else:
+            insert_many(conn, head, tail, rows)
+
+    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
+        """The batch's claims as one when no task is in two of them (else one after the other,
+        in order: a task's due times are claimed one after the other)."""
+        held = self._held
+        claims = [items for items, _ in batch.claims]
+        merged = [item for items in claims for item in items]
+        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
+            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
+        won = held.claim(conn, self.owner, merged) if merged else []
+        results, start = [], 0
+        for items in claims:
+            results.append(won[start : start + len(items)])
+            start += len(items)
+        return results
+
     def _commit(self, conn: sqlite3.Connection, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
         held = self._held
@@ -415,8 +450,7 @@ class Writer(threading.Thread):
                 for task_id, version in conn.execute(TASK_VERSIONS, (ids,)):
                     tasks[task_id]._version = version
                 held.written(list(tasks))
-            for items, _ in batch.claims:
-                results.append(held.claim(conn, self.owner, items))
+            results = self._claim_all(conn, batch)
             held.write(conn, everything=bool(batch.flushes) or self._stopping)
             if deleted:
                 gone = [(i,) for i in deleted]
@@ -424,9 +458,9 @@ class Writer(threading.Thread):
                 conn.executemany("DELETE FROM task_state WHERE id = ?", gone)
                 held.written(list(deleted))
             if plain_rows:
-                self._put(conn, _PLAIN_EXECUTION_UPSERT, plain_rows, careful)
+                self._put_many(conn, _PLAIN_EXECUTION_UPSERT, plain_rows, careful)
             if execution_rows:
-                self._put(conn, _EXECUTION_UPSERT, execution_rows, careful)
+                self._put_many(conn, _EXECUTION_UPSERT, execution_rows, careful)
             changes = None
             if task_rows or deleted:  # others see that tasks changed
                 conn.execute(COUNT_CHANGE)
