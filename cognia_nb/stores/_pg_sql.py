@@ -130,26 +130,36 @@ STATE_UPDATE_BULK = (
     + f" FROM ({_from_json((*STATE_COLUMNS, 'version'), _STATE_TYPES_V)}) AS v "
     "WHERE s.id = v.id AND s.version = v.version"
 )  # fmt: skip
-VERSIONS = "SELECT id, version FROM task_state WHERE id = ANY(%s)"
+#: Task ids bound as :func:`rows_json` of a list of ids (an array parameter is dumped in Python).
+_IDS = "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))"
+VERSIONS = f"SELECT id, version FROM task_state WHERE id = ANY({_IDS})"
 #: Taken first in every commit, in id order: two writers never wait on each other in a cycle.
-LOCK_STATES = "SELECT id FROM task_state WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
-DELETE_TASKS = "DELETE FROM tasks WHERE id = ANY(%s)"
-DELETE_STATES = "DELETE FROM task_state WHERE id = ANY(%s)"
+#: (One row back, the count, not one per task.)
+LOCK_STATES = (
+    f"SELECT count(*) FROM (SELECT 1 FROM task_state WHERE id = ANY({_IDS}) ORDER BY id "
+    "FOR UPDATE) AS locked"
+)
+DELETE_TASKS = f"DELETE FROM tasks WHERE id = ANY({_IDS})"
+DELETE_STATES = f"DELETE FROM task_state WHERE id = ANY({_IDS})"
 
 # Claims: one statement for a whole batch (the claim's token, then :func:`rows_json` of
-# ``(*state_row, due, version)``). A row
-# is won when its due time is later than the task's last claimed one, or is that very one and
-# was released because its holder's lease ran out before it stored an execution of it. Of two
-# processes claiming the same row, the second waits for the first's commit and then finds the
-# condition false (PostgreSQL re-checks it on the row's new version).
+# ``(*state_row, due, version)``, then how many rows that is). The answer is one row: NULL
+# when every row was won (nobody else claims: the common case), else the JSON array of the ids
+# won. A row is won when its due time is later than the task's last claimed one, or is that
+# very one and was released because its holder's lease ran out before it stored an execution of
+# it. Of two processes claiming the same row, the second waits for the first's commit and then
+# finds the condition false (PostgreSQL re-checks it on the row's new version).
 _CLAIM_COLUMNS = (*STATE_COLUMNS, "due", "version")
 _CLAIM_TYPES = {**STATE_TYPES, "due": "float8", "version": "int8"}
 CLAIM = (
-    "UPDATE task_state AS s SET claimed_due = v.due, claimed_by = %s, released = false, "
+    "WITH won AS (UPDATE task_state AS s SET claimed_due = v.due, claimed_by = %s, "
+    "released = false, "
     + ", ".join(f"{c} = v.{c}" for c in _STATE)
     + f" FROM ({_from_json(_CLAIM_COLUMNS, _CLAIM_TYPES)}) AS v "
     "WHERE s.id = v.id AND s.version = v.version AND (s.claimed_due IS NULL "
-    "OR s.claimed_due < v.due OR (s.claimed_due = v.due AND s.released)) RETURNING s.id"
+    "OR s.claimed_due < v.due OR (s.claimed_due = v.due AND s.released)) RETURNING s.id) "
+    "SELECT CASE WHEN count(*) = %s THEN NULL ELSE coalesce(json_agg(id), '[]')::text END "
+    "FROM won"
 )
 
 #: Bumps the change counter (in a commit that changed tasks) and tells the listeners.

@@ -10,6 +10,7 @@ lease is renewed by a thread of its own: ``_pg_lease.py``.)
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -86,7 +87,8 @@ class PgHeldStates(HeldStates):
                 let_others_run()
             seqs[task.id] = task._state_seq  # before reading the state: see HeldStates._results
             rows.append((*state_row(task), due, task._version))
-        won = {task_id for (task_id,) in conn.execute(CLAIM, (token, rows_json(rows)))}
+        row = conn.execute(CLAIM, (token, rows_json(rows), len(rows))).fetchone()
+        won = set(seqs) if row is None or row[0] is None else set(json.loads(row[0]))
         return self._results(items, won, seqs)
 
     def held_ids(self) -> list[str]:
@@ -187,20 +189,21 @@ class PgWriter(Writer):
         try:
             with conn.transaction():
                 if touched:
-                    conn.execute(LOCK_STATES, (sorted(touched),))
+                    conn.execute(LOCK_STATES, (rows_json(sorted(touched)),))
                 if task_rows:  # whole tasks, their state included (in id order)
                     self._bulk(conn, TASK_BULK, sorted(task_rows, key=_first), careful,
                                TASK_UPSERT)  # fmt: skip
                     self._bulk(conn, STATE_BULK, sorted(whole_states, key=_first), careful,
                                STATE_UPSERT)  # fmt: skip
-                    for task_id, version in conn.execute(VERSIONS, (list(tasks),)):
+                    for task_id, version in conn.execute(VERSIONS, (rows_json(list(tasks)),)):
                         tasks[task_id]._version = version
                     held.written(list(tasks))
                 results = self._claim_all(conn, batch)
                 held.write(conn, everything=bool(batch.flushes) or self._stopping)
                 if deleted:
-                    conn.execute(DELETE_TASKS, (list(deleted),))
-                    conn.execute(DELETE_STATES, (list(deleted),))
+                    gone = rows_json(list(deleted))
+                    conn.execute(DELETE_TASKS, (gone,))
+                    conn.execute(DELETE_STATES, (gone,))
                     held.written(list(deleted))
                 if plain_rows:
                     self._bulk(conn, PLAIN_EXECUTION_BULK, plain_rows, careful,
