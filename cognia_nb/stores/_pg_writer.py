@@ -213,7 +213,7 @@ class PgWriter(Writer):
                                careful, EXECUTION_UPSERT)  # fmt: skip
                 if task_rows or deleted:  # others hear that tasks changed
                     conn.execute(COUNT_CHANGE, (self.channel, self.owner))
-                if self._on_commit is not None:
+                if self._on_commit is not None and not batch.claims_only:  # (retention)
                     self._on_commit(conn)
         except BaseException:
             held.rollback()

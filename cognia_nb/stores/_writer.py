@@ -77,6 +77,10 @@ _EXECUTION_UPSERT = _upsert_parts("executions", EXECUTION_COLUMNS)
 _PLAIN_EXECUTION_UPSERT = _upsert_parts("executions", PLAIN_EXECUTION_COLUMNS)
 
 
+#: Executions one commit takes at most (unless it is a flush): see ``_next_batch``.
+MAX_BATCH_ROWS = 8192
+
+
 class Writer(threading.Thread):
     """One thread, one connection, group commits."""
 
@@ -245,7 +249,8 @@ class Writer(threading.Thread):
                 if isinstance(batch, Look):
                     conn = self._look(conn)
                     continue
-                conn = self._attempt(conn, batch)
+                for part in self._claims_first(batch):
+                    conn = self._attempt(conn, part)
         except BaseException as exc:  # a bug: neither the data nor the disk
             self.error = exc
             log.exception("the SQLite writer stopped; later writes are lost")
@@ -257,6 +262,18 @@ class Writer(threading.Thread):
         finally:
             if conn is not None:
                 conn.close()
+
+    def _claims_first(self, batch: Batch) -> list[Batch]:
+        """A batch's claims (with the states they carry) go in a commit of their own, before its
+        executions: a due firing waits for the claim's answer, an execution row waits for
+        nobody. (Not when whole tasks change: a claim carries the version their commit gives.)"""
+        if not (batch.claims and batch.executions) or batch.tasks or batch.deleted:
+            return [batch]
+        if self._failed is not None:
+            return [batch]
+        claims = Batch({}, batch.states, set(), {}, claims=batch.claims, flushes=[])
+        batch.states, batch.claims = {}, []
+        return [claims, batch]
 
     def _attempt(self, conn: sqlite3.Connection | None, batch: Batch) -> sqlite3.Connection | None:
         """Commit a batch (merged with a failed one); on a failure of the storage, keep it."""
@@ -353,9 +370,15 @@ class Writer(threading.Thread):
             executions: dict[str, Execution] = {}
             states: dict[str, Task] = {}
             queue = self._execution_queue
-            while queue:
+            # A flush (or stop) takes everything; else a batch takes at most MAX_BATCH_ROWS
+            # executions (each saved two or three times), so a claim never waits behind a long
+            # commit (the rest go next).
+            most = len(queue) if self._stopping or self._flushes or self._acks else MAX_BATCH_ROWS
+            while queue and len(executions) < most:
                 execution = queue.popleft()
                 executions[execution.id] = execution
+            if queue:
+                self._first_dirty = time.monotonic() - self.window  # the rest: at once
             tasks = self._tasks
             state_queue = self._state_queue
             while state_queue:
@@ -465,7 +488,7 @@ class Writer(threading.Thread):
             if task_rows or deleted:  # others see that tasks changed
                 conn.execute(COUNT_CHANGE)
                 changes = read_changes(conn)
-            if self._on_commit is not None:
+            if self._on_commit is not None and not batch.claims_only:  # (retention)
                 self._on_commit(conn)
             conn.execute("COMMIT")
         except BaseException:
