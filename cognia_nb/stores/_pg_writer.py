@@ -42,7 +42,7 @@ from ._pg_sql import (
     rows_json,
 )
 from ._pg_watch import PgChangeWatch
-from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._states import ROWS_PER_LOOK, HeldStates, hold_until, let_others_run
 from ._watch import LOOK_SECONDS
 from ._writer import Writer
 
@@ -82,24 +82,31 @@ class PgHeldStates(HeldStates):
         token = self._token(owner)
         seqs: dict[str, int] = {}
         rows = []
+        until = hold_until()
         for i, (task, due) in enumerate(items, 1):
-            if not i % ROWS_PER_GIL_HOLD:
-                let_others_run()
+            if not i % ROWS_PER_LOOK:
+                until = let_others_run(until)
             seqs[task.id] = task._state_seq  # before reading the state: see HeldStates._results
             rows.append((*state_row(task), due, task._version))
         row = conn.execute(CLAIM, (token, rows_json(rows), len(rows))).fetchone()
         won = set(seqs) if row is None or row[0] is None else set(json.loads(row[0]))
         return self._results(items, won, seqs)
 
-    def held_ids(self) -> list[str]:
-        return list(self._held)
+    def take_due(self, everything: bool) -> list[Task]:
+        """Take out the states to write now: held for ``hold_seconds`` (all with
+        ``everything``); :meth:`rollback` puts them back."""
+        return self._due(everything)
 
-    def write(self, conn: Any, *, everything: bool = False) -> int:
-        """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
-        due = self._due(everything)
+    def write_due(self, conn: Any, due: list[Task]) -> None:
+        """Write states taken by :meth:`take_due`."""
         if due:
             rows = [(*state_row(t), t._version) for t in due]
             conn.execute(STATE_UPDATE_BULK, (rows_json(rows),))
+
+    def write(self, conn: Any, *, everything: bool = False) -> int:
+        """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
+        due = self.take_due(everything)
+        self.write_due(conn, due)
         return len(due)
 
 
@@ -181,12 +188,14 @@ class PgWriter(Writer):
         task_rows = [task_row(t) for t in tasks.values()]
         whole_states = [state_row(t) for t in tasks.values()]
         plain_rows, execution_rows = self._rows(batch)
-        touched = {*tasks, *deleted, *held.held_ids()}
-        for items, _ in batch.claims:
-            touched.update(task.id for task, _ in items)
         results: list[list[bool]] = []
         held.begin()
         try:
+            # Only the rows this commit writes are locked (not every state held back).
+            due = held.take_due(everything=bool(batch.flushes) or self._stopping)
+            touched = {*tasks, *deleted, *(t.id for t in due)}
+            for items, _ in batch.claims:
+                touched.update(task.id for task, _ in items)
             with conn.transaction():
                 if touched:
                     conn.execute(LOCK_STATES, (rows_json(sorted(touched)),))
@@ -199,7 +208,7 @@ class PgWriter(Writer):
                         tasks[task_id]._version = version
                     held.written(list(tasks))
                 results = self._claim_all(conn, batch)
-                held.write(conn, everything=bool(batch.flushes) or self._stopping)
+                held.write_due(conn, due)
                 if deleted:
                     gone = rows_json(list(deleted))
                     conn.execute(DELETE_TASKS, (gone,))

@@ -49,7 +49,7 @@ from ._codec import (
 from ._health import STOP_PATIENCE, Failures, StoreHealth
 from ._procs import HEARTBEAT_SECONDS
 from ._sqlite_bulk import insert_many, values_marks
-from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._states import ROWS_PER_LOOK, HeldStates, hold_until, let_others_run
 from ._watch import COUNT_CHANGE, LOOK_SECONDS, ChangeWatch, Watcher, read_changes
 
 __all__ = ["Writer"]
@@ -400,14 +400,15 @@ class Writer(threading.Thread):
     def _rows(self, batch: Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The plain and the full execution rows of a batch."""
         plain_rows, execution_rows = [], []
+        until = hold_until()
         for i, execution in enumerate(batch.executions.values(), 1):
             row = plain_execution_row(execution, self.owner)
             if row is not None:
                 plain_rows.append(row)
             else:
                 execution_rows.append(execution_row(execution, self.owner))
-            if not i % ROWS_PER_GIL_HOLD:
-                let_others_run()
+            if not i % ROWS_PER_LOOK:
+                until = let_others_run(until)
         return plain_rows, execution_rows
 
     def _put(
