@@ -189,6 +189,12 @@ class HeldStates:
         """One bool per claimed item from the ids ``won``; a won claim made from a task's state
         at ``seqs[id]`` or later carried what was held of it, which is then dropped."""
         held = self._held
+        if len(won) == len(seqs) == len(items):  # every firing won, each task once
+            for task, _ in items:
+                entry = held.get(task.id)
+                if entry is not None and entry[2] <= seqs[task.id]:
+                    self._take(task.id)
+            return [True] * len(items)
         results = []
         for task, _ in items:  # a task given twice is won once
             mine = task.id in won
