@@ -6,9 +6,9 @@ the writer then waits up to the switch interval (5 ms) to get the GIL back after
 20,000-row commit took a second of wall time for 30 ms of work, and the claims of the next
 second waited behind it. A statement of many rows is one step per chunk, and binds in C.
 
-Claims are one ``UPDATE ... FROM (VALUES ...)`` per chunk; that needs SQLite 3.33, and a task
-given twice in one chunk would be updated from either row: both go row by row instead
-(:func:`multi_row_update`).
+Claims are one ``UPDATE ... FROM (VALUES ...)`` per chunk (``_states.py``); that needs
+SQLite 3.33 (:data:`UPDATE_FROM`), and a task given twice would be updated from either of its
+rows: such a claim, or an older SQLite, goes row by row instead.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ The loop thread only marks objects dirty: executions and task states are appende
 The writer wakes on the first dirty object and commits whatever accumulated within ``window``
 seconds (or as soon as ``max_rows`` are dirty, a claim waits or someone flushes) in one
 transaction, so the event loop never waits on the disk and thousands of executions cost a
-handful of commits. An execution saved three times before its commit is written once.
+handful of commits. An execution saved three times before its commit is written once. Rows go
+many to a statement (``_sqlite_bulk.py``). Claims are answered first: a batch's claims commit
+on their own before its executions, and a commit takes at most :data:`MAX_BATCH_ROWS`
+executions (a flush takes all), so a due firing never waits behind a long commit.
 
 The writer never dies of data: rows are built through the total encoding of ``_cells.py``,
 and a batch that SQLite still refuses to bind is written again row by row, fully encoded (a
