@@ -82,6 +82,8 @@ _PLAIN_EXECUTION_UPSERT = _upsert_parts("executions", PLAIN_EXECUTION_COLUMNS)
 
 #: Executions one commit takes at most (unless it is a flush): see ``_next_batch``.
 MAX_BATCH_ROWS = 8192
+#: Firings claimed per commit, about (see ``Writer._claims_first``).
+CLAIMS_PER_COMMIT = 4096
 
 
 class Writer(threading.Thread):
@@ -267,16 +269,27 @@ class Writer(threading.Thread):
                 conn.close()
 
     def _claims_first(self, batch: Batch) -> list[Batch]:
-        """A batch's claims (with the states they carry) go in a commit of their own, before its
-        executions: a due firing waits for the claim's answer, an execution row waits for
-        nobody. (Not when whole tasks change: a claim carries the version their commit gives.)"""
-        if not (batch.claims and batch.executions) or batch.tasks or batch.deleted:
+        """A batch's claims (with the states they carry) go in commits of their own, of about
+        :data:`CLAIMS_PER_COMMIT` firings each, before its executions: a due firing waits for
+        its claim's answer, an execution row waits for nobody, and the loop fires the first
+        winners while the next claims are made. (Not when whole tasks change: a claim carries
+        the version their commit gives.)"""
+        if not batch.claims or batch.tasks or batch.deleted or self._failed is not None:
             return [batch]
-        if self._failed is not None:
+        groups: list[list[Claim]] = [[]]
+        size = 0
+        for claim in batch.claims:
+            if size >= CLAIMS_PER_COMMIT:
+                groups.append([])
+                size = 0
+            groups[-1].append(claim)
+            size += len(claim[0])
+        rest = bool(batch.executions or batch.flushes or batch.acks)
+        if len(groups) == 1 and not rest:
             return [batch]
-        claims = Batch({}, batch.states, set(), {}, claims=batch.claims, flushes=[])
-        batch.states, batch.claims = {}, []
-        return [claims, batch]
+        parts = [Batch({}, {}, set(), {}, claims=group, flushes=[]) for group in groups]
+        parts[0].states, batch.states, batch.claims = batch.states, {}, []
+        return [*parts, batch] if rest else parts
 
     def _attempt(self, conn: sqlite3.Connection | None, batch: Batch) -> sqlite3.Connection | None:
         """Commit a batch (merged with a failed one); on a failure of the storage, keep it."""
