@@ -29,6 +29,12 @@ class Batch:
         self.executions, self.claims, self.flushes = executions, claims, flushes
         self.acks: list[Callable[[], None]] = []  # called once committed (strict durability)
 
+    @property
+    def claims_only(self) -> bool:
+        """Claims and the states they carry, nothing else (the writer's retention waits for a
+        commit that writes executions)."""
+        return bool(self.claims) and not (self.executions or self.tasks or self.deleted)
+
     def __len__(self) -> int:
         return len(self.tasks) + len(self.states) + len(self.deleted) + len(self.executions)
 

@@ -192,9 +192,11 @@ TASK_VERSIONS = "SELECT id, version FROM task_state WHERE id IN (SELECT value FR
 
 def state_row(task: Task) -> tuple[Any, ...]:
     """The parameters of :data:`TASK_STATE_UPSERT` and :data:`TASK_STATE_UPDATE`."""
+    reason, excluded = task.pause_reason, task.last_excluded  # (None, mostly: no call)
     return (task.id, str(task.status), task.next_run_ts, task.last_run_ts, task.skipped_count,
             task.missed_count, task.run_count, task.excluded_count, task.consecutive_failures,
-            cell(task.pause_reason), cell(task.last_excluded))  # fmt: skip
+            None if reason is None else cell(reason),
+            None if excluded is None else cell(excluded))  # fmt: skip
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:

@@ -2,14 +2,15 @@
 committing to PostgreSQL.
 
 What changes: each commit first locks the ``task_state`` rows it touches in id order (so two
-processes' commits cannot deadlock), claims are one ``UPDATE ... FROM unnest(...)`` per batch
-(``_pg_sql.CLAIM``), rows go through psycopg's pipelined ``executemany``, and a commit that
-changed tasks sends a ``NOTIFY``. (The lease is renewed by a thread of its own:
-``_pg_lease.py``.)
+processes' commits cannot deadlock), claims are one ``UPDATE ... FROM`` per batch
+(``_pg_sql.CLAIM``), every kind of row is one statement per commit (its rows sent as one JSON
+parameter, ``_pg_sql.rows_json``), and a commit that changed tasks sends a ``NOTIFY``. (The
+lease is renewed by a thread of its own: ``_pg_lease.py``.)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -21,26 +22,27 @@ from psycopg import errors
 from .._model.task import Task
 from ._batch import Batch
 from ._cells import cells
-from ._codec import PLAIN_EXECUTION_COLUMNS, STATE_COLUMNS, state_row, task_row
+from ._codec import state_row, task_row
 from ._pg_sql import (
     CLAIM,
     COUNT_CHANGE,
     DELETE_STATES,
     DELETE_TASKS,
     EXECUTION_BULK,
-    EXECUTION_TYPES,
     EXECUTION_UPSERT,
     LOCK_STATES,
     PLAIN_EXECUTION_BULK,
     PLAIN_EXECUTION_UPSERT,
-    STATE_TYPES,
+    STATE_BULK,
     STATE_UPDATE_BULK,
     STATE_UPSERT,
+    TASK_BULK,
     TASK_UPSERT,
     VERSIONS,
+    rows_json,
 )
 from ._pg_watch import PgChangeWatch
-from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._states import ROWS_PER_LOOK, HeldStates, hold_until, let_others_run
 from ._watch import LOOK_SECONDS
 from ._writer import Writer
 
@@ -55,22 +57,6 @@ _DATA_ERRORS = (psycopg.DataError, psycopg.ProgrammingError, psycopg.IntegrityEr
 #: Two commits crossed: the batch is simply committed again.
 _TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure)
 _ATTEMPTS = 5
-
-
-_CASTS: dict[str, Callable[[Any], Any]] = {"float8": float, "int4": int, "int8": int}
-
-
-def columns_of(rows: list[tuple[Any, ...]], types: list[str]) -> list[list[Any]]:
-    """Rows as one list per column (the bulk statements' arrays), each value made the
-    column's type (a list of one type: psycopg dumps it as one array)."""
-    out: list[list[Any]] = []
-    for kind, values in zip(types, zip(*rows, strict=True), strict=True):
-        cast = _CASTS.get(kind)
-        if cast is None:
-            out.append(list(values))
-        else:
-            out.append([None if v is None else cast(v) for v in values])
-    return out
 
 
 def _pg_cell(value: Any) -> Any:
@@ -88,11 +74,6 @@ def pg_cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_pg_cell(v) for v in cells(row))
 
 
-_STATE_UPDATE_TYPES = [*(STATE_TYPES[c] for c in STATE_COLUMNS), "int8"]
-_EXECUTION_TYPES = list(EXECUTION_TYPES.values())
-_PLAIN_TYPES = [EXECUTION_TYPES[c] for c in PLAIN_EXECUTION_COLUMNS]
-
-
 class PgHeldStates(HeldStates):
     """:class:`HeldStates` with PostgreSQL statements."""
 
@@ -100,26 +81,32 @@ class PgHeldStates(HeldStates):
         """Claim ``(task, due)`` firings in one statement, writing each won task's state."""
         token = self._token(owner)
         seqs: dict[str, int] = {}
-        columns: list[list[Any]] = [[] for _ in range(len(state_row(items[0][0])) + 2)]
+        rows = []
+        until = hold_until()
         for i, (task, due) in enumerate(items, 1):
-            if not i % ROWS_PER_GIL_HOLD:
-                let_others_run()
+            if not i % ROWS_PER_LOOK:
+                until = let_others_run(until)
             seqs[task.id] = task._state_seq  # before reading the state: see HeldStates._results
-            for column, value in zip(columns, (*state_row(task), due, task._version),
-                                     strict=True):  # fmt: skip
-                column.append(value)
-        won = {task_id for (task_id,) in conn.execute(CLAIM, (token, *columns))}
+            rows.append((*state_row(task), due, task._version))
+        row = conn.execute(CLAIM, (token, rows_json(rows), len(rows))).fetchone()
+        won = set(seqs) if row is None or row[0] is None else set(json.loads(row[0]))
         return self._results(items, won, seqs)
 
-    def held_ids(self) -> list[str]:
-        return list(self._held)
+    def take_due(self, everything: bool) -> list[Task]:
+        """Take out the states to write now: held for ``hold_seconds`` (all with
+        ``everything``); :meth:`rollback` puts them back."""
+        return self._due(everything)
+
+    def write_due(self, conn: Any, due: list[Task]) -> None:
+        """Write states taken by :meth:`take_due`."""
+        if due:
+            rows = [(*state_row(t), t._version) for t in due]
+            conn.execute(STATE_UPDATE_BULK, (rows_json(rows),))
 
     def write(self, conn: Any, *, everything: bool = False) -> int:
         """Write the states held for ``hold_seconds`` (all of them with ``everything``)."""
-        due = self._due(everything)
-        if due:
-            rows = [(*state_row(t), t._version) for t in due]
-            conn.execute(STATE_UPDATE_BULK, columns_of(rows, _STATE_UPDATE_TYPES))
+        due = self.take_due(everything)
+        self.write_due(conn, due)
         return len(due)
 
 
@@ -182,13 +169,16 @@ class PgWriter(Writer):
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
 
-    def _bulk(self, conn: Any, sql: str, types: list[str], rows: list[tuple[Any, ...]],  # noqa: PLR0917
-              careful: bool, row_sql: str) -> None:  # fmt: skip
-        """Many rows in one statement; ``careful``: row by row, as :meth:`_put` does."""
+    def _bulk(
+        self, conn: Any, sql: str, rows: list[tuple[Any, ...]], careful: bool, row_sql: str
+    ) -> None:
+        """Many rows in one statement (``rows_json``); ``careful``: row by row, as :meth:`_put`
+        does. (A value JSON cannot hold, a lone surrogate, NUL, NaN, an int past 64 bits,
+        fails the statement: the batch is written again, carefully.)"""
         if careful:
             self._put(conn, row_sql, rows, careful=True)
             return
-        conn.execute(sql, columns_of([cells(r) for r in rows], types))
+        conn.execute(sql, (rows_json(rows),))
 
     def _commit(self, conn: Any, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
@@ -198,36 +188,41 @@ class PgWriter(Writer):
         task_rows = [task_row(t) for t in tasks.values()]
         whole_states = [state_row(t) for t in tasks.values()]
         plain_rows, execution_rows = self._rows(batch)
-        touched = {*tasks, *deleted, *held.held_ids()}
-        for items, _ in batch.claims:
-            touched.update(task.id for task, _ in items)
         results: list[list[bool]] = []
         held.begin()
         try:
+            # Only the rows this commit writes are locked (not every state held back).
+            due = held.take_due(everything=bool(batch.flushes) or self._stopping)
+            touched = {*tasks, *deleted, *(t.id for t in due)}
+            for items, _ in batch.claims:
+                touched.update(task.id for task, _ in items)
             with conn.transaction():
                 if touched:
-                    conn.execute(LOCK_STATES, (sorted(touched),))
+                    conn.execute(LOCK_STATES, (rows_json(sorted(touched)),))
                 if task_rows:  # whole tasks, their state included (in id order)
-                    self._put(conn, TASK_UPSERT, sorted(task_rows, key=_first), careful)
-                    self._put(conn, STATE_UPSERT, sorted(whole_states, key=_first), careful)
-                    for task_id, version in conn.execute(VERSIONS, (list(tasks),)):
+                    self._bulk(conn, TASK_BULK, sorted(task_rows, key=_first), careful,
+                               TASK_UPSERT)  # fmt: skip
+                    self._bulk(conn, STATE_BULK, sorted(whole_states, key=_first), careful,
+                               STATE_UPSERT)  # fmt: skip
+                    for task_id, version in conn.execute(VERSIONS, (rows_json(list(tasks)),)):
                         tasks[task_id]._version = version
                     held.written(list(tasks))
                 results = self._claim_all(conn, batch)
-                held.write(conn, everything=bool(batch.flushes) or self._stopping)
+                held.write_due(conn, due)
                 if deleted:
-                    conn.execute(DELETE_TASKS, (list(deleted),))
-                    conn.execute(DELETE_STATES, (list(deleted),))
+                    gone = rows_json(list(deleted))
+                    conn.execute(DELETE_TASKS, (gone,))
+                    conn.execute(DELETE_STATES, (gone,))
                     held.written(list(deleted))
                 if plain_rows:
-                    self._bulk(conn, PLAIN_EXECUTION_BULK, _PLAIN_TYPES, plain_rows, careful,
+                    self._bulk(conn, PLAIN_EXECUTION_BULK, plain_rows, careful,
                                PLAIN_EXECUTION_UPSERT)  # fmt: skip
                 if execution_rows:
-                    self._bulk(conn, EXECUTION_BULK, _EXECUTION_TYPES, execution_rows, careful,
-                               EXECUTION_UPSERT)  # fmt: skip
+                    self._bulk(conn, EXECUTION_BULK, [cells(r) for r in execution_rows],
+                               careful, EXECUTION_UPSERT)  # fmt: skip
                 if task_rows or deleted:  # others hear that tasks changed
                     conn.execute(COUNT_CHANGE, (self.channel, self.owner))
-                if self._on_commit is not None:
+                if self._on_commit is not None and not batch.claims_only:  # (retention)
                     self._on_commit(conn)
         except BaseException:
             held.rollback()
@@ -237,22 +232,6 @@ class PgWriter(Writer):
             self._watch.committed({i: t._version for i, t in tasks.items()}, deleted)
         self.commits += 1
         self._committed(batch, results)
-
-    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
-        """The batch's claims in one statement when no task is in two of them (else one
-        statement per claim, in order: a task's due times are claimed one after the other)."""
-        held = self._held
-        assert isinstance(held, PgHeldStates)
-        claims = [items for items, _ in batch.claims]
-        merged = [item for items in claims for item in items]
-        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
-            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
-        won = held.claim(conn, self.owner, merged) if merged else []
-        results, start = [], 0
-        for items in claims:
-            results.append(won[start : start + len(items)])
-            start += len(items)
-        return results
 
     # -- leases and changes ---------------------------------------------------------------
 

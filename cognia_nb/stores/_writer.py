@@ -5,7 +5,10 @@ The loop thread only marks objects dirty: executions and task states are appende
 The writer wakes on the first dirty object and commits whatever accumulated within ``window``
 seconds (or as soon as ``max_rows`` are dirty, a claim waits or someone flushes) in one
 transaction, so the event loop never waits on the disk and thousands of executions cost a
-handful of commits. An execution saved three times before its commit is written once.
+handful of commits. An execution saved three times before its commit is written once. Rows go
+many to a statement (``_sqlite_bulk.py``). Claims are answered first: a batch's claims commit
+on their own before its executions, and a commit takes at most :data:`MAX_BATCH_ROWS`
+executions (a flush takes all), so a due firing never waits behind a long commit.
 
 The writer never dies of data: rows are built through the total encoding of ``_cells.py``,
 and a batch that SQLite still refuses to bind is written again row by row, fully encoded (a
@@ -48,7 +51,8 @@ from ._codec import (
 )
 from ._health import STOP_PATIENCE, Failures, StoreHealth
 from ._procs import HEARTBEAT_SECONDS
-from ._states import ROWS_PER_GIL_HOLD, HeldStates, let_others_run
+from ._sqlite_bulk import insert_many, values_marks
+from ._states import ROWS_PER_LOOK, HeldStates, hold_until, let_others_run
 from ._watch import COUNT_CHANGE, LOOK_SECONDS, ChangeWatch, Watcher, read_changes
 
 __all__ = ["Writer"]
@@ -60,16 +64,26 @@ _DATA_ERRORS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.Integr
                 UnicodeError, OverflowError, TypeError, ValueError)  # fmt: skip
 
 
-def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
+def _upsert_parts(table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    """An upsert's text before and after its ``VALUES`` (see ``_sqlite_bulk.insert_many``)."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+    return f"INSERT INTO {table} ({', '.join(columns)})", f"ON CONFLICT(id) DO UPDATE SET {updates}"
+
+
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    head, tail = _upsert_parts(table, columns)
+    return f"{head} VALUES {values_marks(len(columns), 1)} {tail}"
 
 
 _TASK_UPSERT = _upsert_sql("tasks", TASK_COLUMNS)
-_EXECUTION_UPSERT = _upsert_sql("executions", EXECUTION_COLUMNS)
-_PLAIN_EXECUTION_UPSERT = _upsert_sql("executions", PLAIN_EXECUTION_COLUMNS)
+_EXECUTION_UPSERT = _upsert_parts("executions", EXECUTION_COLUMNS)
+_PLAIN_EXECUTION_UPSERT = _upsert_parts("executions", PLAIN_EXECUTION_COLUMNS)
+
+
+#: Executions one commit takes at most (unless it is a flush): see ``_next_batch``.
+MAX_BATCH_ROWS = 8192
+#: Firings claimed per commit, about (see ``Writer._claims_first``).
+CLAIMS_PER_COMMIT = 4096
 
 
 class Writer(threading.Thread):
@@ -240,7 +254,8 @@ class Writer(threading.Thread):
                 if isinstance(batch, Look):
                     conn = self._look(conn)
                     continue
-                conn = self._attempt(conn, batch)
+                for part in self._claims_first(batch):
+                    conn = self._attempt(conn, part)
         except BaseException as exc:  # a bug: neither the data nor the disk
             self.error = exc
             log.exception("the SQLite writer stopped; later writes are lost")
@@ -252,6 +267,29 @@ class Writer(threading.Thread):
         finally:
             if conn is not None:
                 conn.close()
+
+    def _claims_first(self, batch: Batch) -> list[Batch]:
+        """A batch's claims (with the states they carry) go in commits of their own, of about
+        :data:`CLAIMS_PER_COMMIT` firings each, before its executions: a due firing waits for
+        its claim's answer, an execution row waits for nobody, and the loop fires the first
+        winners while the next claims are made. (Not when whole tasks change: a claim carries
+        the version their commit gives.)"""
+        if not batch.claims or batch.tasks or batch.deleted or self._failed is not None:
+            return [batch]
+        groups: list[list[Claim]] = [[]]
+        size = 0
+        for claim in batch.claims:
+            if size >= CLAIMS_PER_COMMIT:
+                groups.append([])
+                size = 0
+            groups[-1].append(claim)
+            size += len(claim[0])
+        rest = bool(batch.executions or batch.flushes or batch.acks)
+        if len(groups) == 1 and not rest:
+            return [batch]
+        parts = [Batch({}, {}, set(), {}, claims=group, flushes=[]) for group in groups]
+        parts[0].states, batch.states, batch.claims = batch.states, {}, []
+        return [*parts, batch] if rest else parts
 
     def _attempt(self, conn: sqlite3.Connection | None, batch: Batch) -> sqlite3.Connection | None:
         """Commit a batch (merged with a failed one); on a failure of the storage, keep it."""
@@ -348,9 +386,15 @@ class Writer(threading.Thread):
             executions: dict[str, Execution] = {}
             states: dict[str, Task] = {}
             queue = self._execution_queue
-            while queue:
+            # A flush (or stop) takes everything; else a batch takes at most MAX_BATCH_ROWS
+            # executions (each saved two or three times), so a claim never waits behind a long
+            # commit (the rest go next).
+            most = len(queue) if self._stopping or self._flushes or self._acks else MAX_BATCH_ROWS
+            while queue and len(executions) < most:
                 execution = queue.popleft()
                 executions[execution.id] = execution
+            if queue:
+                self._first_dirty = time.monotonic() - self.window  # the rest: at once
             tasks = self._tasks
             state_queue = self._state_queue
             while state_queue:
@@ -372,14 +416,15 @@ class Writer(threading.Thread):
     def _rows(self, batch: Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The plain and the full execution rows of a batch."""
         plain_rows, execution_rows = [], []
+        until = hold_until()
         for i, execution in enumerate(batch.executions.values(), 1):
             row = plain_execution_row(execution, self.owner)
             if row is not None:
                 plain_rows.append(row)
             else:
                 execution_rows.append(execution_row(execution, self.owner))
-            if not i % ROWS_PER_GIL_HOLD:
-                let_others_run()
+            if not i % ROWS_PER_LOOK:
+                until = let_others_run(until)
         return plain_rows, execution_rows
 
     def _put(
@@ -396,6 +441,36 @@ class Writer(threading.Thread):
             except _DATA_ERRORS as exc:
                 self._failures.dropped += 1
                 log.error("a row for %r cannot be stored and is dropped: %s", row[0], exc)
+
+    def _put_many(
+        self,
+        conn: sqlite3.Connection,
+        upsert: tuple[str, str],
+        rows: list[tuple[Any, ...]],
+        careful: bool,
+    ) -> None:
+        """Rows in statements of many rows each (``_sqlite_bulk.py``); ``careful``: as
+        :meth:`_put` does."""
+        head, tail = upsert
+        if careful:
+            self._put(conn, f"{head} VALUES {values_marks(len(rows[0]), 1)} {tail}", rows, True)
+        else:
+            insert_many(conn, head, tail, rows)
+
+    def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
+        """The batch's claims as one when no task is in two of them (else one after the other,
+        in order: a task's due times are claimed one after the other)."""
+        held = self._held
+        claims = [items for items, _ in batch.claims]
+        merged = [item for items in claims for item in items]
+        if len(claims) < 2 or len({task.id for task, _ in merged}) < len(merged):
+            return [held.claim(conn, self.owner, items) if items else [] for items in claims]
+        won = held.claim(conn, self.owner, merged) if merged else []
+        results, start = [], 0
+        for items in claims:
+            results.append(won[start : start + len(items)])
+            start += len(items)
+        return results
 
     def _commit(self, conn: sqlite3.Connection, batch: Batch, *, careful: bool) -> None:
         tasks, states, deleted = batch.tasks, batch.states, batch.deleted
@@ -415,8 +490,7 @@ class Writer(threading.Thread):
                 for task_id, version in conn.execute(TASK_VERSIONS, (ids,)):
                     tasks[task_id]._version = version
                 held.written(list(tasks))
-            for items, _ in batch.claims:
-                results.append(held.claim(conn, self.owner, items))
+            results = self._claim_all(conn, batch)
             held.write(conn, everything=bool(batch.flushes) or self._stopping)
             if deleted:
                 gone = [(i,) for i in deleted]
@@ -424,14 +498,14 @@ class Writer(threading.Thread):
                 conn.executemany("DELETE FROM task_state WHERE id = ?", gone)
                 held.written(list(deleted))
             if plain_rows:
-                self._put(conn, _PLAIN_EXECUTION_UPSERT, plain_rows, careful)
+                self._put_many(conn, _PLAIN_EXECUTION_UPSERT, plain_rows, careful)
             if execution_rows:
-                self._put(conn, _EXECUTION_UPSERT, execution_rows, careful)
+                self._put_many(conn, _EXECUTION_UPSERT, execution_rows, careful)
             changes = None
             if task_rows or deleted:  # others see that tasks changed
                 conn.execute(COUNT_CHANGE)
                 changes = read_changes(conn)
-            if self._on_commit is not None:
+            if self._on_commit is not None and not batch.claims_only:  # (retention)
                 self._on_commit(conn)
             conn.execute("COMMIT")
         except BaseException:

@@ -155,6 +155,27 @@ async def test_each_due_time_is_claimed_once_across_stores(place: Place) -> None
         maker.close()
 
 
+async def test_a_claim_of_many_firings_answers_each(place: Place) -> None:
+    # More firings than one statement takes (SQLite: chunks of 512, the rest in powers of two;
+    # PostgreSQL: one statement): every one is answered, won or lost, in order.
+    maker = Scheduler(store=place.store(), clock=FakeClock(), timezone="UTC")
+    every = {"type": "interval", "seconds": 60}
+    tasks = [maker.create_task(name=f"t{i}", handler="h", trigger=every) for i in range(1300)]
+    maker.store.flush()
+    store = place.store()
+    store.open()
+    try:
+        loaded = {t.id: t for t in store.load_tasks()}
+        assert _claim(store, [(loaded[t.id], 1000.0) for t in tasks]) == [True] * len(tasks)
+        # the odd ones again at the same due time (lost), the even ones at the next (won)
+        items = [(loaded[t.id], 1000.0 if i % 2 else 1060.0) for i, t in enumerate(tasks)]
+        assert _claim(store, items) == [not i % 2 for i in range(len(tasks))]
+        assert _claim(store, [(loaded[tasks[1].id], 1060.0)]) == [True]
+    finally:
+        store.close()
+        maker.close()
+
+
 async def test_changes_reach_another_process_within_a_second(place: Place) -> None:
     a = Scheduler(store=place.store(), timezone="UTC").start()
     b = Scheduler(store=place.store(), timezone="UTC").start()

@@ -132,3 +132,30 @@ async def test_plain_and_full_execution_rows_read_back_the_same(tmp_path: Path) 
     assert {d["output"] for d in stored.values() if d["taskName"] == "plain"} == {None}
     assert [d["output"] for d in stored.values() if d["taskName"] == "full"] == [{"n": 1}] * 2
     again.close()
+
+
+def test_rows_go_in_chunks_of_powers_of_two() -> None:
+    from cognia_nb.stores._sqlite_bulk import chunks
+
+    assert chunks(0, 512) == []
+    assert chunks(1300, 512) == [(0, 512), (512, 512), (1024, 256), (1280, 16), (1296, 4)]
+    sizes = [count for _, count in chunks(1000, 512)]
+    assert sum(sizes) == 1000 and all(c & (c - 1) == 0 for c in sizes)
+
+
+def test_many_executions_are_written_in_few_statements(tmp_path: Path) -> None:
+    from cognia_nb.stores._sqlite_bulk import insert_many
+
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, x REAL, n INTEGER)")
+    rows = [(f"r{i}", i / 3, i) for i in range(1300)]
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    insert_many(conn, "INSERT INTO t (id, x, n)", "ON CONFLICT(id) DO UPDATE SET x = excluded.x",
+                rows)  # fmt: skip
+    insert_many(conn, "INSERT INTO t (id, x, n)", "ON CONFLICT(id) DO UPDATE SET x = excluded.x",
+                [(r[0], -r[1], r[2]) for r in rows[:3]])  # fmt: skip
+    conn.set_trace_callback(None)
+    assert len(statements) == 5 + 2  # 512, 512, 256, 16, 4; then 2, 1
+    got = conn.execute("SELECT id, x, n FROM t ORDER BY n").fetchall()
+    assert got == [(r[0], -r[1], r[2]) for r in rows[:3]] + rows[3:]
