@@ -389,9 +389,10 @@ class Scheduler(ExecutionQueries, AnalystTools):
                 check_once_not_past(trigger, datetime.fromtimestamp(now, UTC))
         if isinstance(trigger, IntervalTrigger) and trigger.start_at is None:
             trigger = trigger.anchored(anchor_for(self, tid, existing, trigger, now))
-        shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
-                   else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
-        self._preflight(spec.executor, shipped, spec.args)
+        if spec.executor != "default":  # an executor checks what it is to ship
+            shipped = (Handler(plugin_id, spec.handler, spec.handler_fn) if spec.handler_fn
+                       else self._handlers.get((plugin_id, spec.handler)))  # fmt: skip
+            self._preflight(spec.executor, shipped, spec.args)
         if spec.handler_fn is not None:
             self.register_handler(spec.handler, spec.handler_fn, plugin_id=plugin_id)
             self._bound[tid] = self._handlers[(plugin_id, spec.handler)]
@@ -423,7 +424,8 @@ class Scheduler(ExecutionQueries, AnalystTools):
         task.handler_missing = self.handler_for(task) is None
         task.max_consecutive_failures, task.calendar = spec.max_consecutive_failures, spec.calendar
         self._tasks[tid] = task
-        self._index(task)
+        if isinstance(trigger, EventTrigger):
+            self._index(task)
         self._arm(task, now, restore=same_trigger)
         self.store.save_task(task)
         if self.hooks.active:

@@ -71,8 +71,11 @@ class Trigger:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_ONE_MICROSECOND = timedelta(microseconds=1)  # built once: every interval task reads it
+
+
 def _micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
+    return (value - _EPOCH) // _ONE_MICROSECOND
 
 
 def _ts_micros(ts: float) -> int:
