@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 
 from cognia_nb import Scheduler
@@ -28,8 +29,11 @@ def _store(kind: str, location: str, schema: str) -> Store:
 async def main(store: Store, seconds: float) -> None:
     scheduler = Scheduler(store=store, timezone="UTC").start()
 
-    def job() -> None:
-        print(f"ran {time.time():.6f}", flush=True)
+    printing = threading.Lock()
+
+    def job() -> None:  # runs in the handler pool: "job" and "shared" can print at once
+        with printing:  # (print writes the text and the newline separately: one line each)
+            print(f"ran {time.time():.6f}", flush=True)
 
     task = scheduler.create_task(name="job", handler=job, trigger={"type": "interval",
                                                                     "seconds": 0.1})  # fmt: skip

@@ -54,8 +54,12 @@ async def test_a_pause_in_one_process_holds_in_the_other(place: Place) -> None:
     lines = [line.split() for line in out.splitlines()]
     ran = [float(parts[1]) for parts in lines if parts[0] == "ran"]
     assert ran and min(ran) < paused_at  # it did run before the pause
-    after = [t for t in ran if t > paused_at + 0.2]  # (one already started may finish)
-    assert after == []
+    # A firing B claimed before the pause was committed may still start a little later (its
+    # claim answer and the handler's thread come late on a loaded machine): at most a few
+    # right after it, none a second later. Had the pause not held, B would have run "job"
+    # ten times a second for the rest of its six seconds.
+    assert len([t for t in ran if t > paused_at]) <= 3, [t - paused_at for t in ran]
+    assert [t for t in ran if t > paused_at + 1.0] == []
     seen = {parts[2]: float(parts[1]) for parts in lines if parts[0] == "seen"}
     assert other.name in seen
     lag = seen[other.name] - created_at

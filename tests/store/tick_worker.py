@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 
 from cognia_nb import Scheduler
@@ -17,13 +18,17 @@ from cognia_nb import Scheduler
 async def main(store: str, until: float) -> None:
     scheduler = Scheduler(store=store, timezone="UTC").start()
 
-    def tick() -> None:
-        print(f"ran {time.time():.6f}", flush=True)
+    printing = threading.Lock()  # print writes the text and the newline separately
+
+    def tick() -> None:  # in the handler pool, while the main thread may print its anchor
+        with printing:
+            print(f"ran {time.time():.6f}", flush=True)
 
     task = scheduler.create_task(name="tick", handler=tick,
                                  trigger={"type": "interval", "seconds": 0.5})  # fmt: skip
     await asyncio.sleep(max(0.0, until - time.time()))
-    print(f"anchor {task.trigger.start_at.isoformat()}", flush=True)  # type: ignore[attr-defined]
+    with printing:
+        print(f"anchor {task.trigger.start_at.isoformat()}", flush=True)  # type: ignore[attr-defined]
     await scheduler.stop()
     scheduler.close()
 
