@@ -53,8 +53,9 @@ class Run(Execution):
         depth: int = 0,
     ) -> None:
         # Every field of Execution set here, not through its generated __init__ (one frame
-        # and a fifth of the firing's attribute stores fewer; tests/test_run_fields.py checks
-        # that this covers every field, so a new Execution field cannot be missed).
+        # and a fifth of the firing's attribute stores fewer; a test in
+        # tests/engine/test_firing_record.py checks that this covers every field, so a new
+        # Execution field cannot be missed).
         self.id = execution_id
         self.task_id = task.id
         self.plugin_id = task.plugin_id

@@ -135,15 +135,10 @@ class Runner(GivingUp):
         else:
             ids.add(run.id)
         limit = self.max_concurrency
-        if limit is not None and self.active >= limit:
-            self.waiting.append(run)
-            return
-        self.active += 1  # _launch, inline: every execution passes here
-        run.launched = True
-        if self._sync_depth:
-            self.s._require_loop().call_soon(self._attempt, run, None, True)
+        if limit is None or self.active < limit:
+            self._launch(run)
         else:
-            self._attempt(run, None, True)
+            self.waiting.append(run)
 
     def enqueue(self, run: Run) -> None:
         """Queue ``run`` behind its task's running handler; past ``max_queued`` the oldest
@@ -480,20 +475,21 @@ class Runner(GivingUp):
         if run.launched:
             self.active -= 1
         task.run_count += 1
+        s._firing.settle(run, True, not s.strict)  # strict: told once committed
         if s.strict:
-            s._firing.settle(run, True, False)
             acknowledge(s.store, True, s._loop, self._announce, run)
-        else:
-            s._firing.settle(run, True, True)
-            for waiter in run.waiters or ():
-                if not waiter.done():
-                    waiter.set_result(run)
+        elif run.waiters:
+            self._wake(run)
         if self.queued or self.waiting:
             self._start_next(task.id)
 
     def _announce(self, run: Run) -> None:
         """The execution is finished (and, with strict durability, committed): tell."""
         self.s._firing.settle(run, False, True)
+        self._wake(run)
+
+    def _wake(self, run: Run) -> None:
+        """Resolve whoever waits for the finished execution."""
         for waiter in run.waiters or ():
             if not waiter.done():
                 waiter.set_result(run)

@@ -424,8 +424,7 @@ class Scheduler(ExecutionQueries, AnalystTools):
         task.handler_missing = self.handler_for(task) is None
         task.max_consecutive_failures, task.calendar = spec.max_consecutive_failures, spec.calendar
         self._tasks[tid] = task
-        if isinstance(trigger, EventTrigger):
-            self._index(task)
+        self._index(task)
         self._arm(task, now, restore=same_trigger)
         self.store.save_task(task)
         if self.hooks.active:
