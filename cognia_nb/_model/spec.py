@@ -37,9 +37,10 @@ MAX_NAME = 200
 MAX_TAGS = 32
 #: The longest timeout, misfire grace, jitter or retry delay: 366 days, like intervals.
 MAX_SECONDS = MAX_INTERVAL_SECONDS
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # _CONTROL and _SURROGATE at once
+_CONTROL_CHARS, _SURROGATE_CHARS = r"\x00-\x1f\x7f", r"\ud800-\udfff"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_SURROGATE = re.compile(f"[{_SURROGATE_CHARS}]")
+_NOT_IN_NAMES = re.compile(f"[{_CONTROL_CHARS}{_SURROGATE_CHARS}]")  # both at once
 _TAG = re.compile(r"[^\x00-\x1f\x7f,]{1,64}\Z")
 
 # dict key (either spelling) -> keyword

@@ -70,9 +70,14 @@ def _upsert_parts(table: str, columns: tuple[str, ...]) -> tuple[str, str]:
     return f"INSERT INTO {table} ({', '.join(columns)})", f"ON CONFLICT(id) DO UPDATE SET {updates}"
 
 
+def _one_row(upsert: tuple[str, str], width: int) -> str:
+    """An upsert of :func:`_upsert_parts` for one row of ``width`` values."""
+    head, tail = upsert
+    return f"{head} VALUES {values_marks(width, 1)} {tail}"
+
+
 def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
-    head, tail = _upsert_parts(table, columns)
-    return f"{head} VALUES {values_marks(len(columns), 1)} {tail}"
+    return _one_row(_upsert_parts(table, columns), len(columns))
 
 
 _TASK_UPSERT = _upsert_sql("tasks", TASK_COLUMNS)
@@ -451,11 +456,10 @@ class Writer(threading.Thread):
     ) -> None:
         """Rows in statements of many rows each (``_sqlite_bulk.py``); ``careful``: as
         :meth:`_put` does."""
-        head, tail = upsert
         if careful:
-            self._put(conn, f"{head} VALUES {values_marks(len(rows[0]), 1)} {tail}", rows, True)
+            self._put(conn, _one_row(upsert, len(rows[0])), rows, True)
         else:
-            insert_many(conn, head, tail, rows)
+            insert_many(conn, *upsert, rows)
 
     def _claim_all(self, conn: Any, batch: Batch) -> list[list[bool]]:
         """The batch's claims as one when no task is in two of them (else one after the other,
